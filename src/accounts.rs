@@ -1,0 +1,309 @@
+//! The account registry: one directory per account under accounts/, each the
+//! CODEX_HOME of that account, plus `swop-account.json` with the identity
+//! swop recorded when it was added (no secret in it).
+//!
+//! Crash safety comes from renames: an account is made in a hidden staging
+//! dir (`.add-NAME-PID`) and renamed into place only when complete; logout
+//! renames the sandbox to a hidden `.trash-*` dir before deleting it. Hidden
+//! entries are never listed and are swept later, so a kill -9 at any point
+//! never leaves a half-made account in `swop list`.
+//!
+//! Deleting never follows a symlink out of a sandbox (std's remove_dir_all
+//! unlinks symlinks instead of descending into them).
+
+use crate::auth::{self, Identity};
+use crate::error::{exit, Error, Result};
+use crate::fsutil;
+use crate::paths::Paths;
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub const META_FILE: &str = "swop-account.json";
+
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub name: String,
+    pub home: PathBuf,
+    pub identity: Identity,
+}
+
+impl Account {
+    pub fn auth_file(&self) -> PathBuf {
+        self.home.join("auth.json")
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Meta {
+    identity: Identity,
+    added_at: i64,
+}
+
+/// Letters, digits, `-`, `_`, `.`; 1-64 chars; not `.`/`..`; no leading `-`
+/// or `.` (a leading dot would hide it, a leading dash would read as a flag).
+pub fn validate_name(name: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Err(Error::usage(format!("invalid account name '{}': {why}", name.escape_debug()))
+            .help("use 1-64 letters, digits, '-', '_' or '.', e.g. 'work' or 'personal-plus'"))
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.chars().count() > 64 {
+        return bad("it is longer than 64 characters");
+    }
+    if name == "." || name == ".." {
+        return bad("it is a path component");
+    }
+    if name.starts_with('-') || name.starts_with('.') {
+        return bad("it must not start with '-' or '.'");
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return bad(&format!("'{}' is not allowed", c.escape_debug()));
+    }
+    Ok(())
+}
+
+/// All complete accounts, sorted by name. No network, no subprocess.
+pub fn list(paths: &Paths) -> Result<Vec<Account>> {
+    let dir = paths.accounts();
+    let entries = match fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("cannot read", &dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if validate_name(&name).is_err() || !entry.path().is_dir() {
+            continue; // staging, trash, or something that is not ours
+        }
+        out.push(load(paths, &name));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn load(paths: &Paths, name: &str) -> Account {
+    let home = paths.account(name);
+    let identity = fs::read(home.join(META_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
+        .map(|m| m.identity)
+        .or_else(|| auth::read(&home.join("auth.json")).ok().map(|a| a.identity()))
+        .unwrap_or_default();
+    Account {
+        name: name.to_string(),
+        home,
+        identity,
+    }
+}
+
+/// The account called `name`, or a not-found error listing what exists.
+pub fn get(paths: &Paths, name: &str) -> Result<Account> {
+    validate_name(name)?;
+    if paths.account(name).is_dir() {
+        return Ok(load(paths, name));
+    }
+    let names: Vec<String> = list(paths)?.into_iter().map(|a| a.name).collect();
+    let help = if names.is_empty() {
+        "no accounts yet; add one with: swop add NAME".to_string()
+    } else {
+        format!("accounts: {}", names.join(", "))
+    };
+    Err(Error::new(format!("no account named '{name}'"))
+        .help(help)
+        .code(exit::NOT_FOUND))
+}
+
+fn same_login(a: &Identity, b: &Identity) -> bool {
+    a.user_id.is_some() && a.user_id == b.user_id && a.account_id == b.account_id
+}
+
+/// A hidden staging dir that is removed on drop unless committed.
+pub struct Staging {
+    pub dir: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    pub fn new(paths: &Paths, name: &str) -> Result<Staging> {
+        paths.ensure()?;
+        let dir = paths
+            .accounts()
+            .join(format!(".add-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fsutil::create_private_dir(&dir)?;
+        Ok(Staging {
+            dir,
+            committed: false,
+        })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Refuses a name that is taken, pointing to relogin.
+pub fn ensure_free(paths: &Paths, name: &str) -> Result<()> {
+    validate_name(name)?;
+    if paths.account(name).exists() {
+        return Err(Error::new(format!("account '{name}' already exists"))
+            .help(format!(
+                "to log in to it again run: swop relogin {name}; to replace it: swop logout {name}, then swop add {name}"
+            ))
+            .code(exit::USAGE));
+    }
+    Ok(())
+}
+
+/// Registers the login in `staging` as `name`: checks the name and the
+/// identity against every account under the registry lock, records the
+/// identity, and renames the staging dir into place.
+pub fn commit(paths: &Paths, mut staging: Staging, name: &str) -> Result<Account> {
+    let auth = auth::read(&staging.dir.join("auth.json"))?;
+    let identity = auth.identity();
+    let _lock = fsutil::lock(&paths.registry_lock())?;
+    ensure_free(paths, name)?;
+    for other in list(paths)? {
+        if same_login(&other.identity, &identity) {
+            return Err(Error::new(format!(
+                "this login ({}) is already added as '{}'",
+                identity.email.as_deref().unwrap_or("same user and workspace"),
+                other.name
+            ))
+            .help(format!("use '{}', or remove it first with: swop logout {}", other.name, other.name))
+            .code(exit::USAGE));
+        }
+    }
+    let meta = Meta {
+        identity: identity.clone(),
+        added_at: now(),
+    };
+    write_meta(&staging.dir, &meta)?;
+    let target = paths.account(name);
+    fs::rename(&staging.dir, &target).map_err(|e| Error::io("cannot create account", &target, e))?;
+    staging.committed = true;
+    Ok(Account {
+        name: name.to_string(),
+        home: target,
+        identity,
+    })
+}
+
+fn write_meta(home: &Path, meta: &Meta) -> Result<()> {
+    let json = serde_json::to_vec_pretty(meta).expect("meta serialises");
+    fsutil::write_atomic(&home.join(META_FILE), &json)
+}
+
+/// Re-reads the identity after a relogin and records it. Returns the old
+/// identity when the login now belongs to someone else.
+pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
+    let identity = auth::read(&account.auth_file())?.identity();
+    let changed = !same_login(&identity, &account.identity) && account.identity.user_id.is_some();
+    write_meta(
+        &account.home,
+        &Meta {
+            identity,
+            added_at: now(),
+        },
+    )?;
+    Ok(changed.then(|| account.identity.clone()))
+}
+
+/// Removes the sandbox: rename to hidden trash first (atomic disappearance
+/// from the list), then delete. Links inside are unlinked, never followed.
+pub fn delete(paths: &Paths, name: &str) -> Result<()> {
+    let dir = paths.account(name);
+    let trash = paths.accounts().join(format!(
+        ".trash-{name}-{}-{}",
+        std::process::id(),
+        now_nanos()
+    ));
+    {
+        let _lock = fsutil::lock(&paths.registry_lock())?;
+        fs::rename(&dir, &trash).map_err(|e| Error::io("cannot remove account", &dir, e))?;
+    }
+    fs::remove_dir_all(&trash).map_err(|e| Error::io("cannot delete", &trash, e))?;
+    let _ = fs::remove_file(paths.cache_file(name));
+    Ok(())
+}
+
+/// Deletes trash and the staging dirs of processes that are gone (left by a
+/// crash or a kill -9). Best effort.
+pub fn sweep(paths: &Paths) {
+    let Ok(entries) = fs::read_dir(paths.accounts()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let stale = if name.starts_with(".trash-") {
+            true
+        } else if let Some(rest) = name.strip_prefix(".add-") {
+            rest.rsplit('-')
+                .next()
+                .and_then(|p| p.parse::<i32>().ok())
+                .is_some_and(|pid| !crate::live::pid_alive(pid))
+        } else {
+            false
+        };
+        if stale {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_names() {
+        for n in ["work", "a", "personal-plus", "team_2", "v1.2", &"x".repeat(64)] {
+            validate_name(n).unwrap();
+        }
+    }
+
+    #[test]
+    fn bad_names() {
+        for n in ["", ".", "..", "a/b", "../x", "-rf", ".hidden", "has space", "ünï", &"x".repeat(65), "a\0b"] {
+            let e = validate_name(n).unwrap_err();
+            assert_eq!(e.code, exit::USAGE, "{n:?}");
+            assert!(e.message.contains("invalid account name"), "{n:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn same_login_needs_user_and_workspace() {
+        let a = Identity { user_id: Some("u".into()), account_id: Some("w1".into()), ..Default::default() };
+        let b = Identity { user_id: Some("u".into()), account_id: Some("w2".into()), ..Default::default() };
+        assert!(same_login(&a, &a.clone()));
+        assert!(!same_login(&a, &b));
+        assert!(!same_login(&Identity::default(), &Identity::default()));
+    }
+}

@@ -1,0 +1,107 @@
+//! The usage cache: per account, the last good snapshot with its fetch time,
+//! plus what swop learned about the session (dead since when) and whether a
+//! run since then made the numbers stale.
+//!
+//! Files are written atomically; a corrupt file is treated as missing (the
+//! caller warns) and rewritten by the next fetch.
+
+use crate::error::Result;
+use crate::fsutil;
+use crate::paths::Paths;
+use crate::usage::Usage;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Unix seconds of the last good fetch (meaningful when `usage` is set).
+    #[serde(default)]
+    pub fetched_at: i64,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+    /// Set when codex itself could not get a working token.
+    #[serde(default)]
+    pub dead_since: Option<i64>,
+    /// A codex run ended since the fetch: refetch on next use.
+    #[serde(default)]
+    pub invalidated: bool,
+    /// True for an API-key login (no usage windows exist).
+    #[serde(default)]
+    pub api_key: bool,
+}
+
+pub enum Loaded {
+    Missing,
+    Corrupt,
+    Found(Entry),
+}
+
+pub fn load(paths: &Paths, name: &str) -> Loaded {
+    match std::fs::read(paths.cache_file(name)) {
+        Err(_) => Loaded::Missing,
+        Ok(bytes) => match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(e) => Loaded::Found(e),
+            Err(_) => Loaded::Corrupt,
+        },
+    }
+}
+
+pub fn store(paths: &Paths, name: &str, entry: &Entry) -> Result<()> {
+    fsutil::create_private_dir(&paths.cache_dir())?;
+    let json = serde_json::to_vec(entry).expect("cache entry serialises");
+    fsutil::write_atomic(&paths.cache_file(name), &json)
+}
+
+impl Entry {
+    /// Fresh: no network needed for this account now.
+    pub fn is_fresh(&self, now: i64, ttl_secs: i64) -> bool {
+        if self.invalidated {
+            return false;
+        }
+        let recent = |t: i64| now - t < ttl_secs && now >= t;
+        if let Some(dead) = self.dead_since {
+            return recent(dead);
+        }
+        (self.usage.is_some() || self.api_key) && recent(self.fetched_at)
+    }
+}
+
+/// Marks an account's numbers stale after a run, keeping them as fallback.
+pub fn invalidate(paths: &Paths, name: &str) -> Result<()> {
+    let _lock = fsutil::lock(&paths.fetch_lock())?;
+    if let Loaded::Found(mut e) = load(paths, name) {
+        if !e.invalidated {
+            e.invalidated = true;
+            store(paths, name, &e)?;
+        }
+    }
+    Ok(())
+}
+
+/// Forgets that the session was dead (after a relogin).
+pub fn clear(paths: &Paths, name: &str) {
+    let _ = std::fs::remove_file(paths.cache_file(name));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness() {
+        let e = Entry { fetched_at: 100, usage: Some(Usage::default()), ..Default::default() };
+        assert!(e.is_fresh(150, 60));
+        assert!(!e.is_fresh(161, 60));
+        assert!(!Entry { invalidated: true, ..e.clone() }.is_fresh(150, 60));
+        assert!(!Entry::default().is_fresh(0, 60));
+        let dead = Entry { dead_since: Some(100), ..Default::default() };
+        assert!(dead.is_fresh(120, 60));
+        // A clock that went backwards never makes an entry fresh forever.
+        assert!(!e.is_fresh(50, 60));
+    }
+
+    #[test]
+    fn old_files_with_missing_fields_still_parse() {
+        let e: Entry = serde_json::from_str("{}").unwrap();
+        assert_eq!(e, Entry::default());
+    }
+}

@@ -1,0 +1,337 @@
+//! The management commands: add, import, list, relogin, logout, status, pick,
+//! uninstall, completions. Each turns a parsed [`Command`] into actions on the
+//! core modules and prints the outcome.
+
+use crate::accounts::{self, Staging};
+use crate::cli::{self, Command};
+use crate::codex;
+use crate::config::Config;
+use crate::error::{exit, Error, Result};
+use crate::launch::{self, Launcher};
+use crate::paths::Paths;
+use crate::{cache, live, report, ui};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+pub fn run(cmd: Command) -> Result<i32> {
+    match cmd {
+        Command::Help(None) => print!("{}", cli::main_help()),
+        Command::Help(Some(topic)) => match cli::command_help(&topic) {
+            Some(h) => print!("{h}"),
+            None => return Err(Error::usage(format!("no help for '{topic}': not a command")).help("see: swop --help")),
+        },
+        Command::Version => println!("swop {}", env!("CARGO_PKG_VERSION")),
+        Command::Codex { args } => return launch::run(args),
+        Command::Completions { shell } => print!("{}", crate::completions::script(&shell)),
+        Command::Uninstall { purge } => return uninstall(purge),
+        Command::Doctor { json } => {
+            let paths = Paths::from_env()?;
+            return crate::doctor::run(&paths, json);
+        }
+        cmd => {
+            let paths = Paths::from_env()?;
+            let cfg = Config::load(&paths.config())?;
+            return with_config(cmd, &paths, &cfg);
+        }
+    }
+    Ok(0)
+}
+
+fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
+    paths.check_private()?;
+    match cmd {
+        Command::Add { name, device_auth, extra } => add(paths, cfg, &name, device_auth, &extra),
+        Command::Import { name, from } => import(paths, &name, from),
+        Command::List { json } => list(paths, json),
+        Command::Relogin { name, device_auth, extra } => {
+            relogin(paths, cfg, &name, device_auth, &extra)?;
+            Ok(0)
+        }
+        Command::Logout { name, force } => logout(paths, cfg, &name, force),
+        Command::Status { json, refresh, names } => status(paths, cfg, json, refresh, &names),
+        Command::Pick { json } => pick(paths, cfg, json),
+        _ => unreachable!("handled in run"),
+    }
+}
+
+/// Whether a browser login is unlikely to work here (WSL, SSH without a
+/// display): codex's device-code flow is the better choice.
+pub fn headless_hint() -> Option<&'static str> {
+    let wsl = std::env::var_os("WSL_DISTRO_NAME").is_some()
+        || std::fs::read_to_string("/proc/sys/kernel/osrelease").is_ok_and(|r| r.to_lowercase().contains("microsoft"));
+    let ssh = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
+    let display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if wsl {
+        Some("this looks like WSL, where the browser login often cannot reach codex")
+    } else if ssh && !display && !cfg!(target_os = "macos") {
+        Some("this is an SSH session without a display")
+    } else {
+        None
+    }
+}
+
+fn login_args(device_auth: bool, extra: &[OsString]) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec!["login".into()];
+    if device_auth {
+        a.push("--device-auth".into());
+    }
+    a.extend(extra.iter().cloned());
+    a
+}
+
+/// Runs `codex login` in `home` with the terminal attached.
+fn run_login(paths: &Paths, cfg: &Config, home: &Path, name: &str, device_auth: bool, extra: &[OsString]) -> Result<()> {
+    let real = codex::find(cfg, paths)?;
+    if !device_auth {
+        if let Some(why) = headless_hint() {
+            ui::note(&format!("{why}; if the browser login fails, use: swop add {name} --device-auth"));
+        }
+    }
+    let (mut cmd, _) = codex::command(&real, home);
+    crate::sandbox::setup(cfg).apply(&mut cmd);
+    cmd.args(login_args(device_auth, extra));
+    let code = launch::wait_child(cmd)?;
+    if code != 0 {
+        let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})")).code(exit::LOGIN_NEEDED);
+        if !device_auth {
+            e = e.help(format!("try the device-code flow: swop add {name} --device-auth (or swop relogin {name} --device-auth)"));
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn describe(id: &crate::auth::Identity) -> String {
+    format!(
+        "{} ({})",
+        id.email.as_deref().unwrap_or("unknown email"),
+        id.plan.as_deref().unwrap_or("unknown plan")
+    )
+}
+
+fn add(paths: &Paths, cfg: &Config, name: &str, device_auth: bool, extra: &[OsString]) -> Result<i32> {
+    accounts::ensure_free(paths, name)?;
+    accounts::sweep(paths);
+    let staging = Staging::new(paths, name)?;
+    run_login(paths, cfg, &staging.dir, name, device_auth, extra)
+        .map_err(|e| Error { message: format!("{}; nothing was added", e.message), ..e })?;
+    let account = accounts::commit(paths, staging, name)?;
+    let _ = crate::sandbox::link(cfg, &account.home).map(|notes| notes.iter().for_each(|n| ui::note(n)));
+    println!("added '{}': {}", account.name, describe(&account.identity));
+    eprintln!("next: run `codex` (or `swop codex`) and swop picks the account with the most quota left");
+    Ok(0)
+}
+
+fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
+    accounts::ensure_free(paths, name)?;
+    let from = match from {
+        Some(f) => PathBuf::from(f),
+        None => match crate::paths::env_nonempty("CODEX_HOME") {
+            Some(h) if !Path::new(&h).starts_with(paths.accounts()) => PathBuf::from(h),
+            _ => crate::paths::user_home()?.join(".codex"),
+        },
+    };
+    let src = from.join("auth.json");
+    if !src.is_file() {
+        return Err(Error::new(format!("no codex login to import: '{}' does not exist", src.display()))
+            .help(format!("log in with: swop add {name}; or name the codex home: swop import {name} --from DIR"))
+            .code(exit::NOT_FOUND));
+    }
+    crate::auth::read(&src)?; // refuse to import something codex could not use
+    accounts::sweep(paths);
+    let staging = Staging::new(paths, name)?;
+    let dst = staging.dir.join("auth.json");
+    move_file(&src, &dst)?;
+    match accounts::commit(paths, staging, name) {
+        Ok(account) => {
+            println!(
+                "imported '{}': {}\nmoved '{}' -> '{}'\n(the login now lives only in swop's sandbox; codex run without swop is logged out of '{}')",
+                account.name,
+                describe(&account.identity),
+                src.display(),
+                account.auth_file().display(),
+                from.display()
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            // Put the login back where it was: nothing may be lost.
+            let _ = move_file(&dst, &src);
+            Err(e)
+        }
+    }
+}
+
+/// Moves a file, across filesystems too (copy, fsync, then remove).
+fn move_file(src: &Path, dst: &Path) -> Result<()> {
+    match std::fs::rename(src, dst) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let bytes = std::fs::read(src).map_err(|e| Error::io("cannot read", src, e))?;
+            crate::fsutil::write_atomic(dst, &bytes)?;
+            std::fs::remove_file(src).map_err(|e| Error::io("cannot remove", src, e))
+        }
+        Err(e) => Err(Error::io("cannot move", src, e)),
+    }?;
+    crate::fsutil::set_mode(dst, 0o600)
+}
+
+fn list(paths: &Paths, json: bool) -> Result<i32> {
+    let all = accounts::list(paths)?;
+    if json {
+        let v: Vec<serde_json::Value> = all
+            .iter()
+            .map(|a| serde_json::json!({"name": a.name, "email": a.identity.email, "plan": a.identity.plan, "home": a.home}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else if all.is_empty() {
+        eprintln!("no accounts yet; add one with: swop add NAME");
+    } else {
+        let rows: Vec<Vec<String>> = all
+            .iter()
+            .map(|a| {
+                vec![
+                    a.name.clone(),
+                    a.identity.email.clone().unwrap_or_else(|| "-".into()),
+                    a.identity.plan.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        print!("{}", report::table(&["NAME", "EMAIL", "PLAN"], &rows));
+    }
+    Ok(0)
+}
+
+pub fn relogin(paths: &Paths, cfg: &Config, name: &str, device_auth: bool, extra: &[OsString]) -> Result<()> {
+    let account = accounts::get(paths, name)?;
+    run_login(paths, cfg, &account.home, name, device_auth, extra)?;
+    cache::clear(paths, name);
+    match accounts::refresh_identity(&account)? {
+        Some(old) => ui::warn(&format!(
+            "'{name}' is now logged in as {} (was {})",
+            describe(&accounts::get(paths, name)?.identity),
+            describe(&old)
+        )),
+        None => ui::note(&format!("logged in to '{name}' again")),
+    }
+    Ok(())
+}
+
+fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
+    let account = accounts::get(paths, name)?;
+    let sessions = live::list(paths, name);
+    if !sessions.is_empty() && !force {
+        let mut msg = format!("codex is running on '{name}' in {} session(s):", sessions.len());
+        for s in &sessions {
+            msg.push_str(&format!("\n  pid {} in '{}', since {}", s.pid, s.cwd, crate::timefmt::wall(s.started_at)));
+        }
+        return Err(Error::new(msg)
+            .help(format!("end those sessions first, or remove it anyway: swop logout {name} --force"))
+            .code(exit::FAILURE));
+    }
+    // Best effort: revoke the login remotely. Never the exit status.
+    match codex::find(cfg, paths) {
+        Ok(real) => {
+            let (mut cmd, _) = codex::command(&real, &account.home);
+            crate::sandbox::setup(cfg).apply(&mut cmd);
+            cmd.arg("logout").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+            let limit = cfg.usage.timeout.max(std::time::Duration::from_secs(1));
+            match cmd.spawn() {
+                Ok(mut child) => match codex::wait_bounded(&mut child, limit) {
+                    Some(s) if s.success() => {}
+                    Some(s) => ui::warn(&format!(
+                        "`codex logout` failed (exit {}); the login may stay valid on the server",
+                        crate::signals::exit_code(s)
+                    )),
+                    None => ui::warn(&format!(
+                        "`codex logout` did not finish within {}; stopped it (the login may stay valid on the server)",
+                        humantime::format_duration(limit)
+                    )),
+                },
+                Err(e) => ui::warn(&format!("cannot run `codex logout`: {e}")),
+            }
+        }
+        Err(e) => ui::warn(&format!("{}; removing the local login only", e.message)),
+    }
+    accounts::delete(paths, name)?;
+    let _ = std::fs::remove_dir_all(paths.live_dir(name));
+    println!("logged out '{name}' and deleted its sandbox '{}'", account.home.display());
+    Ok(0)
+}
+
+fn launcher(paths: &Paths, cfg: &Config) -> Result<Launcher> {
+    Ok(Launcher {
+        paths: paths.clone(),
+        cfg: cfg.clone(),
+        real: codex::find(cfg, paths).unwrap_or_default(),
+        accounts: accounts::list(paths)?,
+    })
+}
+
+fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[String]) -> Result<i32> {
+    let l = launcher(paths, cfg)?;
+    for n in names {
+        accounts::get(paths, n)?;
+    }
+    let states = l.states(&l.accounts, refresh);
+    let choice = l.choose(&states, &[]);
+    let shown: Vec<_> = l
+        .accounts
+        .iter()
+        .zip(&states)
+        .filter(|(a, _)| names.is_empty() || names.contains(&a.name))
+        .collect();
+    let picked = choice.as_ref().ok().map(|c| c.name.as_str());
+    if json {
+        println!("{}", report::status_json(paths, &shown, picked));
+    } else if l.accounts.is_empty() {
+        eprintln!("no accounts yet; add one with: swop add NAME");
+    } else {
+        print!("{}", report::status_table(paths, &shown, picked));
+    }
+    Ok(0)
+}
+
+fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
+    let l = launcher(paths, cfg)?;
+    if l.accounts.is_empty() {
+        return Err(Error::new("no accounts yet").help("add one with: swop add NAME").code(exit::NOT_FOUND));
+    }
+    if let Some(forced) = crate::paths::env_nonempty("SWOP_ACCOUNT") {
+        accounts::get(paths, &forced.to_string_lossy())?;
+    }
+    let states = l.states(&l.accounts, false);
+    match l.choose(&states, &[]) {
+        Ok(c) => {
+            for w in &c.warnings {
+                ui::warn(w);
+            }
+            if json {
+                println!("{}", report::pick_json(&c));
+            } else {
+                println!("{}: {}", c.name, c.why);
+                for (n, why) in &c.passed {
+                    println!("  not {n}: {why}");
+                }
+            }
+            Ok(0)
+        }
+        Err(b) => {
+            let e = launch::blocked_error(&b);
+            if json {
+                println!("{}", report::blocked_json(&b, e.code));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn uninstall(purge: bool) -> Result<i32> {
+    let paths = Paths::from_env()?;
+    let removed = crate::install::uninstall(&paths, purge)?;
+    for r in removed {
+        println!("{r}");
+    }
+    Ok(0)
+}

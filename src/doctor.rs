@@ -1,0 +1,186 @@
+//! `swop doctor`: checks the setup and says how to fix each problem. Exits 0
+//! only when everything `codex ...` needs works; warnings (usage server down,
+//! no accounts yet) do not fail it. Never prints a secret.
+
+use crate::config::Config;
+use crate::error::{exit, Result};
+use crate::fetch::{self, FetchContext, Fetched};
+use crate::paths::Paths;
+use crate::{accounts, codex, sandbox};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Check {
+    level: Level,
+    what: String,
+    fix: Option<String>,
+}
+
+fn ok(what: String) -> Check {
+    Check { level: Level::Ok, what, fix: None }
+}
+fn warn(what: String, fix: String) -> Check {
+    Check { level: Level::Warn, what, fix: Some(fix) }
+}
+fn fail(what: String, fix: String) -> Check {
+    Check { level: Level::Fail, what, fix: Some(fix) }
+}
+
+pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
+    let mut checks = Vec::new();
+    let cfg = match Config::load(&paths.config()) {
+        Ok(c) => {
+            checks.push(ok(format!("config '{}' parses", paths.config().display())));
+            c
+        }
+        Err(e) => {
+            checks.push(fail(e.message.clone(), "fix the file; config.example.toml documents every key".into()));
+            Config::default()
+        }
+    };
+    checks.extend(path_order(paths));
+    let real = codex::find(&cfg, paths);
+    match &real {
+        Ok(p) => match codex::version(p) {
+            Some(v) => checks.push(ok(format!("real codex: '{}' ({v})", p.display()))),
+            None => checks.push(fail(
+                format!("real codex '{}' does not answer --version", p.display()),
+                "reinstall codex: npm install -g @openai/codex".into(),
+            )),
+        },
+        Err(e) => checks.push(fail(e.message.clone(), e.help.clone().unwrap_or_default())),
+    }
+    match paths.check_private() {
+        Ok(()) => checks.push(ok(format!("'{}' is private (0700)", paths.home.display()))),
+        Err(e) => checks.push(fail(e.message.clone(), e.help.clone().unwrap_or_default())),
+    }
+    let all = accounts::list(paths).unwrap_or_default();
+    if all.is_empty() {
+        checks.push(warn("no accounts yet: codex runs with your own login".into(), "add one: swop add NAME".into()));
+    }
+    if let Ok(shared) = cfg.shared_home() {
+        let store = std::fs::read_to_string(shared.join("config.toml"))
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("cli_auth_credentials_store").and_then(|v| v.as_str().map(str::to_string)));
+        if let Some(s) = store.filter(|s| s != "file") {
+            checks.push(warn(
+                format!("the shared config.toml sets cli_auth_credentials_store = \"{s}\""),
+                "swop passes -c cli_auth_credentials_store=\"file\" to codex so each account keeps its own auth.json; nothing to do".into(),
+            ));
+        }
+    }
+    let setup = sandbox::setup(&cfg);
+    let prepare = move |c: &mut std::process::Command| setup.apply(c);
+    let real_path: Option<PathBuf> = real.as_ref().ok().cloned();
+    let ctx = FetchContext {
+        base_url: &cfg.usage.base_url,
+        timeout: cfg.usage.timeout,
+        codex: real_path.as_deref(),
+        prepare: &prepare,
+        now: accounts::now(),
+    };
+    let results: Vec<(String, Check)> = std::thread::scope(|s| {
+        let hs: Vec<_> = all
+            .iter()
+            .map(|a| {
+                let ctx = &ctx;
+                s.spawn(move || (a.name.clone(), account_check(a, ctx)))
+            })
+            .collect();
+        hs.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    checks.extend(results.into_iter().map(|(_, c)| c));
+
+    let failed = checks.iter().any(|c| c.level == Level::Fail);
+    if json_out {
+        let v: Vec<_> = checks
+            .iter()
+            .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json"));
+    } else {
+        for c in &checks {
+            let tag = match c.level {
+                Level::Ok => "ok  ",
+                Level::Warn => "warn",
+                Level::Fail => "FAIL",
+            };
+            println!("{tag}  {}", c.what);
+            if let Some(f) = &c.fix {
+                println!("      fix: {f}");
+            }
+        }
+        println!("{}", if failed { "\nsome checks failed: `codex` through swop will not work until they are fixed" } else { "\nall good: `codex` runs through swop" });
+    }
+    Ok(if failed { exit::FAILURE as i32 } else { 0 })
+}
+
+/// The shim dir must be on PATH, ahead of every real codex.
+fn path_order(paths: &Paths) -> Vec<Check> {
+    let shim = paths.shim_dir();
+    let line = format!("export PATH=\"{}:$PATH\"", shim.display());
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path_var).collect();
+    let shim_canon = shim.canonicalize().ok();
+    let is_shim = |d: &PathBuf| *d == shim || (shim_canon.is_some() && d.canonicalize().ok() == shim_canon);
+    let Some(shim_pos) = dirs.iter().position(is_shim) else {
+        return vec![fail(
+            format!("the shim dir '{}' is not on PATH, so plain `codex` bypasses swop", shim.display()),
+            format!("run ./install.sh again, or add to your shell rc: {line}"),
+        )];
+    };
+    if !shim.join("codex").exists() {
+        return vec![fail(
+            format!("'{}' is missing", shim.join("codex").display()),
+            "run ./install.sh again".into(),
+        )];
+    }
+    let first_real = dirs
+        .iter()
+        .position(|d| !is_shim(d) && d.join("codex").is_file() && d.join("codex").canonicalize().ok() != std::env::current_exe().ok().and_then(|e| e.canonicalize().ok()));
+    match first_real {
+        Some(r) if r < shim_pos => vec![fail(
+            format!(
+                "a real codex ('{}') comes before the shim dir on PATH, so plain `codex` bypasses swop",
+                dirs[r].join("codex").display()
+            ),
+            format!("put the shim first: {line} (at the end of your shell rc), then open a new shell"),
+        )],
+        _ => vec![ok(format!("the shim dir '{}' comes first on PATH", shim.display()))],
+    }
+}
+
+fn account_check(a: &accounts::Account, ctx: &FetchContext) -> Check {
+    let file = a.auth_file();
+    if let Err(e) = crate::paths::check_private_file(&file) {
+        return fail(format!("'{}': {}", a.name, e.message), e.help.unwrap_or_default());
+    }
+    if let Err(e) = crate::auth::read(&file) {
+        return fail(format!("'{}': {}", a.name, e.message), format!("log in again: swop relogin {}", a.name));
+    }
+    let t = Instant::now();
+    let outcome = fetch::fetch(&a.home, ctx);
+    let ms = t.elapsed().as_millis();
+    match outcome {
+        Fetched::Ok(u) => ok(format!(
+            "'{}': logged in, usage server answered in {ms} ms (weekly {})",
+            a.name,
+            u.weekly_used().map(|w| format!("{w:.0}%")).unwrap_or_else(|| "unknown".into())
+        )),
+        Fetched::ApiKey => ok(format!("'{}': API-key login (no usage data)", a.name)),
+        Fetched::Dead(why) => fail(format!("'{}': session expired: {why}", a.name), format!("swop relogin {}", a.name)),
+        Fetched::Failed(why) => warn(
+            format!("'{}': usage server did not answer usefully after {ms} ms: {why}", a.name),
+            "launches still work from cached numbers or without quota data; check your network or [usage] base_url".into(),
+        ),
+    }
+}

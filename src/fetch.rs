@@ -1,0 +1,256 @@
+//! Fetching one account's usage: `GET {base}/wham/usage` with the account's
+//! access token, or, when that token is expired or rejected, asking the real
+//! codex (`codex app-server`, `account/rateLimits/read`), which refreshes its
+//! own token. swop itself never spends a refresh token.
+//!
+//! Every outcome carries a short cause fit for a one-line warning: a status
+//! code or a fixed description, never a response body or a header.
+
+use crate::auth::{self, Auth};
+use crate::usage::{self, Usage};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const USER_AGENT: &str = concat!("swop/", env!("CARGO_PKG_VERSION"));
+
+#[derive(Debug)]
+pub enum Fetched {
+    Ok(Usage),
+    /// An API-key login: no ChatGPT usage windows exist.
+    ApiKey,
+    /// The session is dead: codex itself could not get a working token.
+    Dead(String),
+    /// Anything else: the cause, for a warning.
+    Failed(String),
+}
+
+/// What a fetch needs besides the account.
+pub struct FetchContext<'a> {
+    pub base_url: &'a str,
+    pub timeout: Duration,
+    /// The real codex, for the app-server fallback (None: not found).
+    pub codex: Option<&'a Path>,
+    /// Sets the extra environment a codex launch gets (shared SQLite home).
+    pub prepare: &'a (dyn Fn(&mut std::process::Command) + Sync),
+    pub now: i64,
+}
+
+/// `{base}/wham/usage`, or `{base}/api/codex/usage` when the base has no
+/// `/backend-api` (as codex does).
+pub fn usage_url(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    if base.contains("/backend-api") {
+        format!("{base}/wham/usage")
+    } else {
+        format!("{base}/api/codex/usage")
+    }
+}
+
+pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
+    let auth = match auth::read(&home.join("auth.json")) {
+        Ok(a) => a,
+        Err(e) if e.code == crate::error::exit::LOGIN_NEEDED => return Fetched::Dead(short(&e.message)),
+        Err(e) => return Fetched::Failed(e.message),
+    };
+    let (token, exp, account_id) = match auth {
+        Auth::ApiKey => return Fetched::ApiKey,
+        Auth::ChatGpt {
+            access_token,
+            access_exp,
+            account_id,
+            ..
+        } => (access_token, access_exp, account_id),
+    };
+    // An access token about to expire would only earn a 401: go to codex.
+    if exp.is_some_and(|e| e <= ctx.now + 30) {
+        return via_app_server(home, ctx, "the access token has expired");
+    }
+    match http(&token, account_id.as_deref(), ctx) {
+        Http::Ok(u) => Fetched::Ok(u),
+        Http::Rejected(code) => via_app_server(home, ctx, &format!("the usage server rejected the token (HTTP {code})")),
+        Http::Failed(why) => Fetched::Failed(why),
+    }
+}
+
+fn short(msg: &str) -> String {
+    msg.split(" (").next().unwrap_or(msg).to_string()
+}
+
+enum Http {
+    Ok(Usage),
+    Rejected(u16),
+    Failed(String),
+}
+
+fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> Http {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(ctx.timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(USER_AGENT)
+        .build()
+        .into();
+    let mut req = agent
+        .get(usage_url(ctx.base_url))
+        .header("Authorization", format!("Bearer {}", token.expose()));
+    if let Some(id) = account_id {
+        req = req.header("ChatGPT-Account-Id", id);
+    }
+    let mut resp = match req.call() {
+        Ok(r) => r,
+        Err(e) => return Http::Failed(describe(&e, ctx.timeout)),
+    };
+    let status = resp.status().as_u16();
+    match status {
+        200..=299 => {}
+        401 | 403 => return Http::Rejected(status),
+        300..=399 => return Http::Failed(format!("HTTP {status} redirect (not followed: it would carry the token elsewhere)")),
+        429 => {
+            let retry = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            return Http::Failed(match retry {
+                Some(s) => format!("throttled (HTTP 429, retry after {s}s)"),
+                None => "throttled (HTTP 429)".to_string(),
+            });
+        }
+        _ => return Http::Failed(format!("HTTP {status}")),
+    }
+    let body = match resp.body_mut().with_config().limit(1 << 20).read_to_string() {
+        Ok(b) => b,
+        Err(e) => return Http::Failed(describe(&e, ctx.timeout)),
+    };
+    match usage::parse_wham(&body, ctx.now) {
+        Ok(u) => Http::Ok(u),
+        Err(why) => Http::Failed(why.to_string()),
+    }
+}
+
+/// ureq's error, reduced to a cause without URLs or bodies.
+fn describe(e: &ureq::Error, timeout: Duration) -> String {
+    use ureq::Error as E;
+    match e {
+        E::Timeout(_) => format!("no answer within {}", humantime::format_duration(timeout)),
+        E::ConnectionFailed => "connection failed".into(),
+        E::HostNotFound => "host not found".into(),
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            format!("no answer within {}", humantime::format_duration(timeout))
+        }
+        E::Io(io) => format!("network error ({:?})", io.kind()),
+        E::Tls(_) => "TLS error".into(),
+        E::BodyExceedsLimit(_) => "response too large".into(),
+        _ => "request failed".into(),
+    }
+}
+
+/// Asks the real codex for the rate limits. codex refreshes its token if it
+/// needs to; if even codex gets an auth error, the session is dead.
+fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
+    let Some(codex) = ctx.codex else {
+        return Fetched::Failed(format!("{why_here}, and the real codex was not found to refresh it"));
+    };
+    let (mut cmd, _) = crate::codex::command(codex, home);
+    (ctx.prepare)(&mut cmd);
+    if ctx.base_url.trim_end_matches('/') != crate::config::DEFAULT_BASE_URL {
+        cmd.arg("-c").arg(format!("chatgpt_base_url=\"{}\"", ctx.base_url));
+    }
+    cmd.arg("app-server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return Fetched::Failed(format!("{why_here}, and codex app-server could not start ({})", e.kind())),
+    };
+    let deadline = Instant::now() + ctx.timeout;
+    let (tx, rx) = mpsc::channel::<Value>();
+    let stdout = child.stdout.take().expect("piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut send = |v: Value| writeln!(stdin, "{v}").and_then(|_| stdin.flush());
+    let outcome = (|| {
+        send(json!({"jsonrpc":"2.0","id":1,"method":"initialize",
+            "params":{"clientInfo":{"name":"swop","version":env!("CARGO_PKG_VERSION")}}}))
+        .ok()?;
+        wait_for_id(&rx, 1, deadline)?;
+        send(json!({"jsonrpc":"2.0","method":"initialized"})).ok()?;
+        send(json!({"jsonrpc":"2.0","id":2,"method":"account/rateLimits/read"})).ok()?;
+        wait_for_id(&rx, 2, deadline)
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let Some(reply) = outcome else {
+        return Fetched::Failed(format!("{why_here}, and codex app-server gave no answer in time"));
+    };
+    if let Some(result) = reply.get("result") {
+        return match usage::parse_app_server(result) {
+            Ok(u) => Fetched::Ok(u),
+            Err(why) => Fetched::Failed(why.to_string()),
+        };
+    }
+    let message = reply
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if is_auth_failure(message) {
+        Fetched::Dead(format!("{why_here}, and codex could not refresh it"))
+    } else {
+        Fetched::Failed(format!("{why_here}, and codex app-server reported an error"))
+    }
+}
+
+/// Whether app-server's error means "log in again". The message echoes URLs
+/// and bodies, so it is only matched, never shown.
+fn is_auth_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    ["authentication required", "401", "403", "unauthorized", "forbidden", "refresh token", "log in", "sign in"]
+        .iter()
+        .any(|k| m.contains(k))
+}
+
+fn wait_for_id(rx: &mpsc::Receiver<Value>, id: i64, deadline: Instant) -> Option<Value> {
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        let v = rx.recv_timeout(left).ok()?;
+        if v.get("id").and_then(Value::as_i64) == Some(id) {
+            return Some(v);
+        }
+        // A notification or a server request: skip it.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_url_follows_codex() {
+        assert_eq!(usage_url("https://chatgpt.com/backend-api"), "https://chatgpt.com/backend-api/wham/usage");
+        assert_eq!(usage_url("http://127.0.0.1:9/backend-api/"), "http://127.0.0.1:9/backend-api/wham/usage");
+        assert_eq!(usage_url("http://127.0.0.1:9"), "http://127.0.0.1:9/api/codex/usage");
+    }
+
+    #[test]
+    fn auth_failures_recognised() {
+        assert!(is_auth_failure("codex account authentication required to read rate limits"));
+        assert!(is_auth_failure("failed to fetch codex rate limits: GET x failed: 401 Unauthorized; body"));
+        assert!(!is_auth_failure("failed to fetch codex rate limits: 500 Internal Server Error"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Live sessions: each launch registers itself for its account for its whole
+//! life, in `live/<account>/<pid>.json`, and holds an flock on that file. The
+//! kernel drops the lock when the process dies, however it dies, so a reader
+//! that can take the lock knows the entry is stale and removes it: no cleanup
+//! is ever needed after a crash, and pid reuse cannot fake a live session.
+
+use crate::error::Result;
+use crate::fsutil;
+use crate::paths::Paths;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveSession {
+    pub pid: u32,
+    pub started_at: i64,
+    pub cwd: String,
+}
+
+/// Held for the launch's lifetime; dropping it ends the registration.
+pub struct Registration {
+    _lock: fslock::LockFile,
+    path: std::path::PathBuf,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
+    let dir = paths.live_dir(account);
+    fsutil::create_private_dir(&dir)?;
+    let pid = std::process::id();
+    let entry = LiveSession {
+        pid,
+        started_at: crate::accounts::now(),
+        cwd: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+    };
+    // Written and locked under a hidden name, then renamed: a reader never
+    // sees an unlocked entry and mistakes it for a stale one.
+    let tmp = dir.join(format!(".{pid}.tmp"));
+    let path = dir.join(format!("{pid}.json"));
+    let io = |e| crate::error::Error::io("cannot register the session in", &dir, e);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(&serde_json::to_vec(&entry).expect("serialises")).map_err(io)?;
+    drop(f);
+    let mut lock = fslock::LockFile::open(&tmp).map_err(io)?;
+    lock.lock().map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(Registration { _lock: lock, path })
+}
+
+/// The live sessions of `account`; stale entries are removed on the way.
+pub fn list(paths: &Paths, account: &str) -> Vec<LiveSession> {
+    let dir = paths.live_dir(account);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') || !name.ends_with(".json") {
+            continue;
+        }
+        let path = e.path();
+        let Ok(mut lock) = fslock::LockFile::open(&path) else { continue };
+        match lock.try_lock() {
+            Ok(true) => {
+                // Nobody holds it: the launch is gone.
+                let _ = std::fs::remove_file(&path);
+            }
+            Ok(false) => {
+                if let Some(s) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+                    out.push(s);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    out.sort_by_key(|s: &LiveSession| s.started_at);
+    out
+}
+
+/// Whether a process with this pid exists (it may belong to another user).
+pub fn pid_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}

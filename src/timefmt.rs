@@ -1,0 +1,68 @@
+//! Human times: "Fri 28 Nov 10:00 (in 2d 3h)" in the local time zone, and
+//! short ages ("5m ago"). Never a raw epoch in front of a person.
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+/// Local wall time, e.g. "Fri 28 Nov 10:00".
+pub fn wall(unix: i64) -> String {
+    match Timestamp::from_second(unix) {
+        Ok(ts) => ts.to_zoned(TimeZone::system()).strftime("%a %-d %b %H:%M").to_string(),
+        Err(_) => "unknown time".to_string(),
+    }
+}
+
+/// A duration in at most two units: "2d 3h", "3h 5m", "45m", "30s".
+pub fn span(secs: i64) -> String {
+    let s = secs.max(0);
+    let (d, h, m) = (s / 86400, (s % 86400) / 3600, (s % 3600) / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, 0) => format!("{h}h"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, 0, _) => format!("{d}d"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// "Fri 28 Nov 10:00 (in 2d 3h)", or "(now)" when it has passed.
+pub fn reset(unix: i64, now: i64) -> String {
+    if unix <= now {
+        format!("{} (now)", wall(unix))
+    } else {
+        format!("{} (in {})", wall(unix), span(unix - now))
+    }
+}
+
+/// RFC 3339 in UTC, for JSON output.
+pub fn rfc3339(unix: i64) -> String {
+    match Timestamp::from_second(unix) {
+        Ok(ts) => ts.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans() {
+        assert_eq!(span(30), "30s");
+        assert_eq!(span(45 * 60), "45m");
+        assert_eq!(span(3 * 3600 + 5 * 60), "3h 5m");
+        assert_eq!(span(2 * 86400 + 3 * 3600 + 59), "2d 3h");
+        assert_eq!(span(86400), "1d");
+        assert_eq!(span(-5), "0s");
+    }
+
+    #[test]
+    fn wall_time_has_no_epoch() {
+        // 2026-11-28 10:00 UTC; TZ may differ on the machine, the shape not.
+        let w = wall(1_795_860_000);
+        assert!(!w.contains("1795860000"));
+        assert_eq!(w.split(' ').count(), 4, "{w}");
+        assert!(reset(1_795_860_000, 1_795_860_000 - 3600).ends_with("(in 1h)"));
+    }
+}

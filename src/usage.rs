@@ -1,0 +1,266 @@
+//! The usage model and its parsers: the `/wham/usage` JSON and codex
+//! app-server's `account/rateLimits/read` result both become a [`Usage`].
+//!
+//! Parsing is lenient (null windows, null `rate_limit`, unknown plans and
+//! unknown fields are fine) but not blind: a body that is not an object with
+//! `plan_type` or `rate_limit` is "the wrong shape", and errors are fixed
+//! strings, never an echo of the body.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Windows up to this long are the short (5-hour) window.
+const SHORT_WINDOW_MAX_SECS: i64 = 24 * 3600;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub plan: Option<String>,
+    pub allowed: Option<bool>,
+    pub limit_reached: Option<bool>,
+    pub five_hour: Option<Window>,
+    pub weekly: Option<Window>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub used_percent: f64,
+    pub window_seconds: Option<i64>,
+    /// Unix seconds.
+    pub reset_at: Option<i64>,
+}
+
+impl Usage {
+    pub fn weekly_used(&self) -> Option<f64> {
+        self.weekly.as_ref().map(|w| w.used_percent)
+    }
+    pub fn five_hour_used(&self) -> Option<f64> {
+        self.five_hour.as_ref().map(|w| w.used_percent)
+    }
+    pub fn weekly_reset(&self) -> Option<i64> {
+        self.weekly.as_ref().and_then(|w| w.reset_at)
+    }
+
+    /// Exhausted by the backend's own flags.
+    pub fn is_limited(&self) -> bool {
+        self.limit_reached == Some(true) || self.allowed == Some(false)
+    }
+}
+
+/// Puts two optional windows in their slots by their length: the short one
+/// is the 5-hour window, the long one the weekly. Without lengths the
+/// backend's order (primary = 5-hour, secondary = weekly) holds.
+fn classify(primary: Option<Window>, secondary: Option<Window>) -> (Option<Window>, Option<Window>) {
+    let is_short = |w: &Window| w.window_seconds.map(|s| s <= SHORT_WINDOW_MAX_SECS);
+    let mut five = None;
+    let mut week = None;
+    for (w, default_short) in [(primary, true), (secondary, false)] {
+        let Some(w) = w else { continue };
+        if is_short(&w).unwrap_or(default_short) {
+            if five.is_none() {
+                five = Some(w);
+            } else {
+                week = week.or(Some(w));
+            }
+        } else if week.is_none() {
+            week = Some(w);
+        } else {
+            five = five.or(Some(w));
+        }
+    }
+    (five, week)
+}
+
+fn num(v: Option<&Value>) -> Result<Option<f64>, &'static str> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => Ok(n.as_f64()),
+        Some(_) => Err("unexpected response shape (a number field has another type)"),
+    }
+}
+
+fn int(v: Option<&Value>) -> Result<Option<i64>, &'static str> {
+    Ok(num(v)?.map(|f| f as i64))
+}
+
+fn boolean(v: Option<&Value>) -> Result<Option<bool>, &'static str> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err("unexpected response shape (a flag is not true/false)"),
+    }
+}
+
+fn object(v: Option<&Value>) -> Result<Option<&serde_json::Map<String, Value>>, &'static str> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(_) => Err("unexpected response shape (an object field has another type)"),
+    }
+}
+
+fn string(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+/// Parses the body of `GET /wham/usage`. `now` resolves `reset_after_seconds`
+/// when `reset_at` is missing.
+pub fn parse_wham(body: &str, now: i64) -> Result<Usage, &'static str> {
+    if body.trim().is_empty() {
+        return Err("empty response body");
+    }
+    let v: Value = serde_json::from_str(body).map_err(|_| "response is not JSON")?;
+    let Value::Object(top) = &v else {
+        return Err("unexpected response shape (not a JSON object)");
+    };
+    if !top.contains_key("plan_type") && !top.contains_key("rate_limit") {
+        return Err("unexpected response shape (no plan_type or rate_limit)");
+    }
+    let window = |w: Option<&Value>| -> Result<Option<Window>, &'static str> {
+        let Some(o) = object(w)? else { return Ok(None) };
+        let Some(used) = num(o.get("used_percent"))? else { return Ok(None) };
+        let reset_at = match int(o.get("reset_at"))? {
+            Some(t) => Some(t),
+            None => int(o.get("reset_after_seconds"))?.map(|s| now + s),
+        };
+        Ok(Some(Window {
+            used_percent: used,
+            window_seconds: int(o.get("limit_window_seconds"))?,
+            reset_at,
+        }))
+    };
+    let mut usage = Usage {
+        plan: string(top.get("plan_type")),
+        ..Usage::default()
+    };
+    if let Some(rl) = object(top.get("rate_limit"))? {
+        usage.allowed = boolean(rl.get("allowed"))?;
+        usage.limit_reached = boolean(rl.get("limit_reached"))?;
+        let (five, week) = classify(window(rl.get("primary_window"))?, window(rl.get("secondary_window"))?);
+        usage.five_hour = five;
+        usage.weekly = week;
+    }
+    Ok(usage)
+}
+
+/// Parses the `result` of app-server's `account/rateLimits/read`.
+pub fn parse_app_server(result: &Value) -> Result<Usage, &'static str> {
+    let rl = result
+        .get("rateLimits")
+        .and_then(Value::as_object)
+        .ok_or("unexpected app-server reply (no rateLimits)")?;
+    let window = |w: Option<&Value>| -> Result<Option<Window>, &'static str> {
+        let Some(o) = object(w)? else { return Ok(None) };
+        let Some(used) = num(o.get("usedPercent"))? else { return Ok(None) };
+        Ok(Some(Window {
+            used_percent: used,
+            window_seconds: int(o.get("windowDurationMins"))?.map(|m| m * 60),
+            reset_at: int(o.get("resetsAt"))?,
+        }))
+    };
+    let (five, week) = classify(window(rl.get("primary"))?, window(rl.get("secondary"))?);
+    let exhausted = [&five, &week]
+        .iter()
+        .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
+    let reached_type = rl.get("rateLimitReachedType").is_some_and(|t| !t.is_null());
+    Ok(Usage {
+        plan: string(rl.get("planType")),
+        allowed: Some(!(exhausted || reached_type)),
+        limit_reached: Some(exhausted || reached_type),
+        five_hour: five,
+        weekly: week,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/usage-samples");
+
+    fn sample(name: &str) -> Usage {
+        let body = std::fs::read_to_string(format!("{SAMPLES}/{name}")).unwrap();
+        parse_wham(&body, 1_795_600_000).unwrap()
+    }
+
+    #[test]
+    fn every_sample_parses() {
+        let mut n = 0;
+        for entry in std::fs::read_dir(SAMPLES).unwrap() {
+            let p = entry.unwrap().path();
+            if p.extension().is_some_and(|e| e == "json") {
+                let body = std::fs::read_to_string(&p).unwrap();
+                parse_wham(&body, 0).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                n += 1;
+            }
+        }
+        assert!(n >= 5, "expected the shared samples, found {n}");
+    }
+
+    #[test]
+    fn plus_ok_windows_classified() {
+        let u = sample("plus-ok.json");
+        assert_eq!(u.plan.as_deref(), Some("plus"));
+        assert_eq!(u.five_hour_used(), Some(12.0));
+        assert_eq!(u.weekly_used(), Some(41.0));
+        assert_eq!(u.weekly_reset(), Some(1795910400));
+        assert!(!u.is_limited());
+    }
+
+    #[test]
+    fn null_rate_limit_and_null_window() {
+        let u = sample("free-no-windows.json");
+        assert_eq!(u.plan.as_deref(), Some("free"));
+        assert!(u.weekly.is_none() && u.five_hour.is_none());
+        let u = sample("unknown-plan-extra-fields.json");
+        assert_eq!(u.plan.as_deref(), Some("prolite"));
+        assert!(u.five_hour.is_none());
+        assert_eq!(u.weekly_used(), Some(7.0));
+    }
+
+    #[test]
+    fn exhausted_samples_are_limited() {
+        assert!(sample("pro-weekly-exhausted.json").is_limited());
+        let t = sample("team-5h-exhausted.json");
+        assert!(t.is_limited());
+        assert_eq!(t.five_hour_used(), Some(100.0));
+    }
+
+    #[test]
+    fn windows_swapped_are_classified_by_length() {
+        let body = r#"{"plan_type":"plus","rate_limit":{
+            "primary_window":{"used_percent":50,"limit_window_seconds":604800},
+            "secondary_window":{"used_percent":5,"limit_window_seconds":18000,"reset_after_seconds":10}}}"#;
+        let u = parse_wham(body, 100).unwrap();
+        assert_eq!(u.weekly_used(), Some(50.0));
+        assert_eq!(u.five_hour_used(), Some(5.0));
+        assert_eq!(u.five_hour.unwrap().reset_at, Some(110));
+    }
+
+    #[test]
+    fn bad_bodies_have_fixed_messages() {
+        assert_eq!(parse_wham("", 0).unwrap_err(), "empty response body");
+        assert_eq!(parse_wham("<html>502</html>", 0).unwrap_err(), "response is not JSON");
+        assert!(parse_wham("[1,2]", 0).unwrap_err().contains("shape"));
+        assert!(parse_wham(r#"{"hello":"world"}"#, 0).unwrap_err().contains("shape"));
+        assert!(parse_wham(r#"{"plan_type":"plus","rate_limit":"nope"}"#, 0).unwrap_err().contains("shape"));
+        assert!(parse_wham(r#"{"plan_type":"plus","rate_limit":{"primary_window":{"used_percent":"9"}}}"#, 0)
+            .unwrap_err()
+            .contains("shape"));
+    }
+
+    #[test]
+    fn app_server_result() {
+        let v = serde_json::json!({"rateLimits": {
+            "primary": {"usedPercent": 10, "windowDurationMins": 300, "resetsAt": 100},
+            "secondary": {"usedPercent": 33, "windowDurationMins": 10080, "resetsAt": 200},
+            "planType": "plus"}});
+        let u = parse_app_server(&v).unwrap();
+        assert_eq!(u.weekly_used(), Some(33.0));
+        assert_eq!(u.five_hour_used(), Some(10.0));
+        assert_eq!(u.plan.as_deref(), Some("plus"));
+        assert!(!u.is_limited());
+        let v = serde_json::json!({"rateLimits": {"primary": null,
+            "secondary": {"usedPercent": 100, "windowDurationMins": 10080, "resetsAt": 200}}});
+        assert!(parse_app_server(&v).unwrap().is_limited());
+    }
+}
