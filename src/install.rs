@@ -1,13 +1,22 @@
 //! Uninstalling what install.sh installed: the binary, the shim, and the
 //! marked PATH block in the shell rc files. Accounts stay unless `--purge`.
-//! (install.sh writes the same markers; both sides must agree on them.)
+//! install.sh writes the blocks of shim/path.sh and shim/path.fish; the
+//! markers are read from those same files, so both sides always agree.
 
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use std::path::{Path, PathBuf};
 
-pub const BEGIN: &str = "# >>> swop: codex account switcher >>>";
-pub const END: &str = "# <<< swop <<<";
+/// The block install.sh appends; its first and last lines are the markers.
+const BLOCK: &str = include_str!("../shim/path.sh");
+
+fn begin() -> &'static str {
+    BLOCK.lines().next().expect("block has lines")
+}
+
+fn end() -> &'static str {
+    BLOCK.lines().last().expect("block has lines")
+}
 
 /// The rc files install.sh may have touched.
 pub fn rc_files(home: &Path) -> Vec<PathBuf> {
@@ -19,16 +28,17 @@ pub fn rc_files(home: &Path) -> Vec<PathBuf> {
 
 /// `text` without the marked block (markers included).
 pub fn strip_block(text: &str) -> Option<String> {
-    if !text.contains(BEGIN) {
+    let (begin, end) = (begin(), end());
+    if !text.contains(begin) {
         return None;
     }
     let mut out = String::new();
     let mut inside = false;
     for line in text.split_inclusive('\n') {
         let t = line.trim_end();
-        if t == BEGIN {
+        if t == begin {
             inside = true;
-        } else if inside && t == END {
+        } else if inside && t == end {
             inside = false;
         } else if !inside {
             out.push_str(line);
@@ -79,10 +89,20 @@ pub fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
+    const FISH_BLOCK: &str = include_str!("../shim/path.fish");
+
+    #[test]
+    fn both_blocks_share_the_markers() {
+        assert_eq!(FISH_BLOCK.lines().next(), Some(begin()));
+        assert_eq!(FISH_BLOCK.lines().last(), Some(end()));
+    }
+
     #[test]
     fn strips_only_the_block() {
-        let t = format!("a\n{BEGIN}\nexport PATH=x\n{END}\nb\n");
+        let t = format!("a\n{BLOCK}b\n");
         assert_eq!(strip_block(&t).unwrap(), "a\nb\n");
+        let t = format!("a\n{FISH_BLOCK}");
+        assert_eq!(strip_block(&t).unwrap(), "a\n");
         assert_eq!(strip_block("a\n"), None);
     }
 }

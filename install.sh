@@ -1,0 +1,131 @@
+#!/bin/sh
+# swop installer: builds swop, installs it with its `codex` shim, and puts the
+# shim ahead of the real codex on PATH. POSIX sh; Linux, WSL and macOS.
+#
+#   ./install.sh                   build, install into $SWOP_HOME (default ~/.swop)
+#   ./install.sh --prefix DIR      put the swop binary in DIR instead of $SWOP_HOME/bin
+#   ./install.sh --no-modify-path  leave shell rc files alone; print the line to add
+#   ./install.sh --uninstall [--purge]
+#                                  remove binary, shim and rc block (--purge: accounts too)
+#
+# SWOP_INSTALL_BINARY=/path/to/swop skips the cargo build and installs that
+# binary (used by the test suite and by packagers).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+swop_home=${SWOP_HOME:-"$HOME/.swop"}
+prefix=""
+modify_path=1
+uninstall=0
+purge=""
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --prefix) [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory" >&2; exit 2; }
+                  prefix=$2; shift ;;
+        --prefix=*) prefix=${1#--prefix=} ;;
+        --no-modify-path) modify_path=0 ;;
+        --uninstall) uninstall=1 ;;
+        --purge) purge="--purge" ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "install.sh: unknown option '$1' (see ./install.sh --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+bin_dir=${prefix:-"$swop_home/bin"}
+shim_dir="$swop_home/shim"
+
+say() { printf 'swop install: %s\n' "$*"; }
+
+if [ "$uninstall" = 1 ]; then
+    if [ -x "$bin_dir/swop" ]; then
+        SWOP_HOME="$swop_home" "$bin_dir/swop" uninstall $purge
+    else
+        say "no swop binary in '$bin_dir'; nothing to uninstall there"
+    fi
+    exit 0
+fi
+
+# 1. Build (or take a prebuilt binary).
+if [ -n "${SWOP_INSTALL_BINARY:-}" ]; then
+    built=$SWOP_INSTALL_BINARY
+else
+    command -v cargo >/dev/null 2>&1 || {
+        echo "install.sh: cargo not found; install Rust from https://rustup.rs and run this again" >&2
+        exit 1
+    }
+    say "building swop (cargo build --release)..."
+    (cd "$here" && cargo build --release --locked --quiet)
+    built="${CARGO_TARGET_DIR:-$here/target}/release/swop"
+fi
+[ -x "$built" ] || { echo "install.sh: no binary at '$built'" >&2; exit 1; }
+
+# 2. Install binary and shim (private home, atomic replace of the binary).
+umask 077
+mkdir -p "$swop_home" "$bin_dir" "$shim_dir"
+chmod 700 "$swop_home" "$shim_dir"
+[ -n "$prefix" ] || chmod 700 "$bin_dir"
+if [ -x "$bin_dir/swop" ] && cmp -s "$built" "$bin_dir/swop"; then
+    say "'$bin_dir/swop' is up to date"
+else
+    cp "$built" "$bin_dir/.swop.new"
+    chmod 755 "$bin_dir/.swop.new"
+    mv -f "$bin_dir/.swop.new" "$bin_dir/swop"
+    say "installed '$bin_dir/swop'"
+fi
+if [ "$(readlink "$shim_dir/codex" 2>/dev/null || true)" = "$bin_dir/swop" ]; then
+    say "shim '$shim_dir/codex' is in place"
+else
+    ln -sfn "$bin_dir/swop" "$shim_dir/codex"
+    say "created shim '$shim_dir/codex' -> '$bin_dir/swop'"
+fi
+
+# 3. PATH: append the marked block once to each shell's rc files.
+fill() { sed -e "s|@SHIM_DIR@|$shim_dir|g" -e "s|@BIN_DIR@|$bin_dir|g" "$1"; }
+marker=$(head -n 1 "$here/shim/path.sh")
+
+add_block() { # rc-file template
+    if [ -f "$1" ] && grep -qF "$marker" "$1"; then
+        say "'$1' already has the swop PATH block"
+        return
+    fi
+    mkdir -p "$(dirname "$1")"
+    { [ -s "$1" ] && printf '\n'; fill "$2"; } >> "$1"
+    say "added the swop PATH block to '$1'"
+}
+
+os=$(uname -s)
+shell_name=$(basename "${SHELL:-sh}")
+if [ "$modify_path" = 1 ]; then
+    # bash: interactive shells read .bashrc, login shells .bash_profile or .profile.
+    if [ "$shell_name" = bash ] || [ -f "$HOME/.bashrc" ] || command -v bash >/dev/null 2>&1; then
+        add_block "$HOME/.bashrc" "$here/shim/path.sh"
+        if [ -f "$HOME/.bash_profile" ]; then
+            add_block "$HOME/.bash_profile" "$here/shim/path.sh"
+        else
+            add_block "$HOME/.profile" "$here/shim/path.sh"
+        fi
+    fi
+    # zsh (macOS's default shell): .zshrc for interactive, .zprofile for login.
+    if [ "$shell_name" = zsh ] || [ "$os" = Darwin ] || [ -f "$HOME/.zshrc" ]; then
+        add_block "$HOME/.zshrc" "$here/shim/path.sh"
+        add_block "$HOME/.zprofile" "$here/shim/path.sh"
+    fi
+    if [ "$shell_name" = fish ] || [ -d "$HOME/.config/fish" ]; then
+        add_block "$HOME/.config/fish/conf.d/swop.fish" "$here/shim/path.fish"
+    fi
+    next_shell="open a new terminal (or run: export PATH=\"$shim_dir:$bin_dir:\$PATH\")"
+else
+    say "left your shell rc files alone (--no-modify-path); add this line to one yourself:"
+    printf '    export PATH="%s:%s:$PATH"\n' "$shim_dir" "$bin_dir"
+    next_shell="add that line, then open a new terminal"
+fi
+
+# 4. Show that it runs, and what to do next.
+"$bin_dir/swop" --version
+say "done. Next: $next_shell, then add your accounts:"
+printf '    swop add work      # runs the real `codex login` in its own sandbox\n'
+printf '    swop add personal\n    codex              # picks the account with the most weekly quota left\n'
