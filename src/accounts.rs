@@ -44,8 +44,11 @@ struct Meta {
 /// or `.` (a leading dot would hide it, a leading dash would read as a flag).
 pub fn validate_name(name: &str) -> Result<()> {
     let bad = |why: &str| {
-        Err(Error::usage(format!("invalid account name '{}': {why}", name.escape_debug()))
-            .help("use 1-64 letters, digits, '-', '_' or '.', e.g. 'work' or 'personal-plus'"))
+        Err(Error::usage(format!(
+            "invalid account name '{}': {why}",
+            name.escape_debug()
+        ))
+        .help("use 1-64 letters, digits, '-', '_' or '.', e.g. 'work' or 'personal-plus'"))
     };
     if name.is_empty() {
         return bad("it is empty");
@@ -96,7 +99,11 @@ fn load(paths: &Paths, name: &str) -> Account {
         .ok()
         .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
         .map(|m| m.identity)
-        .or_else(|| auth::read(&home.join("auth.json")).ok().map(|a| a.identity()))
+        .or_else(|| {
+            auth::read(&home.join("auth.json"))
+                .ok()
+                .map(|a| a.identity())
+        })
         .unwrap_or_default();
     Account {
         name: name.to_string(),
@@ -170,8 +177,9 @@ pub fn ensure_free(paths: &Paths, name: &str) -> Result<()> {
 
 /// Registers the login in `staging` as `name`: checks the name and the
 /// identity against every account under the registry lock, records the
-/// identity, and renames the staging dir into place.
-pub fn commit(paths: &Paths, mut staging: Staging, name: &str) -> Result<Account> {
+/// identity, and renames the staging dir into place. On error the staging
+/// dir is still there (the caller may rescue files from it before dropping).
+pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Account> {
     let auth = auth::read(&staging.dir.join("auth.json"))?;
     let identity = auth.identity();
     let _lock = fsutil::lock(&paths.registry_lock())?;
@@ -180,10 +188,16 @@ pub fn commit(paths: &Paths, mut staging: Staging, name: &str) -> Result<Account
         if same_login(&other.identity, &identity) {
             return Err(Error::new(format!(
                 "this login ({}) is already added as '{}'",
-                identity.email.as_deref().unwrap_or("same user and workspace"),
+                identity
+                    .email
+                    .as_deref()
+                    .unwrap_or("same user and workspace"),
                 other.name
             ))
-            .help(format!("use '{}', or remove it first with: swop logout {}", other.name, other.name))
+            .help(format!(
+                "use '{}', or remove it first with: swop logout {}",
+                other.name, other.name
+            ))
             .code(exit::USAGE));
         }
     }
@@ -193,7 +207,8 @@ pub fn commit(paths: &Paths, mut staging: Staging, name: &str) -> Result<Account
     };
     write_meta(&staging.dir, &meta)?;
     let target = paths.account(name);
-    fs::rename(&staging.dir, &target).map_err(|e| Error::io("cannot create account", &target, e))?;
+    fs::rename(&staging.dir, &target)
+        .map_err(|e| Error::io("cannot create account", &target, e))?;
     staging.committed = true;
     Ok(Account {
         name: name.to_string(),
@@ -284,14 +299,33 @@ mod tests {
 
     #[test]
     fn good_names() {
-        for n in ["work", "a", "personal-plus", "team_2", "v1.2", &"x".repeat(64)] {
+        for n in [
+            "work",
+            "a",
+            "personal-plus",
+            "team_2",
+            "v1.2",
+            &"x".repeat(64),
+        ] {
             validate_name(n).unwrap();
         }
     }
 
     #[test]
     fn bad_names() {
-        for n in ["", ".", "..", "a/b", "../x", "-rf", ".hidden", "has space", "ünï", &"x".repeat(65), "a\0b"] {
+        for n in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "../x",
+            "-rf",
+            ".hidden",
+            "has space",
+            "ünï",
+            &"x".repeat(65),
+            "a\0b",
+        ] {
             let e = validate_name(n).unwrap_err();
             assert_eq!(e.code, exit::USAGE, "{n:?}");
             assert!(e.message.contains("invalid account name"), "{n:?}: {e}");
@@ -300,8 +334,16 @@ mod tests {
 
     #[test]
     fn same_login_needs_user_and_workspace() {
-        let a = Identity { user_id: Some("u".into()), account_id: Some("w1".into()), ..Default::default() };
-        let b = Identity { user_id: Some("u".into()), account_id: Some("w2".into()), ..Default::default() };
+        let a = Identity {
+            user_id: Some("u".into()),
+            account_id: Some("w1".into()),
+            ..Default::default()
+        };
+        let b = Identity {
+            user_id: Some("u".into()),
+            account_id: Some("w2".into()),
+            ..Default::default()
+        };
         assert!(same_login(&a, &a.clone()));
         assert!(!same_login(&a, &b));
         assert!(!same_login(&Identity::default(), &Identity::default()));

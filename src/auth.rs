@@ -86,8 +86,11 @@ struct RawTokens {
 pub fn read(path: &Path) -> Result<Auth> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::new(format!("no login in '{}' (auth.json is missing)", path.display()))
-                .code(exit::LOGIN_NEEDED)
+            Error::new(format!(
+                "no login in '{}' (auth.json is missing)",
+                path.display()
+            ))
+            .code(exit::LOGIN_NEEDED)
         } else {
             Error::io("cannot read", path, e)
         }
@@ -123,7 +126,9 @@ pub fn parse(text: &str) -> std::result::Result<Auth, &'static str> {
         };
     }
     let tokens = raw.tokens.ok_or("ChatGPT login without tokens")?;
-    let access = tokens.access_token.ok_or("ChatGPT login without an access token")?;
+    let access = tokens
+        .access_token
+        .ok_or("ChatGPT login without an access token")?;
     let id_claims = match tokens.id_token.as_deref() {
         Some(t) => jwt_claims(t).ok_or("the id_token is not a JWT")?,
         None => Value::Null,
@@ -141,7 +146,10 @@ pub fn parse(text: &str) -> std::result::Result<Auth, &'static str> {
         identity.email = identity.email.or(from_access.email);
     }
     Ok(Auth::ChatGpt {
-        access_exp: access_claims.as_ref().and_then(|c| c.get("exp")).and_then(Value::as_i64),
+        access_exp: access_claims
+            .as_ref()
+            .and_then(|c| c.get("exp"))
+            .and_then(Value::as_i64),
         account_id: tokens.account_id.or_else(|| identity.account_id.clone()),
         access_token: Secret(access),
         identity,
@@ -185,7 +193,11 @@ mod tests {
     }
 
     fn jwt(v: Value) -> String {
-        format!("{}.{}.sig", b64(&serde_json::json!({"alg":"none"})), b64(&v))
+        format!(
+            "{}.{}.sig",
+            b64(&serde_json::json!({"alg":"none"})),
+            b64(&v)
+        )
     }
 
     fn chatgpt(id_claims: Value, access_claims: Value) -> String {
@@ -205,7 +217,15 @@ mod tests {
             serde_json::json!({"exp": 1234}),
         ))
         .unwrap();
-        let Auth::ChatGpt { identity, access_exp, account_id, .. } = a else { panic!() };
+        let Auth::ChatGpt {
+            identity,
+            access_exp,
+            account_id,
+            ..
+        } = a
+        else {
+            panic!()
+        };
         assert_eq!(identity.email.as_deref(), Some("a@x.io"));
         assert_eq!(identity.plan.as_deref(), Some("plus"));
         assert_eq!(identity.user_id.as_deref(), Some("u1"));
@@ -225,16 +245,33 @@ mod tests {
 
     #[test]
     fn api_key_mode_and_legacy_files() {
-        assert!(matches!(parse(r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-1"}"#), Ok(Auth::ApiKey)));
-        assert!(matches!(parse(r#"{"OPENAI_API_KEY":"sk-1"}"#), Ok(Auth::ApiKey)));
-        assert_eq!(parse(r#"{"OPENAI_API_KEY":"sk-1"}"#).unwrap().identity().plan.as_deref(), Some("api-key"));
+        assert!(matches!(
+            parse(r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-1"}"#),
+            Ok(Auth::ApiKey)
+        ));
+        assert!(matches!(
+            parse(r#"{"OPENAI_API_KEY":"sk-1"}"#),
+            Ok(Auth::ApiKey)
+        ));
+        assert_eq!(
+            parse(r#"{"OPENAI_API_KEY":"sk-1"}"#)
+                .unwrap()
+                .identity()
+                .plan
+                .as_deref(),
+            Some("api-key")
+        );
     }
 
     #[test]
     fn bad_files_give_fixed_messages_without_content() {
         assert_eq!(parse("").unwrap_err(), "the file is empty");
-        assert!(parse("{\"tokens\": {\"access_token\": \"abc").unwrap_err().contains("truncated"));
-        assert!(parse("not json sk-secret").unwrap_err().contains("not valid"));
+        assert!(parse("{\"tokens\": {\"access_token\": \"abc")
+            .unwrap_err()
+            .contains("truncated"));
+        assert!(parse("not json sk-secret")
+            .unwrap_err()
+            .contains("not valid"));
         let not_jwt = r#"{"tokens":{"id_token":"plainstring","access_token":"x"}}"#;
         assert_eq!(parse(not_jwt).unwrap_err(), "the id_token is not a JWT");
     }

@@ -88,12 +88,23 @@ mod tests {
 
     #[test]
     fn freshness() {
-        let e = Entry { fetched_at: 100, usage: Some(Usage::default()), ..Default::default() };
+        let e = Entry {
+            fetched_at: 100,
+            usage: Some(Usage::default()),
+            ..Default::default()
+        };
         assert!(e.is_fresh(150, 60));
         assert!(!e.is_fresh(161, 60));
-        assert!(!Entry { invalidated: true, ..e.clone() }.is_fresh(150, 60));
+        assert!(!Entry {
+            invalidated: true,
+            ..e.clone()
+        }
+        .is_fresh(150, 60));
         assert!(!Entry::default().is_fresh(0, 60));
-        let dead = Entry { dead_since: Some(100), ..Default::default() };
+        let dead = Entry {
+            dead_since: Some(100),
+            ..Default::default()
+        };
         assert!(dead.is_fresh(120, 60));
         // A clock that went backwards never makes an entry fresh forever.
         assert!(!e.is_fresh(50, 60));

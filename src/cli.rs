@@ -10,17 +10,47 @@ use std::ffi::OsString;
 pub enum Command {
     Help(Option<String>),
     Version,
-    Add { name: String, device_auth: bool, extra: Vec<OsString> },
-    Import { name: String, from: Option<OsString> },
-    List { json: bool },
-    Relogin { name: String, device_auth: bool, extra: Vec<OsString> },
-    Logout { name: String, force: bool },
-    Status { json: bool, refresh: bool, names: Vec<String> },
-    Pick { json: bool },
-    Codex { args: Vec<OsString> },
-    Doctor { json: bool },
-    Uninstall { purge: bool },
-    Completions { shell: String },
+    Add {
+        name: String,
+        device_auth: bool,
+        extra: Vec<OsString>,
+    },
+    Import {
+        name: String,
+        from: Option<OsString>,
+    },
+    List {
+        json: bool,
+    },
+    Relogin {
+        name: String,
+        device_auth: bool,
+        extra: Vec<OsString>,
+    },
+    Logout {
+        name: String,
+        force: bool,
+    },
+    Status {
+        json: bool,
+        refresh: bool,
+        names: Vec<String>,
+    },
+    Pick {
+        json: bool,
+    },
+    Codex {
+        args: Vec<OsString>,
+    },
+    Doctor {
+        json: bool,
+    },
+    Uninstall {
+        purge: bool,
+    },
+    Completions {
+        shell: String,
+    },
 }
 
 pub const COMMANDS: &[(&str, &str, &str)] = &[
@@ -52,7 +82,10 @@ pub fn main_help() -> String {
         "swop: run codex on whichever of your ChatGPT accounts has the most quota left\n\nUsage: swop COMMAND [OPTIONS]\n       codex [ARGS...]     (through the shim: same as `swop codex`)\n\nCommands:\n",
     );
     for (name, _, help) in COMMANDS {
-        s.push_str(&format!("  {name:<12} {}\n", help.lines().next().unwrap_or("")));
+        s.push_str(&format!(
+            "  {name:<12} {}\n",
+            help.lines().next().unwrap_or("")
+        ));
     }
     s.push_str(
         "\nOptions:\n  -h, --help      show help (also: swop help COMMAND)\n  -V, --version   show the version\n\nFiles: $SWOP_HOME (default ~/.swop): swop.toml, accounts/, cache/.\nSee the README for environment variables and exit codes.\n",
@@ -72,7 +105,9 @@ fn unexpected(cmd: &str, e: lexopt::Error) -> Error {
 }
 
 fn name_arg(cmd: &str, v: Option<OsString>) -> Result<String> {
-    let v = v.ok_or_else(|| Error::usage(format!("{cmd}: missing account NAME")).help(format!("see: swop help {cmd}")))?;
+    let v = v.ok_or_else(|| {
+        Error::usage(format!("{cmd}: missing account NAME")).help(format!("see: swop help {cmd}"))
+    })?;
     let s = v
         .into_string()
         .map_err(|_| Error::usage(format!("{cmd}: the account name is not valid UTF-8")))?;
@@ -93,10 +128,15 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
     };
     let sub = sub.as_str();
     if sub == "codex" {
-        return Ok(Command::Codex { args: p.raw_args().map_err(|e| unexpected("codex", e))?.collect() });
+        return Ok(Command::Codex {
+            args: p.raw_args().map_err(|e| unexpected("codex", e))?.collect(),
+        });
     }
     if command_help(sub).is_none() && sub != "help" {
-        return Err(Error::usage(format!("unknown command '{}'", sub.escape_debug())).help("see: swop --help"));
+        return Err(
+            Error::usage(format!("unknown command '{}'", sub.escape_debug()))
+                .help("see: swop --help"),
+        );
     }
     let mut json = false;
     let mut device_auth = false;
@@ -117,13 +157,21 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
             ("import", Long("from")) => from = Some(p.value().map_err(|e| unexpected(sub, e))?),
             ("add" | "relogin", Value(v)) if positional.is_empty() => positional.push(v),
             ("add" | "relogin", Value(v)) => {
-                return Err(Error::usage(format!("{sub}: unexpected argument '{}'", v.to_string_lossy()))
-                    .help(format!("pass arguments for codex login after `--`: swop {sub} NAME -- ARGS")))
+                return Err(Error::usage(format!(
+                    "{sub}: unexpected argument '{}'",
+                    v.to_string_lossy()
+                ))
+                .help(format!(
+                    "pass arguments for codex login after `--`: swop {sub} NAME -- ARGS"
+                )))
             }
             (_, Value(v)) => positional.push(v),
             (_, a) => return Err(unexpected(sub, a.unexpected())),
         }
-        if matches!(sub, "add" | "relogin") && p.try_raw_args().is_some_and(|r| r.peek() == Some("--".as_ref())) {
+        if matches!(sub, "add" | "relogin")
+            && p.try_raw_args()
+                .is_some_and(|r| r.peek() == Some("--".as_ref()))
+        {
             let mut raw = p.raw_args().map_err(|e| unexpected(sub, e))?;
             raw.next(); // the `--`
             extra = raw.collect();
@@ -133,8 +181,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
     let mut pos = positional.into_iter();
     let no_more = |pos: &mut std::vec::IntoIter<OsString>, sub: &str| -> Result<()> {
         match pos.next() {
-            Some(v) => Err(Error::usage(format!("{sub}: unexpected argument '{}'", v.to_string_lossy()))
-                .help(format!("see: swop help {sub}"))),
+            Some(v) => Err(Error::usage(format!(
+                "{sub}: unexpected argument '{}'",
+                v.to_string_lossy()
+            ))
+            .help(format!("see: swop help {sub}"))),
             None => Ok(()),
         }
     };
@@ -143,24 +194,51 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
             let topic = pos.next().map(|t| t.to_string_lossy().to_string());
             Command::Help(topic)
         }
-        "add" => Command::Add { name: name_arg(sub, pos.next())?, device_auth, extra },
-        "relogin" => Command::Relogin { name: name_arg(sub, pos.next())?, device_auth, extra },
-        "import" => Command::Import { name: name_arg(sub, pos.next())?, from },
-        "logout" => Command::Logout { name: name_arg(sub, pos.next())?, force },
+        "add" => Command::Add {
+            name: name_arg(sub, pos.next())?,
+            device_auth,
+            extra,
+        },
+        "relogin" => Command::Relogin {
+            name: name_arg(sub, pos.next())?,
+            device_auth,
+            extra,
+        },
+        "import" => Command::Import {
+            name: name_arg(sub, pos.next())?,
+            from,
+        },
+        "logout" => Command::Logout {
+            name: name_arg(sub, pos.next())?,
+            force,
+        },
         "list" => Command::List { json },
         "pick" => Command::Pick { json },
         "doctor" => Command::Doctor { json },
         "uninstall" => Command::Uninstall { purge },
         "status" => {
-            let names = pos.by_ref().map(|v| name_arg(sub, Some(v))).collect::<Result<Vec<_>>>()?;
-            Command::Status { json, refresh, names }
+            let names = pos
+                .by_ref()
+                .map(|v| name_arg(sub, Some(v)))
+                .collect::<Result<Vec<_>>>()?;
+            Command::Status {
+                json,
+                refresh,
+                names,
+            }
         }
         "completions" => {
-            let shell = pos.next().map(|s| s.to_string_lossy().to_string()).ok_or_else(|| {
-                Error::usage("completions: missing SHELL").help("use one of: bash, zsh, fish")
-            })?;
+            let shell = pos
+                .next()
+                .map(|s| s.to_string_lossy().to_string())
+                .ok_or_else(|| {
+                    Error::usage("completions: missing SHELL").help("use one of: bash, zsh, fish")
+                })?;
             if !matches!(shell.as_str(), "bash" | "zsh" | "fish") {
-                return Err(Error::usage(format!("completions: unsupported shell '{shell}'")).help("use one of: bash, zsh, fish"));
+                return Err(
+                    Error::usage(format!("completions: unsupported shell '{shell}'"))
+                        .help("use one of: bash, zsh, fish"),
+                );
             }
             Command::Completions { shell }
         }
@@ -183,32 +261,63 @@ mod tests {
         assert_eq!(p(&[]).unwrap(), Command::Help(None));
         assert_eq!(p(&["--help"]).unwrap(), Command::Help(None));
         assert_eq!(p(&["-V"]).unwrap(), Command::Version);
-        assert_eq!(p(&["status", "-h"]).unwrap(), Command::Help(Some("status".into())));
-        assert_eq!(p(&["help", "add"]).unwrap(), Command::Help(Some("add".into())));
+        assert_eq!(
+            p(&["status", "-h"]).unwrap(),
+            Command::Help(Some("status".into()))
+        );
+        assert_eq!(
+            p(&["help", "add"]).unwrap(),
+            Command::Help(Some("add".into()))
+        );
     }
 
     #[test]
     fn add_with_device_auth_and_extra() {
         assert_eq!(
             p(&["add", "work", "--device-auth", "--", "--foo", "bar"]).unwrap(),
-            Command::Add { name: "work".into(), device_auth: true, extra: vec!["--foo".into(), "bar".into()] }
+            Command::Add {
+                name: "work".into(),
+                device_auth: true,
+                extra: vec!["--foo".into(), "bar".into()]
+            }
         );
-        assert_eq!(p(&["add", "work"]).unwrap(), Command::Add { name: "work".into(), device_auth: false, extra: vec![] });
+        assert_eq!(
+            p(&["add", "work"]).unwrap(),
+            Command::Add {
+                name: "work".into(),
+                device_auth: false,
+                extra: vec![]
+            }
+        );
     }
 
     #[test]
     fn add_rejects_bad_names_and_extra_positionals() {
-        assert!(p(&["add"]).unwrap_err().message.contains("missing account NAME"));
-        assert!(p(&["add", "a/b"]).unwrap_err().message.contains("invalid account name"));
+        assert!(p(&["add"])
+            .unwrap_err()
+            .message
+            .contains("missing account NAME"));
+        assert!(p(&["add", "a/b"])
+            .unwrap_err()
+            .message
+            .contains("invalid account name"));
         assert!(p(&["add", "a", "b"]).is_err());
-        assert_eq!(p(&["add", "--", "-rf"]).unwrap_err().code, crate::error::exit::USAGE);
+        assert_eq!(
+            p(&["add", "--", "-rf"]).unwrap_err().code,
+            crate::error::exit::USAGE
+        );
     }
 
     #[test]
     fn codex_args_pass_through_untouched() {
         assert_eq!(
             p(&["codex", "exec", "--json", "-h", "--", "x"]).unwrap(),
-            Command::Codex { args: ["exec", "--json", "-h", "--", "x"].iter().map(OsString::from).collect() }
+            Command::Codex {
+                args: ["exec", "--json", "-h", "--", "x"]
+                    .iter()
+                    .map(OsString::from)
+                    .collect()
+            }
         );
     }
 
@@ -216,14 +325,24 @@ mod tests {
     fn status_options() {
         assert_eq!(
             p(&["status", "--json", "a", "--refresh", "b"]).unwrap(),
-            Command::Status { json: true, refresh: true, names: vec!["a".into(), "b".into()] }
+            Command::Status {
+                json: true,
+                refresh: true,
+                names: vec!["a".into(), "b".into()]
+            }
         );
     }
 
     #[test]
     fn unknown_command_and_flags() {
-        assert!(p(&["frobnicate"]).unwrap_err().message.contains("unknown command 'frobnicate'"));
-        assert!(p(&["list", "--bogus"]).unwrap_err().message.contains("--bogus"));
+        assert!(p(&["frobnicate"])
+            .unwrap_err()
+            .message
+            .contains("unknown command 'frobnicate'"));
+        assert!(p(&["list", "--bogus"])
+            .unwrap_err()
+            .message
+            .contains("--bogus"));
         assert!(p(&["logout", "a", "--json"]).is_err());
         assert!(p(&["completions", "tcsh"]).is_err());
     }
@@ -232,7 +351,10 @@ mod tests {
     fn import_from() {
         assert_eq!(
             p(&["import", "old", "--from", "/x"]).unwrap(),
-            Command::Import { name: "old".into(), from: Some("/x".into()) }
+            Command::Import {
+                name: "old".into(),
+                from: Some("/x".into())
+            }
         );
     }
 }

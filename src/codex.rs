@@ -116,7 +116,8 @@ pub fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
         if !is_executable_file(&candidate) {
             continue;
         }
-        let in_shim = dir == shim || (shim_canon.is_some() && dir.canonicalize().ok() == shim_canon);
+        let in_shim =
+            dir == shim || (shim_canon.is_some() && dir.canonicalize().ok() == shim_canon);
         if in_shim || me.is_me(&candidate) {
             skipped.push(candidate.display().to_string());
             continue;

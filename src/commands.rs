@@ -19,7 +19,12 @@ pub fn run(cmd: Command) -> Result<i32> {
         Command::Help(None) => print!("{}", cli::main_help()),
         Command::Help(Some(topic)) => match cli::command_help(&topic) {
             Some(h) => print!("{h}"),
-            None => return Err(Error::usage(format!("no help for '{topic}': not a command")).help("see: swop --help")),
+            None => {
+                return Err(
+                    Error::usage(format!("no help for '{topic}': not a command"))
+                        .help("see: swop --help"),
+                )
+            }
         },
         Command::Version => println!("swop {}", env!("CARGO_PKG_VERSION")),
         Command::Codex { args } => return launch::run(args),
@@ -41,15 +46,27 @@ pub fn run(cmd: Command) -> Result<i32> {
 fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
     paths.check_private()?;
     match cmd {
-        Command::Add { name, device_auth, extra } => add(paths, cfg, &name, device_auth, &extra),
+        Command::Add {
+            name,
+            device_auth,
+            extra,
+        } => add(paths, cfg, &name, device_auth, &extra),
         Command::Import { name, from } => import(paths, &name, from),
         Command::List { json } => list(paths, json),
-        Command::Relogin { name, device_auth, extra } => {
+        Command::Relogin {
+            name,
+            device_auth,
+            extra,
+        } => {
             relogin(paths, cfg, &name, device_auth, &extra)?;
             Ok(0)
         }
         Command::Logout { name, force } => logout(paths, cfg, &name, force),
-        Command::Status { json, refresh, names } => status(paths, cfg, json, refresh, &names),
+        Command::Status {
+            json,
+            refresh,
+            names,
+        } => status(paths, cfg, json, refresh, &names),
         Command::Pick { json } => pick(paths, cfg, json),
         _ => unreachable!("handled in run"),
     }
@@ -59,9 +76,11 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
 /// display): codex's device-code flow is the better choice.
 pub fn headless_hint() -> Option<&'static str> {
     let wsl = std::env::var_os("WSL_DISTRO_NAME").is_some()
-        || std::fs::read_to_string("/proc/sys/kernel/osrelease").is_ok_and(|r| r.to_lowercase().contains("microsoft"));
+        || std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .is_ok_and(|r| r.to_lowercase().contains("microsoft"));
     let ssh = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
-    let display = std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    let display =
+        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
     if wsl {
         Some("this looks like WSL, where the browser login often cannot reach codex")
     } else if ssh && !display && !cfg!(target_os = "macos") {
@@ -81,11 +100,20 @@ fn login_args(device_auth: bool, extra: &[OsString]) -> Vec<OsString> {
 }
 
 /// Runs `codex login` in `home` with the terminal attached.
-fn run_login(paths: &Paths, cfg: &Config, home: &Path, name: &str, device_auth: bool, extra: &[OsString]) -> Result<()> {
+fn run_login(
+    paths: &Paths,
+    cfg: &Config,
+    home: &Path,
+    name: &str,
+    device_auth: bool,
+    extra: &[OsString],
+) -> Result<()> {
     let real = codex::find(cfg, paths)?;
     if !device_auth {
         if let Some(why) = headless_hint() {
-            ui::note(&format!("{why}; if the browser login fails, use: swop add {name} --device-auth"));
+            ui::note(&format!(
+                "{why}; if the browser login fails, use: swop add {name} --device-auth"
+            ));
         }
     }
     let (mut cmd, _) = codex::command(&real, home);
@@ -93,7 +121,8 @@ fn run_login(paths: &Paths, cfg: &Config, home: &Path, name: &str, device_auth: 
     cmd.args(login_args(device_auth, extra));
     let code = launch::wait_child(cmd)?;
     if code != 0 {
-        let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})")).code(exit::LOGIN_NEEDED);
+        let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})"))
+            .code(exit::LOGIN_NEEDED);
         if !device_auth {
             e = e.help(format!("try the device-code flow: swop add {name} --device-auth (or swop relogin {name} --device-auth)"));
         }
@@ -110,16 +139,27 @@ fn describe(id: &crate::auth::Identity) -> String {
     )
 }
 
-fn add(paths: &Paths, cfg: &Config, name: &str, device_auth: bool, extra: &[OsString]) -> Result<i32> {
+fn add(
+    paths: &Paths,
+    cfg: &Config,
+    name: &str,
+    device_auth: bool,
+    extra: &[OsString],
+) -> Result<i32> {
     accounts::ensure_free(paths, name)?;
     accounts::sweep(paths);
-    let staging = Staging::new(paths, name)?;
-    run_login(paths, cfg, &staging.dir, name, device_auth, extra)
-        .map_err(|e| Error { message: format!("{}; nothing was added", e.message), ..e })?;
-    let account = accounts::commit(paths, staging, name)?;
-    let _ = crate::sandbox::link(cfg, &account.home).map(|notes| notes.iter().for_each(|n| ui::note(n)));
+    let mut staging = Staging::new(paths, name)?;
+    run_login(paths, cfg, &staging.dir, name, device_auth, extra).map_err(|e| Error {
+        message: format!("{}; nothing was added", e.message),
+        ..e
+    })?;
+    let account = accounts::commit(paths, &mut staging, name)?;
+    let _ = crate::sandbox::link(cfg, &account.home)
+        .map(|notes| notes.iter().for_each(|n| ui::note(n)));
     println!("added '{}': {}", account.name, describe(&account.identity));
-    eprintln!("next: run `codex` (or `swop codex`) and swop picks the account with the most quota left");
+    eprintln!(
+        "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left"
+    );
     Ok(0)
 }
 
@@ -134,16 +174,21 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
     };
     let src = from.join("auth.json");
     if !src.is_file() {
-        return Err(Error::new(format!("no codex login to import: '{}' does not exist", src.display()))
-            .help(format!("log in with: swop add {name}; or name the codex home: swop import {name} --from DIR"))
-            .code(exit::NOT_FOUND));
+        return Err(Error::new(format!(
+            "no codex login to import: '{}' does not exist",
+            src.display()
+        ))
+        .help(format!(
+            "log in with: swop add {name}; or name the codex home: swop import {name} --from DIR"
+        ))
+        .code(exit::NOT_FOUND));
     }
     crate::auth::read(&src)?; // refuse to import something codex could not use
     accounts::sweep(paths);
-    let staging = Staging::new(paths, name)?;
+    let mut staging = Staging::new(paths, name)?;
     let dst = staging.dir.join("auth.json");
     move_file(&src, &dst)?;
-    match accounts::commit(paths, staging, name) {
+    match accounts::commit(paths, &mut staging, name) {
         Ok(account) => {
             println!(
                 "imported '{}': {}\nmoved '{}' -> '{}'\n(the login now lives only in swop's sandbox; codex run without swop is logged out of '{}')",
@@ -203,7 +248,13 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-pub fn relogin(paths: &Paths, cfg: &Config, name: &str, device_auth: bool, extra: &[OsString]) -> Result<()> {
+pub fn relogin(
+    paths: &Paths,
+    cfg: &Config,
+    name: &str,
+    device_auth: bool,
+    extra: &[OsString],
+) -> Result<()> {
     let account = accounts::get(paths, name)?;
     run_login(paths, cfg, &account.home, name, device_auth, extra)?;
     cache::clear(paths, name);
@@ -222,12 +273,22 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let account = accounts::get(paths, name)?;
     let sessions = live::list(paths, name);
     if !sessions.is_empty() && !force {
-        let mut msg = format!("codex is running on '{name}' in {} session(s):", sessions.len());
+        let mut msg = format!(
+            "codex is running on '{name}' in {} session(s):",
+            sessions.len()
+        );
         for s in &sessions {
-            msg.push_str(&format!("\n  pid {} in '{}', since {}", s.pid, s.cwd, crate::timefmt::wall(s.started_at)));
+            msg.push_str(&format!(
+                "\n  pid {} in '{}', since {}",
+                s.pid,
+                s.cwd,
+                crate::timefmt::wall(s.started_at)
+            ));
         }
         return Err(Error::new(msg)
-            .help(format!("end those sessions first, or remove it anyway: swop logout {name} --force"))
+            .help(format!(
+                "end those sessions first, or remove it anyway: swop logout {name} --force"
+            ))
             .code(exit::FAILURE));
     }
     // Best effort: revoke the login remotely. Never the exit status.
@@ -235,7 +296,10 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
         Ok(real) => {
             let (mut cmd, _) = codex::command(&real, &account.home);
             crate::sandbox::setup(cfg).apply(&mut cmd);
-            cmd.arg("logout").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+            cmd.arg("logout")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             let limit = cfg.usage.timeout.max(std::time::Duration::from_secs(1));
             match cmd.spawn() {
                 Ok(mut child) => match codex::wait_bounded(&mut child, limit) {
@@ -256,7 +320,10 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     }
     accounts::delete(paths, name)?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
-    println!("logged out '{name}' and deleted its sandbox '{}'", account.home.display());
+    println!(
+        "logged out '{name}' and deleted its sandbox '{}'",
+        account.home.display()
+    );
     Ok(0)
 }
 
@@ -296,7 +363,9 @@ fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[Strin
 fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
     let l = launcher(paths, cfg)?;
     if l.accounts.is_empty() {
-        return Err(Error::new("no accounts yet").help("add one with: swop add NAME").code(exit::NOT_FOUND));
+        return Err(Error::new("no accounts yet")
+            .help("add one with: swop add NAME")
+            .code(exit::NOT_FOUND));
     }
     if let Some(forced) = crate::paths::env_nonempty("SWOP_ACCOUNT") {
         accounts::get(paths, &forced.to_string_lossy())?;

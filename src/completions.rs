@@ -68,7 +68,9 @@ compdef _swop swop
             let mut s = String::from("# swop completion for fish: swop completions fish > ~/.config/fish/completions/swop.fish\ncomplete -c swop -f\n");
             for (name, _, help) in COMMANDS {
                 let first = help.lines().next().unwrap_or("").replace('\'', "");
-                s.push_str(&format!("complete -c swop -n __fish_use_subcommand -a {name} -d '{first}'\n"));
+                s.push_str(&format!(
+                    "complete -c swop -n __fish_use_subcommand -a {name} -d '{first}'\n"
+                ));
             }
             s.push_str("complete -c swop -n '__fish_seen_subcommand_from relogin logout status' -a '(swop list --json 2>/dev/null | string match -rg \"\\\"name\\\": \\\"([^\\\"]+)\\\"\")'\n");
             s.push_str("complete -c swop -n '__fish_seen_subcommand_from completions' -a 'bash zsh fish'\n");

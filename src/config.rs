@@ -184,9 +184,11 @@ impl Config {
 
     fn validate(&self, path: &Path) -> Result<()> {
         let bad = |key: &str, why: String| {
-            Err(Error::new(format!("invalid '{key}' in '{}': {why}", path.display()))
-                .help("see config.example.toml for every key and its default")
-                .code(exit::CONFIG))
+            Err(
+                Error::new(format!("invalid '{key}' in '{}': {why}", path.display()))
+                    .help("see config.example.toml for every key and its default")
+                    .code(exit::CONFIG),
+            )
         };
         let s = &self.selection;
         for (key, v) in [
@@ -201,10 +203,20 @@ impl Config {
         if self.usage.timeout.is_zero() {
             return bad("usage.timeout", "must be more than 0".into());
         }
-        if !(self.usage.base_url.starts_with("http://") || self.usage.base_url.starts_with("https://")) {
-            return bad("usage.base_url", format!("'{}' is not an http(s) URL", self.usage.base_url));
+        if !(self.usage.base_url.starts_with("http://")
+            || self.usage.base_url.starts_with("https://"))
+        {
+            return bad(
+                "usage.base_url",
+                format!("'{}' is not an http(s) URL", self.usage.base_url),
+            );
         }
-        for name in s.order.iter().chain(&s.exclude).chain(s.rules.iter().map(|r| &r.account)) {
+        for name in s
+            .order
+            .iter()
+            .chain(&s.exclude)
+            .chain(s.rules.iter().map(|r| &r.account))
+        {
             if let Err(e) = crate::accounts::validate_name(name) {
                 return bad("selection", e.message);
             }
@@ -292,6 +304,9 @@ mod tests {
     #[test]
     fn bad_strategy_rejected() {
         let e = parse("[selection]\nstrategy = \"random\"\n").unwrap_err();
-        assert!(e.message.contains("strategy") || e.message.contains("random"), "{e}");
+        assert!(
+            e.message.contains("strategy") || e.message.contains("random"),
+            "{e}"
+        );
     }
 }

@@ -25,13 +25,25 @@ struct Check {
 }
 
 fn ok(what: String) -> Check {
-    Check { level: Level::Ok, what, fix: None }
+    Check {
+        level: Level::Ok,
+        what,
+        fix: None,
+    }
 }
 fn warn(what: String, fix: String) -> Check {
-    Check { level: Level::Warn, what, fix: Some(fix) }
+    Check {
+        level: Level::Warn,
+        what,
+        fix: Some(fix),
+    }
 }
 fn fail(what: String, fix: String) -> Check {
-    Check { level: Level::Fail, what, fix: Some(fix) }
+    Check {
+        level: Level::Fail,
+        what,
+        fix: Some(fix),
+    }
 }
 
 pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
@@ -42,7 +54,10 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             c
         }
         Err(e) => {
-            checks.push(fail(e.message.clone(), "fix the file; config.example.toml documents every key".into()));
+            checks.push(fail(
+                e.message.clone(),
+                "fix the file; config.example.toml documents every key".into(),
+            ));
             Config::default()
         }
     };
@@ -64,13 +79,19 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     }
     let all = accounts::list(paths).unwrap_or_default();
     if all.is_empty() {
-        checks.push(warn("no accounts yet: codex runs with your own login".into(), "add one: swop add NAME".into()));
+        checks.push(warn(
+            "no accounts yet: codex runs with your own login".into(),
+            "add one: swop add NAME".into(),
+        ));
     }
     if let Ok(shared) = cfg.shared_home() {
         let store = std::fs::read_to_string(shared.join("config.toml"))
             .ok()
             .and_then(|t| t.parse::<toml::Table>().ok())
-            .and_then(|t| t.get("cli_auth_credentials_store").and_then(|v| v.as_str().map(str::to_string)));
+            .and_then(|t| {
+                t.get("cli_auth_credentials_store")
+                    .and_then(|v| v.as_str().map(str::to_string))
+            });
         if let Some(s) = store.filter(|s| s != "file") {
             checks.push(warn(
                 format!("the shared config.toml sets cli_auth_credentials_store = \"{s}\""),
@@ -106,7 +127,10 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             .iter()
             .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json")
+        );
     } else {
         for c in &checks {
             let tag = match c.level {
@@ -119,7 +143,14 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
                 println!("      fix: {f}");
             }
         }
-        println!("{}", if failed { "\nsome checks failed: `codex` through swop will not work until they are fixed" } else { "\nall good: `codex` runs through swop" });
+        println!(
+            "{}",
+            if failed {
+                "\nsome checks failed: `codex` through swop will not work until they are fixed"
+            } else {
+                "\nall good: `codex` runs through swop"
+            }
+        );
     }
     Ok(if failed { exit::FAILURE as i32 } else { 0 })
 }
@@ -131,10 +162,14 @@ fn path_order(paths: &Paths) -> Vec<Check> {
     let path_var = std::env::var_os("PATH").unwrap_or_default();
     let dirs: Vec<PathBuf> = std::env::split_paths(&path_var).collect();
     let shim_canon = shim.canonicalize().ok();
-    let is_shim = |d: &PathBuf| *d == shim || (shim_canon.is_some() && d.canonicalize().ok() == shim_canon);
+    let is_shim =
+        |d: &PathBuf| *d == shim || (shim_canon.is_some() && d.canonicalize().ok() == shim_canon);
     let Some(shim_pos) = dirs.iter().position(is_shim) else {
         return vec![fail(
-            format!("the shim dir '{}' is not on PATH, so plain `codex` bypasses swop", shim.display()),
+            format!(
+                "the shim dir '{}' is not on PATH, so plain `codex` bypasses swop",
+                shim.display()
+            ),
             format!("run ./install.sh again, or add to your shell rc: {line}"),
         )];
     };
@@ -144,9 +179,14 @@ fn path_order(paths: &Paths) -> Vec<Check> {
             "run ./install.sh again".into(),
         )];
     }
-    let first_real = dirs
-        .iter()
-        .position(|d| !is_shim(d) && d.join("codex").is_file() && d.join("codex").canonicalize().ok() != std::env::current_exe().ok().and_then(|e| e.canonicalize().ok()));
+    let first_real = dirs.iter().position(|d| {
+        !is_shim(d)
+            && d.join("codex").is_file()
+            && d.join("codex").canonicalize().ok()
+                != std::env::current_exe()
+                    .ok()
+                    .and_then(|e| e.canonicalize().ok())
+    });
     match first_real {
         Some(r) if r < shim_pos => vec![fail(
             format!(
@@ -162,10 +202,16 @@ fn path_order(paths: &Paths) -> Vec<Check> {
 fn account_check(a: &accounts::Account, ctx: &FetchContext) -> Check {
     let file = a.auth_file();
     if let Err(e) = crate::paths::check_private_file(&file) {
-        return fail(format!("'{}': {}", a.name, e.message), e.help.unwrap_or_default());
+        return fail(
+            format!("'{}': {}", a.name, e.message),
+            e.help.unwrap_or_default(),
+        );
     }
     if let Err(e) = crate::auth::read(&file) {
-        return fail(format!("'{}': {}", a.name, e.message), format!("log in again: swop relogin {}", a.name));
+        return fail(
+            format!("'{}': {}", a.name, e.message),
+            format!("log in again: swop relogin {}", a.name),
+        );
     }
     let t = Instant::now();
     let outcome = fetch::fetch(&a.home, ctx);

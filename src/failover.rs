@@ -18,7 +18,12 @@ use std::time::SystemTime;
 
 /// The sessions dir codex writes rollouts to for this account.
 pub fn sessions_dir(l: &Launcher, account: &Account) -> PathBuf {
-    let shared = l.cfg.sandbox.share.iter().any(|e| e.trim_end_matches('/') == "sessions");
+    let shared = l
+        .cfg
+        .sandbox
+        .share
+        .iter()
+        .any(|e| e.trim_end_matches('/') == "sessions");
     match (shared, l.cfg.shared_home()) {
         (true, Ok(h)) => h.join("sessions"),
         _ => account.home.join("sessions"),
@@ -27,10 +32,20 @@ pub fn sessions_dir(l: &Launcher, account: &Account) -> PathBuf {
 
 /// A thread id from a rollout file name: `rollout-<date>T<time>-<uuid>.jsonl`.
 pub fn thread_id_of(file: &Path) -> Option<String> {
-    let stem = file.file_name()?.to_str()?.strip_prefix("rollout-")?.strip_suffix(".jsonl")?;
+    let stem = file
+        .file_name()?
+        .to_str()?
+        .strip_prefix("rollout-")?
+        .strip_suffix(".jsonl")?;
     let id = stem.get(stem.len().checked_sub(36)?..)?;
     let ok = id.len() == 36
-        && id.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() });
+        && id.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
     ok.then(|| id.to_string())
 }
 
@@ -40,7 +55,9 @@ pub fn newest_rollout(dir: &Path, since: SystemTime, cwd: &Path) -> Option<Strin
     let mut best: Option<(SystemTime, String)> = None;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let Ok(m) = e.metadata() else { continue };
@@ -64,7 +81,9 @@ pub fn newest_rollout(dir: &Path, since: SystemTime, cwd: &Path) -> Option<Strin
 /// Whether the rollout's session_meta names `cwd` (true when it names none).
 fn ran_in(file: &Path, cwd: &Path) -> bool {
     use std::io::BufRead;
-    let Ok(f) = std::fs::File::open(file) else { return false };
+    let Ok(f) = std::fs::File::open(file) else {
+        return false;
+    };
     let mut first = String::new();
     if std::io::BufReader::new(f).read_line(&mut first).is_err() {
         return true;
@@ -89,7 +108,9 @@ pub fn continuation(args: &[OsString], id: &str) -> Vec<OsString> {
             }
             // The prompt is the last argument when it is not an option.
             let (opts, prompt) = match rest.last() {
-                Some(p) if !p.to_string_lossy().starts_with('-') => (&rest[..rest.len() - 1], Some(p.clone())),
+                Some(p) if !p.to_string_lossy().starts_with('-') => {
+                    (&rest[..rest.len() - 1], Some(p.clone()))
+                }
                 _ => (rest, None),
             };
             let mut out: Vec<OsString> = before.to_vec();
@@ -117,7 +138,13 @@ pub fn continuation(args: &[OsString], id: &str) -> Vec<OsString> {
 /// `resume --last` becomes `resume ID`; `resume ID` stays as it is.
 fn replace_last(args: &[OsString], id: &str) -> Vec<OsString> {
     args.iter()
-        .map(|a| if a == "--last" { OsString::from(id) } else { a.clone() })
+        .map(|a| {
+            if a == "--last" {
+                OsString::from(id)
+            } else {
+                a.clone()
+            }
+        })
         .collect()
 }
 
@@ -135,13 +162,24 @@ pub fn plan(
     let cwd = std::env::current_dir().unwrap_or_default();
     let id = newest_rollout(&sessions_dir(l, account), started, &cwd);
     let usage = now.usage.as_ref().map(|(u, _)| u);
-    let weekly_out = usage.and_then(|u| u.weekly_used()).is_some_and(|w| w >= 100.0);
-    let five_out = usage.and_then(|u| u.five_hour_used()).is_some_and(|w| w >= 100.0);
+    let weekly_out = usage
+        .and_then(|u| u.weekly_used())
+        .is_some_and(|w| w >= 100.0);
+    let five_out = usage
+        .and_then(|u| u.five_hour_used())
+        .is_some_and(|w| w >= 100.0);
     let (which, reset) = match (weekly_out, five_out) {
-        (false, true) => ("5-hour", usage.and_then(|u| u.five_hour.as_ref()).and_then(|w| w.reset_at)),
+        (false, true) => (
+            "5-hour",
+            usage
+                .and_then(|u| u.five_hour.as_ref())
+                .and_then(|w| w.reset_at),
+        ),
         _ => ("weekly", usage.and_then(|u| u.weekly_reset())),
     };
-    let resets = reset.map(|t| format!(" (resets {})", timefmt::wall(t))).unwrap_or_default();
+    let resets = reset
+        .map(|t| format!(" (resets {})", timefmt::wall(t)))
+        .unwrap_or_default();
     let headline = format!("{} hit its {which} limit{resets}", account.name);
     let resume_cmd = id.as_ref().map(|id| format!("codex resume {id}"));
     let next = match l.choose(states, used) {
@@ -162,15 +200,29 @@ pub fn plan(
         .and_then(|(u, _)| u.weekly_used())
         .map(|w| format!(" (weekly {w:.0}%)"))
         .unwrap_or_default();
-    let what = if id.is_some() { "this session" } else { "this command" };
-    let mode = l.cfg.failover.mode.unwrap_or(if ui::interactive() { FailoverMode::Ask } else { FailoverMode::Off });
+    let what = if id.is_some() {
+        "this session"
+    } else {
+        "this command"
+    };
+    let mode = l.cfg.failover.mode.unwrap_or(if ui::interactive() {
+        FailoverMode::Ask
+    } else {
+        FailoverMode::Off
+    });
     let go = match mode {
         FailoverMode::Off => false,
         FailoverMode::Auto => {
-            ui::note(&format!("{headline}; continuing {what} on '{}'{next_weekly}", next.name));
+            ui::note(&format!(
+                "{headline}; continuing {what} on '{}'{next_weekly}",
+                next.name
+            ));
             true
         }
-        FailoverMode::Ask => ui::confirm(&format!("{headline}. Continue {what} on {}{next_weekly}?", next.name)),
+        FailoverMode::Ask => ui::confirm(&format!(
+            "{headline}. Continue {what} on {}{next_weekly}?",
+            next.name
+        )),
     };
     if !go {
         let how = match &resume_cmd {
@@ -199,7 +251,9 @@ mod tests {
 
     #[test]
     fn thread_ids_from_rollout_names() {
-        let p = PathBuf::from(format!("/s/2026/11/25/rollout-2026-11-25T12-00-00-{ID}.jsonl"));
+        let p = PathBuf::from(format!(
+            "/s/2026/11/25/rollout-2026-11-25T12-00-00-{ID}.jsonl"
+        ));
         assert_eq!(thread_id_of(&p).as_deref(), Some(ID));
         assert_eq!(thread_id_of(Path::new("/s/rollout-x.jsonl")), None);
         assert_eq!(thread_id_of(Path::new("/s/notes.txt")), None);
@@ -211,15 +265,27 @@ mod tests {
             continuation(&a(&["exec", "--skip-git-repo-check", "task"]), ID),
             a(&["exec", "--skip-git-repo-check", "resume", ID, "task"])
         );
-        assert_eq!(continuation(&a(&["exec", "resume", "--last", "p"]), ID), a(&["exec", "resume", ID, "p"]));
-        assert_eq!(continuation(&a(&["-c", "x=1", "exec", "t"]), ID), a(&["-c", "x=1", "exec", "resume", ID, "t"]));
+        assert_eq!(
+            continuation(&a(&["exec", "resume", "--last", "p"]), ID),
+            a(&["exec", "resume", ID, "p"])
+        );
+        assert_eq!(
+            continuation(&a(&["-c", "x=1", "exec", "t"]), ID),
+            a(&["-c", "x=1", "exec", "resume", ID, "t"])
+        );
     }
 
     #[test]
     fn interactive_continuation() {
         assert_eq!(continuation(&a(&[]), ID), a(&["resume", ID]));
-        assert_eq!(continuation(&a(&["-m", "o3", "fix the bug"]), ID), a(&["-m", "o3", "resume", ID]));
-        assert_eq!(continuation(&a(&["resume", "--last"]), ID), a(&["resume", ID]));
+        assert_eq!(
+            continuation(&a(&["-m", "o3", "fix the bug"]), ID),
+            a(&["-m", "o3", "resume", ID])
+        );
+        assert_eq!(
+            continuation(&a(&["resume", "--last"]), ID),
+            a(&["resume", ID])
+        );
     }
 
     #[test]
@@ -229,8 +295,15 @@ mod tests {
         std::fs::create_dir_all(&day).unwrap();
         let start = SystemTime::now();
         let f = day.join(format!("rollout-2026-11-25T12-00-00-{ID}.jsonl"));
-        std::fs::write(&f, "{\"type\":\"session_meta\",\"payload\":{\"cwd\":\"/w\"}}\n").unwrap();
-        assert_eq!(newest_rollout(&dir, start, Path::new("/w")).as_deref(), Some(ID));
+        std::fs::write(
+            &f,
+            "{\"type\":\"session_meta\",\"payload\":{\"cwd\":\"/w\"}}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            newest_rollout(&dir, start, Path::new("/w")).as_deref(),
+            Some(ID)
+        );
         assert_eq!(newest_rollout(&dir, start, Path::new("/elsewhere")), None);
         let later = start + std::time::Duration::from_secs(60);
         assert_eq!(newest_rollout(&dir, later, Path::new("/w")), None);

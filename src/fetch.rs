@@ -53,7 +53,9 @@ pub fn usage_url(base: &str) -> String {
 pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
     let auth = match auth::read(&home.join("auth.json")) {
         Ok(a) => a,
-        Err(e) if e.code == crate::error::exit::LOGIN_NEEDED => return Fetched::Dead(short(&e.message)),
+        Err(e) if e.code == crate::error::exit::LOGIN_NEEDED => {
+            return Fetched::Dead(short(&e.message))
+        }
         Err(e) => return Fetched::Failed(e.message),
     };
     let (token, exp, account_id) = match auth {
@@ -71,7 +73,11 @@ pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
     }
     match http(&token, account_id.as_deref(), ctx) {
         Http::Ok(u) => Fetched::Ok(u),
-        Http::Rejected(code) => via_app_server(home, ctx, &format!("the usage server rejected the token (HTTP {code})")),
+        Http::Rejected(code) => via_app_server(
+            home,
+            ctx,
+            &format!("the usage server rejected the token (HTTP {code})"),
+        ),
         Http::Failed(why) => Fetched::Failed(why),
     }
 }
@@ -109,7 +115,11 @@ fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> H
     match status {
         200..=299 => {}
         401 | 403 => return Http::Rejected(status),
-        300..=399 => return Http::Failed(format!("HTTP {status} redirect (not followed: it would carry the token elsewhere)")),
+        300..=399 => {
+            return Http::Failed(format!(
+                "HTTP {status} redirect (not followed: it would carry the token elsewhere)"
+            ))
+        }
         429 => {
             let retry = resp
                 .headers()
@@ -123,7 +133,12 @@ fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> H
         }
         _ => return Http::Failed(format!("HTTP {status}")),
     }
-    let body = match resp.body_mut().with_config().limit(1 << 20).read_to_string() {
+    let body = match resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 20)
+        .read_to_string()
+    {
         Ok(b) => b,
         Err(e) => return Http::Failed(describe(&e, ctx.timeout)),
     };
@@ -140,7 +155,9 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
         E::Timeout(_) => format!("no answer within {}", humantime::format_duration(timeout)),
         E::ConnectionFailed => "connection failed".into(),
         E::HostNotFound => "host not found".into(),
-        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
         E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             format!("no answer within {}", humantime::format_duration(timeout))
         }
@@ -155,12 +172,15 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
 /// needs to; if even codex gets an auth error, the session is dead.
 fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
     let Some(codex) = ctx.codex else {
-        return Fetched::Failed(format!("{why_here}, and the real codex was not found to refresh it"));
+        return Fetched::Failed(format!(
+            "{why_here}, and the real codex was not found to refresh it"
+        ));
     };
     let (mut cmd, _) = crate::codex::command(codex, home);
     (ctx.prepare)(&mut cmd);
     if ctx.base_url.trim_end_matches('/') != crate::config::DEFAULT_BASE_URL {
-        cmd.arg("-c").arg(format!("chatgpt_base_url=\"{}\"", ctx.base_url));
+        cmd.arg("-c")
+            .arg(format!("chatgpt_base_url=\"{}\"", ctx.base_url));
     }
     cmd.arg("app-server")
         .stdin(Stdio::piped())
@@ -168,7 +188,12 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
         .stderr(Stdio::null());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return Fetched::Failed(format!("{why_here}, and codex app-server could not start ({})", e.kind())),
+        Err(e) => {
+            return Fetched::Failed(format!(
+                "{why_here}, and codex app-server could not start ({})",
+                e.kind()
+            ))
+        }
     };
     let deadline = Instant::now() + ctx.timeout;
     let (tx, rx) = mpsc::channel::<Value>();
@@ -197,7 +222,9 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
     let _ = child.kill();
     let _ = child.wait();
     let Some(reply) = outcome else {
-        return Fetched::Failed(format!("{why_here}, and codex app-server gave no answer in time"));
+        return Fetched::Failed(format!(
+            "{why_here}, and codex app-server gave no answer in time"
+        ));
     };
     if let Some(result) = reply.get("result") {
         return match usage::parse_app_server(result) {
@@ -212,7 +239,9 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
     if is_auth_failure(message) {
         Fetched::Dead(format!("{why_here}, and codex could not refresh it"))
     } else {
-        Fetched::Failed(format!("{why_here}, and codex app-server reported an error"))
+        Fetched::Failed(format!(
+            "{why_here}, and codex app-server reported an error"
+        ))
     }
 }
 
@@ -220,9 +249,18 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
 /// and bodies, so it is only matched, never shown.
 fn is_auth_failure(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    ["authentication required", "401", "403", "unauthorized", "forbidden", "refresh token", "log in", "sign in"]
-        .iter()
-        .any(|k| m.contains(k))
+    [
+        "authentication required",
+        "401",
+        "403",
+        "unauthorized",
+        "forbidden",
+        "refresh token",
+        "log in",
+        "sign in",
+    ]
+    .iter()
+    .any(|k| m.contains(k))
 }
 
 fn wait_for_id(rx: &mpsc::Receiver<Value>, id: i64, deadline: Instant) -> Option<Value> {
@@ -242,15 +280,30 @@ mod tests {
 
     #[test]
     fn usage_url_follows_codex() {
-        assert_eq!(usage_url("https://chatgpt.com/backend-api"), "https://chatgpt.com/backend-api/wham/usage");
-        assert_eq!(usage_url("http://127.0.0.1:9/backend-api/"), "http://127.0.0.1:9/backend-api/wham/usage");
-        assert_eq!(usage_url("http://127.0.0.1:9"), "http://127.0.0.1:9/api/codex/usage");
+        assert_eq!(
+            usage_url("https://chatgpt.com/backend-api"),
+            "https://chatgpt.com/backend-api/wham/usage"
+        );
+        assert_eq!(
+            usage_url("http://127.0.0.1:9/backend-api/"),
+            "http://127.0.0.1:9/backend-api/wham/usage"
+        );
+        assert_eq!(
+            usage_url("http://127.0.0.1:9"),
+            "http://127.0.0.1:9/api/codex/usage"
+        );
     }
 
     #[test]
     fn auth_failures_recognised() {
-        assert!(is_auth_failure("codex account authentication required to read rate limits"));
-        assert!(is_auth_failure("failed to fetch codex rate limits: GET x failed: 401 Unauthorized; body"));
-        assert!(!is_auth_failure("failed to fetch codex rate limits: 500 Internal Server Error"));
+        assert!(is_auth_failure(
+            "codex account authentication required to read rate limits"
+        ));
+        assert!(is_auth_failure(
+            "failed to fetch codex rate limits: GET x failed: 401 Unauthorized; body"
+        ));
+        assert!(!is_auth_failure(
+            "failed to fetch codex rate limits: 500 Internal Server Error"
+        ));
     }
 }

@@ -81,8 +81,7 @@ fn open_lock(path: &Path) -> Result<fslock::LockFile> {
 /// Blocks until the lock is held.
 pub fn lock(path: &Path) -> Result<Lock> {
     let mut file = open_lock(path)?;
-    file.lock()
-        .map_err(|e| Error::io("cannot lock", path, e))?;
+    file.lock().map_err(|e| Error::io("cannot lock", path, e))?;
     Ok(Lock { _file: file })
 }
 

@@ -20,10 +20,17 @@ fn end() -> &'static str {
 
 /// The rc files install.sh may have touched.
 pub fn rc_files(home: &Path) -> Vec<PathBuf> {
-    [".bashrc", ".bash_profile", ".profile", ".zshrc", ".zprofile", ".config/fish/conf.d/swop.fish"]
-        .iter()
-        .map(|f| home.join(f))
-        .collect()
+    [
+        ".bashrc",
+        ".bash_profile",
+        ".profile",
+        ".zshrc",
+        ".zprofile",
+        ".config/fish/conf.d/swop.fish",
+    ]
+    .iter()
+    .map(|f| home.join(f))
+    .collect()
 }
 
 /// `text` without the marked block (markers included).
@@ -51,7 +58,9 @@ pub fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let home = crate::paths::user_home()?;
     for rc in rc_files(&home) {
-        let Ok(text) = std::fs::read_to_string(&rc) else { continue };
+        let Ok(text) = std::fs::read_to_string(&rc) else {
+            continue;
+        };
         if let Some(stripped) = strip_block(&text) {
             if rc.extension().is_some_and(|e| e == "fish") && stripped.trim().is_empty() {
                 let _ = std::fs::remove_file(&rc);
@@ -72,8 +81,12 @@ pub fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
     }
     if purge {
         if paths.home.exists() {
-            std::fs::remove_dir_all(&paths.home).map_err(|e| Error::io("cannot remove", &paths.home, e))?;
-            done.push(format!("removed '{}' with every account in it", paths.home.display()));
+            std::fs::remove_dir_all(&paths.home)
+                .map_err(|e| Error::io("cannot remove", &paths.home, e))?;
+            done.push(format!(
+                "removed '{}' with every account in it",
+                paths.home.display()
+            ));
         }
     } else if paths.accounts().is_dir() {
         done.push(format!(

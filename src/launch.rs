@@ -40,7 +40,24 @@ pub fn subcommand(args: &[OsString]) -> Option<&str> {
             skip = false;
             continue;
         }
-        if matches!(s, "-c" | "--config" | "-p" | "--profile" | "-m" | "--model" | "-C" | "--cd" | "-s" | "--sandbox" | "-a" | "--ask-for-approval" | "-i" | "--image" | "--enable" | "--disable") {
+        if matches!(
+            s,
+            "-c" | "--config"
+                | "-p"
+                | "--profile"
+                | "-m"
+                | "--model"
+                | "-C"
+                | "--cd"
+                | "-s"
+                | "--sandbox"
+                | "-a"
+                | "--ask-for-approval"
+                | "-i"
+                | "--image"
+                | "--enable"
+                | "--disable"
+        ) {
             skip = true;
             continue;
         }
@@ -89,10 +106,18 @@ pub fn run(args: Vec<OsString>) -> Result<i32> {
     paths.check_private()?;
     let all = accounts::list(&paths)?;
     if all.is_empty() {
-        ui::note("no accounts yet, so codex runs with your own login (add one with: swop add NAME)");
+        ui::note(
+            "no accounts yet, so codex runs with your own login (add one with: swop add NAME)",
+        );
         return exec_plain(&real, &args);
     }
-    Launcher { paths, cfg, real, accounts: all }.launch(args)
+    Launcher {
+        paths,
+        cfg,
+        real,
+        accounts: all,
+    }
+    .launch(args)
 }
 
 /// The sandbox of the swop-launched codex this call comes from, if it is one.
@@ -145,7 +170,14 @@ impl Launcher {
     pub fn states(&self, accounts: &[Account], force: bool) -> Vec<AccountState> {
         let setup = self.setup();
         let prepare = move |c: &mut std::process::Command| setup.apply(c);
-        let g = quota::gather(&self.paths, &self.cfg, accounts, Some(&self.real), &prepare, force);
+        let g = quota::gather(
+            &self.paths,
+            &self.cfg,
+            accounts,
+            Some(&self.real),
+            &prepare,
+            force,
+        );
         for s in &g.states {
             if let Some(w) = &s.warning {
                 let fallback = match &s.usage {
@@ -155,15 +187,25 @@ impl Launcher {
                     _ if s.dead => format!("; run: swop relogin {}", s.name),
                     _ => String::new(),
                 };
-                ui::warn(&format!("usage for '{}' unavailable: {w}{fallback}", s.name));
+                ui::warn(&format!(
+                    "usage for '{}' unavailable: {w}{fallback}",
+                    s.name
+                ));
             }
         }
         g.states
     }
 
     /// Selection over `states`, skipping `exclude`d accounts.
-    pub fn choose(&self, states: &[AccountState], exclude: &[String]) -> std::result::Result<Choice, select::Blocked> {
-        let lives: Vec<usize> = states.iter().map(|s| crate::live::list(&self.paths, &s.name).len()).collect();
+    pub fn choose(
+        &self,
+        states: &[AccountState],
+        exclude: &[String],
+    ) -> std::result::Result<Choice, select::Blocked> {
+        let lives: Vec<usize> = states
+            .iter()
+            .map(|s| crate::live::list(&self.paths, &s.name).len())
+            .collect();
         let mut cfg = self.cfg.selection.clone();
         cfg.exclude.extend(exclude.iter().cloned());
         let cwd = std::env::current_dir().unwrap_or_default();
@@ -178,7 +220,9 @@ impl Launcher {
             &inputs,
             &select::Policy {
                 cfg: &cfg,
-                forced: forced.as_deref().filter(|f| !exclude.iter().any(|e| e == f)),
+                forced: forced
+                    .as_deref()
+                    .filter(|f| !exclude.iter().any(|e| e == f)),
                 cwd: &cwd,
                 home: home.as_deref(),
                 now: accounts::now(),
@@ -187,7 +231,10 @@ impl Launcher {
     }
 
     fn account(&self, name: &str) -> &Account {
-        self.accounts.iter().find(|a| a.name == name).expect("chosen from this list")
+        self.accounts
+            .iter()
+            .find(|a| a.name == name)
+            .expect("chosen from this list")
     }
 
     fn launch(self, args: Vec<OsString>) -> Result<i32> {
@@ -202,14 +249,22 @@ impl Launcher {
     /// Picks; when the account that would win has a dead session, asks to log
     /// in again on a terminal, or skips it (and says so) without one.
     fn pick_or_relogin(&self, states: &mut [AccountState]) -> Result<Choice> {
-        let dead: Vec<String> = states.iter().filter(|s| s.dead).map(|s| s.name.clone()).collect();
+        let dead: Vec<String> = states
+            .iter()
+            .filter(|s| s.dead)
+            .map(|s| s.name.clone())
+            .collect();
         if !dead.is_empty() {
             let mut revived: Vec<AccountState> = states.to_vec();
             revived.iter_mut().for_each(|s| s.dead = false);
             if let Ok(would) = self.choose(&revived, &[]) {
                 if dead.contains(&would.name) {
                     let name = would.name.clone();
-                    if ui::interactive() && ui::confirm(&format!("Session for '{name}' has expired. Log in again now?")) {
+                    if ui::interactive()
+                        && ui::confirm(&format!(
+                            "Session for '{name}' has expired. Log in again now?"
+                        ))
+                    {
                         crate::commands::relogin(&self.paths, &self.cfg, &name, false, &[])?;
                         let fresh = self.states(std::slice::from_ref(self.account(&name)), true);
                         if let Some(i) = states.iter().position(|s| s.name == name) {
@@ -245,12 +300,22 @@ impl Launcher {
         if let Some(f) = usage.and_then(|u| u.five_hour_used()) {
             facts.push(format!("5h {f:.0}%"));
         }
-        ui::note(&format!("codex on '{}' ({}): {}", choice.name, facts.join(", "), choice.why));
+        ui::note(&format!(
+            "codex on '{}' ({}): {}",
+            choice.name,
+            facts.join(", "),
+            choice.why
+        ));
     }
 
     /// Runs codex on the chosen account; afterwards, a dead session is
     /// relogged once and an exhausted account fails over (issue: failover).
-    fn run_on(&self, mut choice: Choice, mut args: Vec<OsString>, states: &[AccountState]) -> Result<i32> {
+    fn run_on(
+        &self,
+        mut choice: Choice,
+        mut args: Vec<OsString>,
+        states: &[AccountState],
+    ) -> Result<i32> {
         let mut used: Vec<String> = Vec::new();
         let mut relogged = false;
         let mut states = states.to_vec();
@@ -273,12 +338,20 @@ impl Launcher {
                     return Ok(code);
                 }
                 relogged = true;
-                if ui::interactive() && ui::confirm(&format!("Session for '{}' has expired. Log in again now?", account.name)) {
+                if ui::interactive()
+                    && ui::confirm(&format!(
+                        "Session for '{}' has expired. Log in again now?",
+                        account.name
+                    ))
+                {
                     crate::commands::relogin(&self.paths, &self.cfg, &account.name, false, &[])?;
                     ui::note(&format!("retrying on '{}'", account.name));
                     continue;
                 }
-                ui::warn(&format!("the session for '{}' has expired; run: swop relogin {}", account.name, account.name));
+                ui::warn(&format!(
+                    "the session for '{}' has expired; run: swop relogin {}",
+                    account.name, account.name
+                ));
                 return Ok(code);
             }
             let exhausted = now.usage.as_ref().is_some_and(|(u, _)| u.is_limited());
@@ -331,10 +404,16 @@ pub fn blocked_error(b: &select::Blocked) -> Error {
     for (name, why, _) in &b.accounts {
         msg.push_str(&format!("\n  {name}: {why}"));
     }
-    let all_dead = b.accounts.iter().all(|(_, why, _)| why.starts_with("session expired"));
+    let all_dead = b
+        .accounts
+        .iter()
+        .all(|(_, why, _)| why.starts_with("session expired"));
     let (code, help) = if all_dead {
         let first = &b.accounts[0].0;
-        (exit::LOGIN_NEEDED, format!("log in again: swop relogin {first}"))
+        (
+            exit::LOGIN_NEEDED,
+            format!("log in again: swop relogin {first}"),
+        )
     } else {
         (exit::ALL_BLOCKED, "wait for a reset, add another account (swop add NAME), or force one: SWOP_ACCOUNT=NAME codex ...".to_string())
     };

@@ -37,7 +37,9 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
     let entry = LiveSession {
         pid,
         started_at: crate::accounts::now(),
-        cwd: std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+        cwd: std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
     };
     // Written and locked under a hidden name, then renamed: a reader never
     // sees an unlocked entry and mistakes it for a stale one.
@@ -51,7 +53,8 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
         .mode(0o600)
         .open(&tmp)
         .map_err(io)?;
-    f.write_all(&serde_json::to_vec(&entry).expect("serialises")).map_err(io)?;
+    f.write_all(&serde_json::to_vec(&entry).expect("serialises"))
+        .map_err(io)?;
     drop(f);
     let mut lock = fslock::LockFile::open(&tmp).map_err(io)?;
     lock.lock().map_err(io)?;
@@ -72,14 +75,19 @@ pub fn list(paths: &Paths, account: &str) -> Vec<LiveSession> {
             continue;
         }
         let path = e.path();
-        let Ok(mut lock) = fslock::LockFile::open(&path) else { continue };
+        let Ok(mut lock) = fslock::LockFile::open(&path) else {
+            continue;
+        };
         match lock.try_lock() {
             Ok(true) => {
                 // Nobody holds it: the launch is gone.
                 let _ = std::fs::remove_file(&path);
             }
             Ok(false) => {
-                if let Some(s) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+                if let Some(s) = std::fs::read(&path)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                {
                     out.push(s);
                 }
             }

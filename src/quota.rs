@@ -74,7 +74,9 @@ pub fn gather(
     let mut todo = needs(&entries);
     if !todo.is_empty() {
         let wait = cfg.usage.timeout + Duration::from_secs(1);
-        let _lock = fsutil::lock_within(&paths.fetch_lock(), wait).ok().flatten();
+        let _lock = fsutil::lock_within(&paths.fetch_lock(), wait)
+            .ok()
+            .flatten();
         if !force {
             // Someone else may have fetched while we waited for the lock.
             entries = load_all(&mut warnings);
@@ -102,10 +104,18 @@ pub fn gather(
             let mut entry = entries[i].clone().unwrap_or_default();
             match outcome {
                 Fetched::Ok(u) => {
-                    entry = Entry { fetched_at: now, usage: Some(u), ..Entry::default() };
+                    entry = Entry {
+                        fetched_at: now,
+                        usage: Some(u),
+                        ..Entry::default()
+                    };
                 }
                 Fetched::ApiKey => {
-                    entry = Entry { fetched_at: now, api_key: true, ..Entry::default() };
+                    entry = Entry {
+                        fetched_at: now,
+                        api_key: true,
+                        ..Entry::default()
+                    };
                 }
                 Fetched::Dead(why) => {
                     entry.dead_since = Some(now);
@@ -118,7 +128,8 @@ pub fn gather(
             // everything else is recorded.
             if entries[i].as_ref() != Some(&entry) {
                 if let Err(e) = cache::store(paths, &accounts[i].name, &entry) {
-                    warnings[i].get_or_insert(format!("cannot update the usage cache: {}", e.message));
+                    warnings[i]
+                        .get_or_insert(format!("cannot update the usage cache: {}", e.message));
                 }
             }
             entries[i] = Some(entry);

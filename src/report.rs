@@ -64,13 +64,21 @@ fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "-".into())
 }
 
-pub fn status_table(paths: &Paths, rows: &[(&Account, &AccountState)], picked: Option<&str>) -> String {
+pub fn status_table(
+    paths: &Paths,
+    rows: &[(&Account, &AccountState)],
+    picked: Option<&str>,
+) -> String {
     let now = accounts::now();
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|(a, s)| {
             let u = s.usage.as_ref().map(|(u, _)| u);
-            let mark = if picked == Some(a.name.as_str()) { "*" } else { " " };
+            let mark = if picked == Some(a.name.as_str()) {
+                "*"
+            } else {
+                " "
+            };
             vec![
                 format!("{mark} {}", a.name),
                 a.identity.email.clone().unwrap_or_else(|| "-".into()),
@@ -87,7 +95,19 @@ pub fn status_table(paths: &Paths, rows: &[(&Account, &AccountState)], picked: O
             ]
         })
         .collect();
-    let mut out = table(&["  NAME", "EMAIL", "PLAN", "5H", "WEEKLY", "WEEKLY RESET", "STATE", "LIVE"], &body);
+    let mut out = table(
+        &[
+            "  NAME",
+            "EMAIL",
+            "PLAN",
+            "5H",
+            "WEEKLY",
+            "WEEKLY RESET",
+            "STATE",
+            "LIVE",
+        ],
+        &body,
+    );
     if picked.is_some() {
         out.push_str("\n* = the account `codex` would use now\n");
     }
@@ -103,12 +123,18 @@ fn time_json(t: Option<i64>) -> Value {
 
 fn window_json(w: Option<&crate::usage::Window>) -> Value {
     match w {
-        Some(w) => json!({"used_percent": w.used_percent, "window_seconds": w.window_seconds, "reset_at": time_json(w.reset_at)}),
+        Some(w) => {
+            json!({"used_percent": w.used_percent, "window_seconds": w.window_seconds, "reset_at": time_json(w.reset_at)})
+        }
         None => Value::Null,
     }
 }
 
-pub fn status_json(paths: &Paths, rows: &[(&Account, &AccountState)], picked: Option<&str>) -> String {
+pub fn status_json(
+    paths: &Paths,
+    rows: &[(&Account, &AccountState)],
+    picked: Option<&str>,
+) -> String {
     let accounts: Vec<Value> = rows
         .iter()
         .map(|(a, s)| {
@@ -139,7 +165,11 @@ pub fn status_json(paths: &Paths, rows: &[(&Account, &AccountState)], picked: Op
 }
 
 pub fn pick_json(c: &Choice) -> String {
-    let passed: Vec<Value> = c.passed.iter().map(|(n, w)| json!({"name": n, "reason": w})).collect();
+    let passed: Vec<Value> = c
+        .passed
+        .iter()
+        .map(|(n, w)| json!({"name": n, "reason": w}))
+        .collect();
     serde_json::to_string_pretty(&json!({
         "account": c.name, "reason": c.why, "without_quota_data": c.without_data,
         "passed_over": passed, "warnings": c.warnings,

@@ -39,14 +39,21 @@ impl Setup {
 }
 
 /// Entries that may be listed in `share` but must never be shared.
-const NEVER_SHARE: &[&str] = &["auth.json", "auth.json.lock", "auth.lock", crate::accounts::META_FILE];
+const NEVER_SHARE: &[&str] = &[
+    "auth.json",
+    "auth.json.lock",
+    "auth.lock",
+    crate::accounts::META_FILE,
+];
 
 fn share_list(cfg: &Config) -> Vec<(String, bool)> {
     cfg.sandbox
         .share
         .iter()
         .map(|e| (e.trim_end_matches('/').to_string(), e.ends_with('/')))
-        .filter(|(n, _)| !n.is_empty() && !NEVER_SHARE.contains(&n.as_str()) && !n.contains('/') && n != "..")
+        .filter(|(n, _)| {
+            !n.is_empty() && !NEVER_SHARE.contains(&n.as_str()) && !n.contains('/') && n != ".."
+        })
         .filter(|(n, _)| !n.ends_with(".sqlite") && !n.contains(".sqlite-"))
         .collect()
 }
@@ -57,7 +64,9 @@ pub fn setup(cfg: &Config) -> Setup {
     if share_list(cfg).is_empty() {
         return s;
     }
-    let Ok(shared) = cfg.shared_home() else { return s };
+    let Ok(shared) = cfg.shared_home() else {
+        return s;
+    };
     if std::env::var_os("CODEX_SQLITE_HOME").is_none() {
         s.env.push(("CODEX_SQLITE_HOME".into(), shared.clone()));
     }
@@ -78,7 +87,9 @@ pub fn setup(cfg: &Config) -> Setup {
 fn credentials_store(config: &Path) -> Option<String> {
     let text = fs::read_to_string(config).ok()?;
     let v: toml::Table = text.parse().ok()?;
-    v.get("cli_auth_credentials_store")?.as_str().map(str::to_string)
+    v.get("cli_auth_credentials_store")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Links `home` to the shared home. Returns notes for the user (each said
@@ -108,7 +119,10 @@ pub fn link(cfg: &Config, home: &Path) -> Result<Vec<String>> {
                 if left == 0 {
                     let _ = fs::remove_dir_all(&link);
                     make_link(&target, &link)?;
-                    notes.push(format!("moved the sandbox's {name}/ into the shared '{}'", target.display()));
+                    notes.push(format!(
+                        "moved the sandbox's {name}/ into the shared '{}'",
+                        target.display()
+                    ));
                 } else {
                     notes.extend(report_once(home, name, &format!(
                         "{left} file(s) in '{}' also exist in the shared {name}/; left in place, not shared",
@@ -116,11 +130,15 @@ pub fn link(cfg: &Config, home: &Path) -> Result<Vec<String>> {
                     )));
                 }
             }
-            Ok(_) => notes.extend(report_once(home, name, &format!(
+            Ok(_) => notes.extend(report_once(
+                home,
+                name,
+                &format!(
                 "'{}' is the sandbox's own copy, so it is not shared; move it away to share '{}'",
                 link.display(),
                 target.display()
-            ))),
+            ),
+            )),
         }
     }
     Ok(notes)
@@ -133,7 +151,12 @@ fn ensure_target(target: &Path, is_dir: bool) -> Result<()> {
     if is_dir {
         fsutil::create_private_dir(target)
     } else {
-        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(target) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(target)
+        {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
             Err(e) => Err(crate::error::Error::io("cannot create", target, e)),
@@ -153,7 +176,8 @@ fn make_link(target: &Path, link: &Path) -> Result<()> {
 fn replace_link(target: &Path, link: &Path) -> Result<()> {
     let tmp = link.with_file_name(format!(".link-{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(target, &tmp).map_err(|e| crate::error::Error::io("cannot link", link, e))?;
+    std::os::unix::fs::symlink(target, &tmp)
+        .map_err(|e| crate::error::Error::io("cannot link", link, e))?;
     fs::rename(&tmp, link).map_err(|e| crate::error::Error::io("cannot link", link, e))
 }
 
@@ -161,7 +185,9 @@ fn replace_link(target: &Path, link: &Path) -> Result<()> {
 /// Returns how many files could not be moved.
 fn merge_dir(from: &Path, to: &Path) -> usize {
     let mut left = 0;
-    let Ok(entries) = fs::read_dir(from) else { return 1 };
+    let Ok(entries) = fs::read_dir(from) else {
+        return 1;
+    };
     for e in entries.flatten() {
         let src = e.path();
         let dst = to.join(e.file_name());

@@ -47,7 +47,10 @@ impl Blocked {
     /// "all accounts blocked; earliest: work at Fri 28 Nov 10:00 (in 2d 3h)"
     pub fn headline(&self, now: i64) -> String {
         match &self.earliest {
-            Some((name, t)) => format!("all accounts blocked; earliest: {name} at {}", timefmt::reset(*t, now)),
+            Some((name, t)) => format!(
+                "all accounts blocked; earliest: {name} at {}",
+                timefmt::reset(*t, now)
+            ),
             None => "all accounts blocked; none has a known reset time".to_string(),
         }
     }
@@ -66,7 +69,10 @@ fn verdict(i: &Input, cfg: &SelectionConfig, now: i64) -> Verdict {
         return Verdict::Blocked("excluded by [selection] exclude".into(), None);
     }
     if s.dead {
-        return Verdict::Blocked(format!("session expired (run: swop relogin {})", s.name), None);
+        return Verdict::Blocked(
+            format!("session expired (run: swop relogin {})", s.name),
+            None,
+        );
     }
     let Some((u, _)) = &s.usage else {
         let why = if s.api_key {
@@ -90,20 +96,32 @@ fn verdict(i: &Input, cfg: &SelectionConfig, now: i64) -> Verdict {
         } else {
             reset_of(&u.five_hour).or(reset_of(&u.weekly))
         };
-        let what = if u.limit_reached == Some(true) { "limit reached" } else { "not allowed" };
+        let what = if u.limit_reached == Some(true) {
+            "limit reached"
+        } else {
+            "not allowed"
+        };
         return Verdict::Blocked(format!("{what}{}", when(t)), t);
     }
     if weekly >= cfg.max_weekly_percent {
         let t = reset_of(&u.weekly);
         return Verdict::Blocked(
-            format!("weekly {weekly:.0}% is at or above max_weekly_percent {:.0}{}", cfg.max_weekly_percent, when(t)),
+            format!(
+                "weekly {weekly:.0}% is at or above max_weekly_percent {:.0}{}",
+                cfg.max_weekly_percent,
+                when(t)
+            ),
             t,
         );
     }
     if five >= cfg.max_5h_percent {
         let t = reset_of(&u.five_hour);
         return Verdict::Blocked(
-            format!("5-hour {five:.0}% is at or above max_5h_percent {:.0}{}", cfg.max_5h_percent, when(t)),
+            format!(
+                "5-hour {five:.0}% is at or above max_5h_percent {:.0}{}",
+                cfg.max_5h_percent,
+                when(t)
+            ),
             t,
         );
     }
@@ -163,7 +181,10 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
             .map(|(k, i)| {
                 let why = match &verdicts[k] {
                     Verdict::Eligible | Verdict::Unknown(_) if usable(k) => {
-                        format!("eligible (weekly {})", pct(usage_of(i).and_then(Usage::weekly_used)))
+                        format!(
+                            "eligible (weekly {})",
+                            pct(usage_of(i).and_then(Usage::weekly_used))
+                        )
                     }
                     Verdict::Unknown(w) => format!("{w}; other accounts have usage data"),
                     Verdict::Blocked(w, _) => w.clone(),
@@ -189,7 +210,9 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
     if let Some(forced) = policy.forced {
         if let Some(k) = inputs.iter().position(|i| i.state.name == forced) {
             if let Verdict::Blocked(why, _) = &verdicts[k] {
-                warnings.push(format!("SWOP_ACCOUNT={forced} is blocked ({why}); using it anyway"));
+                warnings.push(format!(
+                    "SWOP_ACCOUNT={forced} is blocked ({why}); using it anyway"
+                ));
             }
             return Ok(done(k, "SWOP_ACCOUNT".into(), warnings));
         }
@@ -203,7 +226,11 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
     {
         match inputs.iter().position(|i| i.state.name == rule.account) {
             Some(k) if usable(k) => {
-                return Ok(done(k, format!("directory rule for '{}'", rule.dir), warnings));
+                return Ok(done(
+                    k,
+                    format!("directory rule for '{}'", rule.dir),
+                    warnings,
+                ));
             }
             Some(k) => {
                 let why = match &verdicts[k] {
@@ -246,21 +273,45 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
 
     let (k, why) = match cfg.strategy {
         Strategy::Ordered => {
-            let pos = |k: usize| cfg.order.iter().position(|n| *n == inputs[k].state.name).unwrap_or(usize::MAX);
-            let k = *pool.iter().min_by_key(|&&k| pos(k)).expect("pool not empty");
+            let pos = |k: usize| {
+                cfg.order
+                    .iter()
+                    .position(|n| *n == inputs[k].state.name)
+                    .unwrap_or(usize::MAX)
+            };
+            let k = *pool
+                .iter()
+                .min_by_key(|&&k| pos(k))
+                .expect("pool not empty");
             let why = if pos(k) == usize::MAX {
-                format!("no account in [selection] order is usable; lowest weekly usage ({})", pct(weekly(k)))
+                format!(
+                    "no account in [selection] order is usable; lowest weekly usage ({})",
+                    pct(weekly(k))
+                )
             } else {
                 "first usable account in [selection] order".to_string()
             };
             (k, why)
         }
         Strategy::Drain => {
-            let reset = |k: usize| usage_of(&inputs[k]).and_then(Usage::weekly_reset).unwrap_or(i64::MAX);
-            let k = *pool.iter().min_by_key(|&&k| reset(k)).expect("pool not empty");
+            let reset = |k: usize| {
+                usage_of(&inputs[k])
+                    .and_then(Usage::weekly_reset)
+                    .unwrap_or(i64::MAX)
+            };
+            let k = *pool
+                .iter()
+                .min_by_key(|&&k| reset(k))
+                .expect("pool not empty");
             let why = match usage_of(&inputs[k]).and_then(Usage::weekly_reset) {
-                Some(t) => format!("drain: soonest weekly reset ({})", timefmt::reset(t, policy.now)),
-                None => format!("drain: no weekly reset known; lowest weekly usage ({})", pct(weekly(k))),
+                Some(t) => format!(
+                    "drain: soonest weekly reset ({})",
+                    timefmt::reset(t, policy.now)
+                ),
+                None => format!(
+                    "drain: no weekly reset known; lowest weekly usage ({})",
+                    pct(weekly(k))
+                ),
             };
             (k, why)
         }
@@ -290,7 +341,10 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
     };
     let mut choice = done(k, why, warnings);
     if choice.without_data {
-        choice.why = format!("{} (picked without quota data: usage is unavailable for every account)", choice.why);
+        choice.why = format!(
+            "{} (picked without quota data: usage is unavailable for every account)",
+            choice.why
+        );
     }
     Ok(choice)
 }
@@ -310,8 +364,16 @@ mod tests {
                         plan: Some("plus".into()),
                         allowed: Some(true),
                         limit_reached: Some(false),
-                        five_hour: Some(Window { used_percent: five, window_seconds: Some(18000), reset_at: Some(reset - 1000) }),
-                        weekly: Some(Window { used_percent: w, window_seconds: Some(604800), reset_at: Some(reset) }),
+                        five_hour: Some(Window {
+                            used_percent: five,
+                            window_seconds: Some(18000),
+                            reset_at: Some(reset - 1000),
+                        }),
+                        weekly: Some(Window {
+                            used_percent: w,
+                            window_seconds: Some(604800),
+                            reset_at: Some(reset),
+                        }),
                     },
                     Freshness::Fresh,
                 )
@@ -322,18 +384,38 @@ mod tests {
         }
     }
 
-    fn pick_with(states: &[AccountState], cfg: &SelectionConfig, forced: Option<&str>, cwd: &str) -> Result<Choice, Blocked> {
+    fn pick_with(
+        states: &[AccountState],
+        cfg: &SelectionConfig,
+        forced: Option<&str>,
+        cwd: &str,
+    ) -> Result<Choice, Blocked> {
         let inputs: Vec<Input> = states.iter().map(|s| Input { state: s, live: 0 }).collect();
-        select(&inputs, &Policy { cfg, forced, cwd: Path::new(cwd), home: Some(Path::new("/home/u")), now: 1000 })
+        select(
+            &inputs,
+            &Policy {
+                cfg,
+                forced,
+                cwd: Path::new(cwd),
+                home: Some(Path::new("/home/u")),
+                now: 1000,
+            },
+        )
     }
 
     fn pick(states: &[AccountState]) -> String {
-        pick_with(states, &SelectionConfig::default(), None, "/").unwrap().name
+        pick_with(states, &SelectionConfig::default(), None, "/")
+            .unwrap()
+            .name
     }
 
     #[test]
     fn lowest_weekly_wins() {
-        let s = [state("a", Some(50.0), 0.0, 5000), state("b", Some(10.0), 90.0, 9000), state("c", Some(30.0), 0.0, 2000)];
+        let s = [
+            state("a", Some(50.0), 0.0, 5000),
+            state("b", Some(10.0), 90.0, 9000),
+            state("c", Some(30.0), 0.0, 2000),
+        ];
         let c = pick_with(&s, &SelectionConfig::default(), None, "/").unwrap();
         assert_eq!(c.name, "b");
         assert!(c.why.contains("lowest weekly usage (10%)"), "{}", c.why);
@@ -342,29 +424,103 @@ mod tests {
 
     #[test]
     fn ties_by_5h_then_reset_then_name() {
-        assert_eq!(pick(&[state("a", Some(10.0), 40.0, 5000), state("b", Some(10.0), 20.0, 9000)]), "b");
-        assert_eq!(pick(&[state("a", Some(10.0), 20.0, 9000), state("b", Some(10.0), 20.0, 5000)]), "b");
-        assert_eq!(pick(&[state("b", Some(10.0), 20.0, 5000), state("a", Some(10.0), 20.0, 5000)]), "a");
+        assert_eq!(
+            pick(&[
+                state("a", Some(10.0), 40.0, 5000),
+                state("b", Some(10.0), 20.0, 9000)
+            ]),
+            "b"
+        );
+        assert_eq!(
+            pick(&[
+                state("a", Some(10.0), 20.0, 9000),
+                state("b", Some(10.0), 20.0, 5000)
+            ]),
+            "b"
+        );
+        assert_eq!(
+            pick(&[
+                state("b", Some(10.0), 20.0, 5000),
+                state("a", Some(10.0), 20.0, 5000)
+            ]),
+            "a"
+        );
     }
 
     #[test]
     fn live_sessions_break_ties_only() {
-        let s = [state("a", Some(10.0), 20.0, 5000), state("b", Some(10.0), 20.0, 5000)];
-        let inputs = [Input { state: &s[0], live: 2 }, Input { state: &s[1], live: 0 }];
+        let s = [
+            state("a", Some(10.0), 20.0, 5000),
+            state("b", Some(10.0), 20.0, 5000),
+        ];
+        let inputs = [
+            Input {
+                state: &s[0],
+                live: 2,
+            },
+            Input {
+                state: &s[1],
+                live: 0,
+            },
+        ];
         let cfg = SelectionConfig::default();
-        let p = Policy { cfg: &cfg, forced: None, cwd: Path::new("/"), home: None, now: 0 };
+        let p = Policy {
+            cfg: &cfg,
+            forced: None,
+            cwd: Path::new("/"),
+            home: None,
+            now: 0,
+        };
         assert_eq!(select(&inputs, &p).unwrap().name, "b");
-        let s = [state("a", Some(10.0), 20.0, 5000), state("b", Some(11.0), 20.0, 5000)];
-        let inputs = [Input { state: &s[0], live: 5 }, Input { state: &s[1], live: 0 }];
+        let s = [
+            state("a", Some(10.0), 20.0, 5000),
+            state("b", Some(11.0), 20.0, 5000),
+        ];
+        let inputs = [
+            Input {
+                state: &s[0],
+                live: 5,
+            },
+            Input {
+                state: &s[1],
+                live: 0,
+            },
+        ];
         assert_eq!(select(&inputs, &p).unwrap().name, "a");
     }
 
     #[test]
     fn spread_prefers_fewer_live_within_margin() {
-        let s = [state("a", Some(10.0), 0.0, 5000), state("b", Some(15.0), 0.0, 5000), state("c", Some(40.0), 0.0, 5000)];
-        let cfg = SelectionConfig { spread: true, ..SelectionConfig::default() };
-        let p = Policy { cfg: &cfg, forced: None, cwd: Path::new("/"), home: None, now: 0 };
-        let inputs = [Input { state: &s[0], live: 1 }, Input { state: &s[1], live: 0 }, Input { state: &s[2], live: 0 }];
+        let s = [
+            state("a", Some(10.0), 0.0, 5000),
+            state("b", Some(15.0), 0.0, 5000),
+            state("c", Some(40.0), 0.0, 5000),
+        ];
+        let cfg = SelectionConfig {
+            spread: true,
+            ..SelectionConfig::default()
+        };
+        let p = Policy {
+            cfg: &cfg,
+            forced: None,
+            cwd: Path::new("/"),
+            home: None,
+            now: 0,
+        };
+        let inputs = [
+            Input {
+                state: &s[0],
+                live: 1,
+            },
+            Input {
+                state: &s[1],
+                live: 0,
+            },
+            Input {
+                state: &s[2],
+                live: 0,
+            },
+        ];
         let c = select(&inputs, &p).unwrap();
         assert_eq!(c.name, "b");
         assert!(c.why.starts_with("spread"), "{}", c.why);
@@ -379,28 +535,60 @@ mod tests {
         let c = state("c", Some(90.0), 0.0, 5000);
         let choice = pick_with(&[a, b, c], &SelectionConfig::default(), None, "/").unwrap();
         assert_eq!(choice.name, "c");
-        assert!(choice.passed.iter().any(|(n, w)| n == "a" && w.contains("limit reached")));
-        assert!(choice.passed.iter().any(|(n, w)| n == "b" && w.contains("not allowed")));
+        assert!(choice
+            .passed
+            .iter()
+            .any(|(n, w)| n == "a" && w.contains("limit reached")));
+        assert!(choice
+            .passed
+            .iter()
+            .any(|(n, w)| n == "b" && w.contains("not allowed")));
     }
 
     #[test]
     fn thresholds_and_exclude() {
-        let s = [state("a", Some(85.0), 0.0, 5000), state("b", Some(90.0), 10.0, 5000)];
-        let cfg = SelectionConfig { max_weekly_percent: 80.0, ..Default::default() };
+        let s = [
+            state("a", Some(85.0), 0.0, 5000),
+            state("b", Some(90.0), 10.0, 5000),
+        ];
+        let cfg = SelectionConfig {
+            max_weekly_percent: 80.0,
+            ..Default::default()
+        };
         assert!(pick_with(&s, &cfg, None, "/").is_err());
-        let s = [state("a", Some(10.0), 70.0, 5000), state("b", Some(20.0), 10.0, 5000)];
-        let cfg = SelectionConfig { max_5h_percent: 50.0, ..Default::default() };
+        let s = [
+            state("a", Some(10.0), 70.0, 5000),
+            state("b", Some(20.0), 10.0, 5000),
+        ];
+        let cfg = SelectionConfig {
+            max_5h_percent: 50.0,
+            ..Default::default()
+        };
         assert_eq!(pick_with(&s, &cfg, None, "/").unwrap().name, "b");
-        let cfg = SelectionConfig { exclude: vec!["a".into()], ..Default::default() };
+        let cfg = SelectionConfig {
+            exclude: vec!["a".into()],
+            ..Default::default()
+        };
         assert_eq!(pick_with(&s, &cfg, None, "/").unwrap().name, "b");
     }
 
     #[test]
     fn ordered_and_drain() {
-        let s = [state("a", Some(10.0), 0.0, 9000), state("b", Some(50.0), 0.0, 3000), state("c", Some(30.0), 0.0, 6000)];
-        let cfg = SelectionConfig { strategy: Strategy::Ordered, order: vec!["c".into(), "a".into()], ..Default::default() };
+        let s = [
+            state("a", Some(10.0), 0.0, 9000),
+            state("b", Some(50.0), 0.0, 3000),
+            state("c", Some(30.0), 0.0, 6000),
+        ];
+        let cfg = SelectionConfig {
+            strategy: Strategy::Ordered,
+            order: vec!["c".into(), "a".into()],
+            ..Default::default()
+        };
         assert_eq!(pick_with(&s, &cfg, None, "/").unwrap().name, "c");
-        let cfg = SelectionConfig { strategy: Strategy::Drain, ..Default::default() };
+        let cfg = SelectionConfig {
+            strategy: Strategy::Drain,
+            ..Default::default()
+        };
         let c = pick_with(&s, &cfg, None, "/").unwrap();
         assert_eq!(c.name, "b");
         assert!(c.why.contains("drain"));
@@ -408,13 +596,25 @@ mod tests {
 
     #[test]
     fn dir_rule_pins_and_falls_back_when_blocked() {
-        let s = [state("a", Some(10.0), 0.0, 9000), state("b", Some(50.0), 0.0, 3000)];
+        let s = [
+            state("a", Some(10.0), 0.0, 9000),
+            state("b", Some(50.0), 0.0, 3000),
+        ];
         let cfg = SelectionConfig {
-            rules: vec![DirRule { dir: "~/work".into(), account: "b".into() }],
+            rules: vec![DirRule {
+                dir: "~/work".into(),
+                account: "b".into(),
+            }],
             ..Default::default()
         };
-        assert_eq!(pick_with(&s, &cfg, None, "/home/u/work/repo").unwrap().name, "b");
-        assert_eq!(pick_with(&s, &cfg, None, "/home/u/workshop").unwrap().name, "a");
+        assert_eq!(
+            pick_with(&s, &cfg, None, "/home/u/work/repo").unwrap().name,
+            "b"
+        );
+        assert_eq!(
+            pick_with(&s, &cfg, None, "/home/u/workshop").unwrap().name,
+            "a"
+        );
         let mut s2 = s.clone();
         s2[1].usage.as_mut().unwrap().0.limit_reached = Some(true);
         let c = pick_with(&s2, &cfg, None, "/home/u/work").unwrap();
@@ -424,7 +624,10 @@ mod tests {
 
     #[test]
     fn forced_account_even_when_blocked() {
-        let mut s = [state("a", Some(10.0), 0.0, 9000), state("b", Some(50.0), 0.0, 3000)];
+        let mut s = [
+            state("a", Some(10.0), 0.0, 9000),
+            state("b", Some(50.0), 0.0, 3000),
+        ];
         s[1].dead = true;
         let c = pick_with(&s, &SelectionConfig::default(), Some("b"), "/").unwrap();
         assert_eq!(c.name, "b");
@@ -454,7 +657,10 @@ mod tests {
         let e = pick_with(&[a, b, c], &SelectionConfig::default(), None, "/").unwrap_err();
         assert_eq!(e.earliest, Some(("work".into(), 7000)));
         let h = e.headline(1000);
-        assert!(h.starts_with("all accounts blocked; earliest: work at "), "{h}");
+        assert!(
+            h.starts_with("all accounts blocked; earliest: work at "),
+            "{h}"
+        );
         assert!(h.ends_with("(in 1h 40m)"), "{h}");
         assert_eq!(e.accounts.len(), 3);
     }

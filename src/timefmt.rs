@@ -7,7 +7,10 @@ use jiff::Timestamp;
 /// Local wall time, e.g. "Fri 28 Nov 10:00".
 pub fn wall(unix: i64) -> String {
     match Timestamp::from_second(unix) {
-        Ok(ts) => ts.to_zoned(TimeZone::system()).strftime("%a %-d %b %H:%M").to_string(),
+        Ok(ts) => ts
+            .to_zoned(TimeZone::system())
+            .strftime("%a %-d %b %H:%M")
+            .to_string(),
         Err(_) => "unknown time".to_string(),
     }
 }

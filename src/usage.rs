@@ -49,7 +49,10 @@ impl Usage {
 /// Puts two optional windows in their slots by their length: the short one
 /// is the 5-hour window, the long one the weekly. Without lengths the
 /// backend's order (primary = 5-hour, secondary = weekly) holds.
-fn classify(primary: Option<Window>, secondary: Option<Window>) -> (Option<Window>, Option<Window>) {
+fn classify(
+    primary: Option<Window>,
+    secondary: Option<Window>,
+) -> (Option<Window>, Option<Window>) {
     let is_short = |w: &Window| w.window_seconds.map(|s| s <= SHORT_WINDOW_MAX_SECS);
     let mut five = None;
     let mut week = None;
@@ -117,7 +120,9 @@ pub fn parse_wham(body: &str, now: i64) -> Result<Usage, &'static str> {
     }
     let window = |w: Option<&Value>| -> Result<Option<Window>, &'static str> {
         let Some(o) = object(w)? else { return Ok(None) };
-        let Some(used) = num(o.get("used_percent"))? else { return Ok(None) };
+        let Some(used) = num(o.get("used_percent"))? else {
+            return Ok(None);
+        };
         let reset_at = match int(o.get("reset_at"))? {
             Some(t) => Some(t),
             None => int(o.get("reset_after_seconds"))?.map(|s| now + s),
@@ -135,7 +140,10 @@ pub fn parse_wham(body: &str, now: i64) -> Result<Usage, &'static str> {
     if let Some(rl) = object(top.get("rate_limit"))? {
         usage.allowed = boolean(rl.get("allowed"))?;
         usage.limit_reached = boolean(rl.get("limit_reached"))?;
-        let (five, week) = classify(window(rl.get("primary_window"))?, window(rl.get("secondary_window"))?);
+        let (five, week) = classify(
+            window(rl.get("primary_window"))?,
+            window(rl.get("secondary_window"))?,
+        );
         usage.five_hour = five;
         usage.weekly = week;
     }
@@ -150,7 +158,9 @@ pub fn parse_app_server(result: &Value) -> Result<Usage, &'static str> {
         .ok_or("unexpected app-server reply (no rateLimits)")?;
     let window = |w: Option<&Value>| -> Result<Option<Window>, &'static str> {
         let Some(o) = object(w)? else { return Ok(None) };
-        let Some(used) = num(o.get("usedPercent"))? else { return Ok(None) };
+        let Some(used) = num(o.get("usedPercent"))? else {
+            return Ok(None);
+        };
         Ok(Some(Window {
             used_percent: used,
             window_seconds: int(o.get("windowDurationMins"))?.map(|m| m * 60),
@@ -239,13 +249,23 @@ mod tests {
     #[test]
     fn bad_bodies_have_fixed_messages() {
         assert_eq!(parse_wham("", 0).unwrap_err(), "empty response body");
-        assert_eq!(parse_wham("<html>502</html>", 0).unwrap_err(), "response is not JSON");
+        assert_eq!(
+            parse_wham("<html>502</html>", 0).unwrap_err(),
+            "response is not JSON"
+        );
         assert!(parse_wham("[1,2]", 0).unwrap_err().contains("shape"));
-        assert!(parse_wham(r#"{"hello":"world"}"#, 0).unwrap_err().contains("shape"));
-        assert!(parse_wham(r#"{"plan_type":"plus","rate_limit":"nope"}"#, 0).unwrap_err().contains("shape"));
-        assert!(parse_wham(r#"{"plan_type":"plus","rate_limit":{"primary_window":{"used_percent":"9"}}}"#, 0)
+        assert!(parse_wham(r#"{"hello":"world"}"#, 0)
             .unwrap_err()
             .contains("shape"));
+        assert!(parse_wham(r#"{"plan_type":"plus","rate_limit":"nope"}"#, 0)
+            .unwrap_err()
+            .contains("shape"));
+        assert!(parse_wham(
+            r#"{"plan_type":"plus","rate_limit":{"primary_window":{"used_percent":"9"}}}"#,
+            0
+        )
+        .unwrap_err()
+        .contains("shape"));
     }
 
     #[test]

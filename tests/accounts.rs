@@ -1,0 +1,451 @@
+//! Issue 2: accounts in isolated sandboxes (add, import, list, relogin,
+//! logout), names, permissions and argv[0] dispatch, through the fake codex.
+
+use crate::helpers::{add, add_named, assert_private_tree, mode, write_config};
+use crate::support::{Identity, TestEnv};
+use std::fs;
+
+#[test]
+fn add_two_accounts_records_identity_in_private_sandboxes() {
+    let env = TestEnv::new();
+    let out = add(&env, "work", &Identity::named("work").with_plan("team"));
+    assert!(
+        out.stdout.contains("added 'work': work@example.com (team)"),
+        "{}",
+        out.stdout
+    );
+    add(&env, "personal", &Identity::named("personal"));
+
+    // codex login ran with CODEX_HOME = a staging dir inside accounts/, which
+    // then became the sandbox.
+    let logins: Vec<_> = env
+        .fake_log()
+        .into_iter()
+        .filter(|c| c.subcommand() == Some("login"))
+        .collect();
+    assert_eq!(logins.len(), 2);
+    for c in &logins {
+        let home = c.codex_home.as_deref().unwrap();
+        assert!(
+            home.starts_with(env.swop_home.join("accounts").to_str().unwrap()),
+            "{home}"
+        );
+    }
+    for name in ["work", "personal"] {
+        let home = env.account_home(name);
+        assert_eq!(mode(&home), 0o700);
+        assert_eq!(mode(&home.join("auth.json")), 0o600);
+    }
+    assert_eq!(mode(&env.swop_home), 0o700);
+    assert_private_tree(&env.swop_home);
+
+    let list = env.swop().arg("list").ok();
+    assert!(
+        list.stdout.contains("personal") && list.stdout.contains("personal@example.com"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        list.stdout.contains("work@example.com") && list.stdout.contains("team"),
+        "{}",
+        list.stdout
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&env.swop().args(["list", "--json"]).ok().stdout).unwrap();
+    assert_eq!(json[0]["name"], "personal");
+    assert_eq!(json[1]["plan"], "team");
+}
+
+#[test]
+fn add_device_auth_and_extra_args_reach_codex_login() {
+    let env = TestEnv::new();
+    let auth = env.write_auth_fixture("a", &Identity::named("a"));
+    env.swop()
+        .args(["add", "a", "--device-auth", "--", "--extra", "x"])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .ok();
+    let call = env
+        .fake_log()
+        .into_iter()
+        .find(|c| c.subcommand() == Some("login"))
+        .unwrap();
+    assert_eq!(call.args, ["login", "--device-auth", "--extra", "x"]);
+}
+
+#[test]
+fn bad_names_are_refused_before_anything_is_created() {
+    let env = TestEnv::new();
+    let long = "x".repeat(300);
+    for bad in [
+        "a/b",
+        "..",
+        ".",
+        "-rf",
+        "has space",
+        "ünïcode",
+        &long,
+        "",
+        "../escape",
+    ] {
+        let out = env.swop().args(["add", bad]).code(2);
+        assert!(
+            out.stderr.contains("invalid account name") || out.stderr.contains("invalid option"),
+            "{bad:?}: {}",
+            out.stderr
+        );
+    }
+    assert!(env.fake_log().is_empty(), "codex ran for a bad name");
+    assert!(
+        !env.swop_home.join("accounts").exists()
+            || fs::read_dir(env.swop_home.join("accounts"))
+                .unwrap()
+                .count()
+                == 0
+    );
+}
+
+#[test]
+fn duplicate_name_points_to_relogin() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let auth = env.write_auth_fixture("other", &Identity::named("other"));
+    let out = env
+        .swop()
+        .args(["add", "work"])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .code(2);
+    assert!(
+        out.stderr.contains("account 'work' already exists"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("swop relogin work"), "{}", out.stderr);
+    assert_eq!(
+        env.fake_log()
+            .iter()
+            .filter(|c| c.subcommand() == Some("login"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn duplicate_login_is_refused_and_named() {
+    let env = TestEnv::new();
+    add(&env, "work", &Identity::named("same"));
+    let auth = env.write_auth_fixture("again", &Identity::named("same"));
+    let out = env
+        .swop()
+        .args(["add", "work2"])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .code(2);
+    assert!(
+        out.stderr.contains("already added as 'work'"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.account_home("work2").exists());
+    assert_no_staging_left(&env);
+    // Same user in another workspace is a different account.
+    let mut other_ws = Identity::named("same");
+    other_ws.account_id = "acct-team".into();
+    add(&env, "team", &other_ws);
+}
+
+fn assert_no_staging_left(env: &TestEnv) {
+    let names: Vec<String> = fs::read_dir(env.swop_home.join("accounts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "left behind: {names:?}");
+}
+
+#[test]
+fn failed_login_leaves_nothing() {
+    let env = TestEnv::new();
+    let out = env
+        .swop()
+        .args(["add", "work"])
+        .env("FAKE_LOGIN_FAIL", "1")
+        .code(6);
+    assert!(
+        out.stderr.contains("codex login for 'work' failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("nothing was added"), "{}", out.stderr);
+    assert!(!env.account_home("work").exists());
+    assert_no_staging_left(&env);
+    let list = env.swop().args(["list", "--json"]).ok();
+    assert_eq!(list.stdout.trim(), "[]");
+}
+
+#[test]
+fn login_that_writes_no_auth_leaves_nothing() {
+    let env = TestEnv::new();
+    let empty = env.write_fixture_text("empty", "");
+    let out = env
+        .swop()
+        .args(["add", "work"])
+        .env("FAKE_CODEX_AUTH", &empty)
+        .code(6);
+    assert!(out.stderr.contains("the file is empty"), "{}", out.stderr);
+    assert!(!env.account_home("work").exists());
+    assert_no_staging_left(&env);
+}
+
+#[test]
+fn import_moves_auth_json_and_says_so() {
+    let env = TestEnv::new();
+    let codex_home = env.home.join(".codex");
+    fs::create_dir_all(&codex_home).unwrap();
+    let auth = env.write_auth_fixture("old", &Identity::named("old"));
+    fs::copy(&auth, codex_home.join("auth.json")).unwrap();
+    let out = env.swop().args(["import", "old"]).ok();
+    assert!(
+        out.stdout
+            .contains("imported 'old': old@example.com (plus)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("moved"), "{}", out.stdout);
+    assert!(
+        !codex_home.join("auth.json").exists(),
+        "auth.json must be moved, not copied"
+    );
+    assert_eq!(
+        fs::read(env.account_home("old").join("auth.json")).unwrap(),
+        fs::read(&auth).unwrap()
+    );
+    assert_eq!(mode(&env.account_home("old").join("auth.json")), 0o600);
+
+    // Nothing left to import, and --from names another home.
+    let out = env.swop().args(["import", "again"]).code(4);
+    assert!(
+        out.stderr.contains("no codex login to import"),
+        "{}",
+        out.stderr
+    );
+    let other = env.root.join("other-home");
+    fs::create_dir_all(&other).unwrap();
+    let auth2 = env.write_auth_fixture("o2", &Identity::named("o2"));
+    fs::copy(&auth2, other.join("auth.json")).unwrap();
+    env.swop().args(["import", "o2", "--from"]).arg(&other).ok();
+    assert!(!other.join("auth.json").exists());
+}
+
+#[test]
+fn import_of_a_duplicate_login_puts_the_file_back() {
+    let env = TestEnv::new();
+    add(&env, "work", &Identity::named("dup"));
+    let from = env.root.join("from");
+    fs::create_dir_all(&from).unwrap();
+    let auth = env.write_auth_fixture("dup2", &Identity::named("dup"));
+    fs::copy(&auth, from.join("auth.json")).unwrap();
+    let out = env
+        .swop()
+        .args(["import", "x", "--from"])
+        .arg(&from)
+        .code(2);
+    assert!(
+        out.stderr.contains("already added as 'work'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        from.join("auth.json").exists(),
+        "the login must not be lost"
+    );
+}
+
+#[test]
+fn relogin_runs_codex_login_in_the_sandbox() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let auth = env.write_auth_fixture("w2", &Identity::named("work"));
+    env.swop()
+        .args(["relogin", "work", "--device-auth"])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .ok();
+    let last = env.fake_log().pop().unwrap();
+    assert_eq!(last.args, ["login", "--device-auth"]);
+    assert_eq!(
+        last.codex_home.as_deref(),
+        Some(env.account_home("work").to_str().unwrap())
+    );
+    let out = env.swop().args(["relogin", "nobody"]).code(4);
+    assert!(
+        out.stderr.contains("no account named 'nobody'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn logout_removes_sandbox_and_keeps_symlink_targets() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let outside = env.root.join("precious.txt");
+    fs::write(&outside, "keep me").unwrap();
+    let outside_dir = env.root.join("precious-dir");
+    fs::create_dir_all(&outside_dir).unwrap();
+    fs::write(outside_dir.join("f"), "keep").unwrap();
+    std::os::unix::fs::symlink(&outside, env.account_home("work").join("link-to-file")).unwrap();
+    std::os::unix::fs::symlink(&outside_dir, env.account_home("work").join("link-to-dir")).unwrap();
+    let out = env.swop().args(["logout", "work"]).ok();
+    assert!(out.stdout.contains("logged out 'work'"), "{}", out.stdout);
+    assert!(!env.account_home("work").exists());
+    assert_eq!(fs::read_to_string(&outside).unwrap(), "keep me");
+    assert_eq!(fs::read_to_string(outside_dir.join("f")).unwrap(), "keep");
+    let logout = env
+        .fake_log()
+        .into_iter()
+        .find(|c| c.subcommand() == Some("logout"))
+        .unwrap();
+    assert_eq!(
+        logout.codex_home.as_deref(),
+        Some(env.account_home("work").to_str().unwrap())
+    );
+}
+
+#[test]
+fn logout_succeeds_when_codex_logout_fails() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let out = env
+        .swop()
+        .args(["logout", "work"])
+        .env("FAKE_LOGOUT_FAIL", "1")
+        .ok();
+    assert!(
+        out.stderr.contains("`codex logout` failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.account_home("work").exists());
+}
+
+#[test]
+fn logout_succeeds_when_codex_logout_hangs() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    write_config(&env, "[usage]\ntimeout = \"1s\"\n");
+    let t = std::time::Instant::now();
+    let out = env
+        .swop()
+        .args(["logout", "work"])
+        .env("FAKE_LOGOUT_HANG", "1")
+        .ok();
+    assert!(
+        out.stderr.contains("did not finish within 1s"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.account_home("work").exists());
+    // Bounded: generous limit, this only proves it did not wait for the hang.
+    assert!(t.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn logout_without_real_codex_still_removes_the_sandbox() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let out = env
+        .swop()
+        .args(["logout", "work"])
+        .env("SWOP_CODEX", "/nonexistent/codex")
+        .ok();
+    assert!(
+        out.stderr.contains("removing the local login only"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.account_home("work").exists());
+}
+
+#[test]
+fn argv0_codex_dispatches_to_launch() {
+    let env = TestEnv::new();
+    // No accounts: the shim runs the real (fake) codex unchanged, with a hint.
+    let out = env.codex().args(["exec", "hello"]).ok();
+    assert!(out.stderr.contains("no accounts yet"), "{}", out.stderr);
+    assert!(out.stdout.contains("fake codex ran"), "{}", out.stdout);
+    let call = env.fake_log().pop().unwrap();
+    assert_eq!(call.args, ["exec", "hello"]);
+    // The same binary under its own name is the management CLI.
+    let out = env.swop().arg("--version").ok();
+    assert!(out.stdout.starts_with("swop "), "{}", out.stdout);
+}
+
+#[test]
+fn accounts_dir_readable_by_others_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let accounts = env.swop_home.join("accounts");
+    fs::set_permissions(&accounts, fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env.swop().arg("list").code(8);
+    assert!(out.stderr.contains("too open"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("chmod 700 '{}'", accounts.display())),
+        "{}",
+        out.stderr
+    );
+    fs::set_permissions(&accounts, fs::Permissions::from_mode(0o700)).unwrap();
+    env.swop().arg("list").ok();
+}
+
+#[test]
+fn help_and_errors_for_every_command() {
+    let env = TestEnv::new();
+    let out = env.swop().arg("--help").ok();
+    for c in [
+        "add",
+        "import",
+        "list",
+        "relogin",
+        "logout",
+        "status",
+        "pick",
+        "codex",
+        "doctor",
+        "uninstall",
+        "completions",
+    ] {
+        assert!(out.stdout.contains(c), "main help lacks {c}");
+        // `swop codex --help` is codex's own help (arguments pass through).
+        let h = env.swop().args(["help", c]).ok();
+        assert!(h.stdout.starts_with("Usage: swop"), "{c}: {}", h.stdout);
+    }
+    let out = env.swop().arg("frobnicate").code(2);
+    assert!(
+        out.stderr.contains("unknown command 'frobnicate'"),
+        "{}",
+        out.stderr
+    );
+    let out = env.swop().args(["list", "--bogus"]).code(2);
+    assert!(out.stderr.contains("--bogus"), "{}", out.stderr);
+    for shell in ["bash", "zsh", "fish"] {
+        let s = env.swop().args(["completions", shell]).ok();
+        assert!(s.stdout.contains("relogin"), "{shell}");
+    }
+}
+
+#[test]
+fn invalid_config_names_file_line_and_key() {
+    let env = TestEnv::new();
+    write_config(&env, "[usage]\ntimeout = \"2s\"\nbogus_key = 1\n");
+    let out = env.swop().arg("list").code(3);
+    assert!(out.stderr.contains("swop.toml"), "{}", out.stderr);
+    assert!(out.stderr.contains("line 3"), "{}", out.stderr);
+    assert!(out.stderr.contains("bogus_key"), "{}", out.stderr);
+    write_config(&env, "[output]\nannounce = \"yes\"\n");
+    let out = env.swop().arg("list").code(3);
+    assert!(
+        out.stderr.contains("line 2") && out.stderr.contains("announce"),
+        "{}",
+        out.stderr
+    );
+}

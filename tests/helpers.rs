@@ -1,0 +1,87 @@
+//! Shortcuts the area tests share: adding accounts through the fake codex,
+//! writing swop.toml, pointing swop at a loopback backend.
+
+use crate::support::{Backend, Identity, Output, TestEnv};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// `swop add NAME` through the fake codex login, which writes a fixture
+/// auth.json for `id`.
+pub fn add(env: &TestEnv, name: &str, id: &Identity) -> Output {
+    let auth = env.write_auth_fixture(&format!("auth-{name}"), id);
+    env.swop()
+        .args(["add", name])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .ok()
+}
+
+/// Adds accounts named after their identities (`Identity::named`).
+pub fn add_named(env: &TestEnv, names: &[&str]) {
+    for n in names {
+        add(env, n, &Identity::named(n));
+    }
+}
+
+/// Writes `$SWOP_HOME/swop.toml`.
+pub fn write_config(env: &TestEnv, text: &str) {
+    std::fs::create_dir_all(&env.swop_home).unwrap();
+    std::fs::set_permissions(&env.swop_home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(env.swop_home.join("swop.toml"), text).unwrap();
+}
+
+/// swop.toml pointing usage at `backend`, with sharing into a test-owned
+/// shared home, plus `extra` TOML appended.
+pub fn config_for(env: &TestEnv, backend: &Backend, extra: &str) {
+    let (usage_extra, rest) = split_usage(extra);
+    write_config(
+        env,
+        &format!(
+            "[usage]\nbase_url = \"{}\"\ntimeout = \"2s\"\n{usage_extra}\n[sandbox]\nshared_home = \"{}\"\n{rest}\n",
+            backend.backend_api(),
+            env.home.join(".codex").display()
+        ),
+    );
+}
+
+/// Lines of `extra` before its first `[table]` go into [usage].
+fn split_usage(extra: &str) -> (String, String) {
+    match extra.find("\n[").or(if extra.starts_with('[') {
+        Some(0)
+    } else {
+        None
+    }) {
+        Some(i) => (extra[..i].to_string(), extra[i..].to_string()),
+        None => (extra.to_string(), String::new()),
+    }
+}
+
+pub fn mode(p: &Path) -> u32 {
+    std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Every file under `root` is 0600 and every directory 0700 (links are not
+/// followed; lock files included).
+pub fn assert_private_tree(root: &Path) {
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.file_type().is_symlink() {
+                continue;
+            }
+            seen += 1;
+            let want = if m.is_dir() { 0o700 } else { 0o600 };
+            // The installed binary is the one exception: it must be executable.
+            if p.ends_with("bin/swop") {
+                continue;
+            }
+            assert_eq!(mode(&p), want, "{} has mode {:o}", p.display(), mode(&p));
+            if m.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    assert!(seen > 0, "nothing under {}", root.display());
+}
