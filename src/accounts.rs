@@ -21,6 +21,13 @@ use std::path::{Path, PathBuf};
 
 pub const META_FILE: &str = "swop-account.json";
 
+/// Marks what is left of a logged-out account: only its links into the
+/// shared home. codex 0.169.0 records a new thread's rollout path through the
+/// creating home's `sessions` link (`$CODEX_HOME/sessions/...`), and resume
+/// by id fails everywhere once that path is gone; so logout keeps the links
+/// (no credentials, nothing else) until the name is added again.
+pub const RETIRED_FILE: &str = "swop-retired";
+
 #[derive(Debug, Clone)]
 pub struct Account {
     pub name: String,
@@ -84,13 +91,17 @@ pub fn list(paths: &Paths) -> Result<Vec<Account>> {
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        if validate_name(&name).is_err() || !entry.path().is_dir() {
-            continue; // staging, trash, or something that is not ours
+        if validate_name(&name).is_err() || !is_account_dir(&entry.path()) {
+            continue; // staging, trash, retired, or something that is not ours
         }
         out.push(load(paths, &name));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
+}
+
+fn is_account_dir(dir: &Path) -> bool {
+    dir.is_dir() && !dir.join(RETIRED_FILE).exists()
 }
 
 fn load(paths: &Paths, name: &str) -> Account {
@@ -115,7 +126,7 @@ fn load(paths: &Paths, name: &str) -> Account {
 /// The account called `name`, or a not-found error listing what exists.
 pub fn get(paths: &Paths, name: &str) -> Result<Account> {
     validate_name(name)?;
-    if paths.account(name).is_dir() {
+    if is_account_dir(&paths.account(name)) {
         return Ok(load(paths, name));
     }
     let names: Vec<String> = list(paths)?.into_iter().map(|a| a.name).collect();
@@ -165,7 +176,8 @@ impl Drop for Staging {
 /// Refuses a name that is taken, pointing to relogin.
 pub fn ensure_free(paths: &Paths, name: &str) -> Result<()> {
     validate_name(name)?;
-    if paths.account(name).exists() {
+    let dir = paths.account(name);
+    if dir.exists() && !dir.join(RETIRED_FILE).exists() {
         return Err(Error::new(format!("account '{name}' already exists"))
             .help(format!(
                 "to log in to it again run: swop relogin {name}; to replace it: swop logout {name}, then swop add {name}"
@@ -207,6 +219,10 @@ pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Accoun
     };
     write_meta(&staging.dir, &meta)?;
     let target = paths.account(name);
+    if target.join(RETIRED_FILE).exists() {
+        // Links only (never followed): the new login relinks at once.
+        fs::remove_dir_all(&target).map_err(|e| Error::io("cannot reuse", &target, e))?;
+    }
     fs::rename(&staging.dir, &target)
         .map_err(|e| Error::io("cannot create account", &target, e))?;
     staging.committed = true;
@@ -238,21 +254,42 @@ pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
 }
 
 /// Removes the sandbox: rename to hidden trash first (atomic disappearance
-/// from the list), then delete. Links inside are unlinked, never followed.
-pub fn delete(paths: &Paths, name: &str) -> Result<()> {
+/// from the list), keep its links into `shared` as a retired entry (see
+/// [`RETIRED_FILE`]), then delete the rest. Links are unlinked or moved,
+/// never followed. Returns whether links were kept.
+pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> {
     let dir = paths.account(name);
-    let trash = paths.accounts().join(format!(
-        ".trash-{name}-{}-{}",
-        std::process::id(),
-        now_nanos()
-    ));
+    let tag = format!("{name}-{}-{}", std::process::id(), now_nanos());
+    let trash = paths.accounts().join(format!(".trash-{tag}"));
+    let mut kept = false;
     {
         let _lock = fsutil::lock(&paths.registry_lock())?;
         fs::rename(&dir, &trash).map_err(|e| Error::io("cannot remove account", &dir, e))?;
+        let links: Vec<PathBuf> = match (shared, fs::read_dir(&trash)) {
+            (Some(shared), Ok(entries)) => entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| fs::read_link(p).is_ok_and(|t| t.starts_with(shared)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !links.is_empty() {
+            let retire = paths.accounts().join(format!(".retire-{tag}"));
+            fsutil::create_private_dir(&retire)?;
+            for l in &links {
+                let _ = fs::rename(l, retire.join(l.file_name().expect("entry has a name")));
+            }
+            fsutil::write_atomic(
+                &retire.join(RETIRED_FILE),
+                b"logged out; links kept so its sessions stay resumable\n",
+            )?;
+            fs::rename(&retire, &dir).map_err(|e| Error::io("cannot keep links in", &dir, e))?;
+            kept = true;
+        }
     }
     fs::remove_dir_all(&trash).map_err(|e| Error::io("cannot delete", &trash, e))?;
     let _ = fs::remove_file(paths.cache_file(name));
-    Ok(())
+    Ok(kept)
 }
 
 /// Deletes trash and the staging dirs of processes that are gone (left by a
@@ -263,7 +300,7 @@ pub fn sweep(paths: &Paths) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let stale = if name.starts_with(".trash-") {
+        let stale = if name.starts_with(".trash-") || name.starts_with(".retire-") {
             true
         } else if let Some(rest) = name.strip_prefix(".add-") {
             rest.rsplit('-')

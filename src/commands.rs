@@ -318,12 +318,18 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
         }
         Err(e) => ui::warn(&format!("{}; removing the local login only", e.message)),
     }
-    accounts::delete(paths, name)?;
+    let shared = cfg.shared_home().ok();
+    let kept = accounts::delete(paths, name, shared.as_deref())?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
     println!(
         "logged out '{name}' and deleted its sandbox '{}'",
         account.home.display()
     );
+    if kept {
+        eprintln!(
+            "note: its links into the shared home stay in that dir (no credentials) so that sessions it started can still be resumed"
+        );
+    }
     Ok(0)
 }
 

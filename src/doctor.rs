@@ -84,20 +84,10 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             "add one: swop add NAME".into(),
         ));
     }
-    if let Ok(shared) = cfg.shared_home() {
-        let store = std::fs::read_to_string(shared.join("config.toml"))
-            .ok()
-            .and_then(|t| t.parse::<toml::Table>().ok())
-            .and_then(|t| {
-                t.get("cli_auth_credentials_store")
-                    .and_then(|v| v.as_str().map(str::to_string))
-            });
-        if let Some(s) = store.filter(|s| s != "file") {
-            checks.push(warn(
-                format!("the shared config.toml sets cli_auth_credentials_store = \"{s}\""),
-                "swop passes -c cli_auth_credentials_store=\"file\" to codex so each account keeps its own auth.json; nothing to do".into(),
-            ));
-        }
+    if let Some(s) = sandbox::shared_credentials_store(&cfg).filter(|s| s != "file") {
+        checks.push(ok(format!(
+            "the shared config.toml sets cli_auth_credentials_store = \"{s}\"; swop overrides it with \"file\" so each account keeps its own auth.json"
+        )));
     }
     let setup = sandbox::setup(&cfg);
     let prepare = move |c: &mut std::process::Command| setup.apply(c);

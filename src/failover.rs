@@ -11,89 +11,10 @@ use crate::error::Result;
 use crate::launch::{subcommand, Launcher};
 use crate::quota::AccountState;
 use crate::select::Choice;
+use crate::sessions::{self, Filter};
 use crate::{timefmt, ui};
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-/// The sessions dir codex writes rollouts to for this account.
-pub fn sessions_dir(l: &Launcher, account: &Account) -> PathBuf {
-    let shared = l
-        .cfg
-        .sandbox
-        .share
-        .iter()
-        .any(|e| e.trim_end_matches('/') == "sessions");
-    match (shared, l.cfg.shared_home()) {
-        (true, Ok(h)) => h.join("sessions"),
-        _ => account.home.join("sessions"),
-    }
-}
-
-/// A thread id from a rollout file name: `rollout-<date>T<time>-<uuid>.jsonl`.
-pub fn thread_id_of(file: &Path) -> Option<String> {
-    let stem = file
-        .file_name()?
-        .to_str()?
-        .strip_prefix("rollout-")?
-        .strip_suffix(".jsonl")?;
-    let id = stem.get(stem.len().checked_sub(36)?..)?;
-    let ok = id.len() == 36
-        && id.char_indices().all(|(i, c)| {
-            if [8, 13, 18, 23].contains(&i) {
-                c == '-'
-            } else {
-                c.is_ascii_hexdigit()
-            }
-        });
-    ok.then(|| id.to_string())
-}
-
-/// The newest rollout written since `since` whose session ran in `cwd` (when
-/// the rollout says): the session this run created or resumed.
-pub fn newest_rollout(dir: &Path, since: SystemTime, cwd: &Path) -> Option<String> {
-    let mut best: Option<(SystemTime, String)> = None;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let Ok(m) = e.metadata() else { continue };
-            if m.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let Some(id) = thread_id_of(&p) else { continue };
-            let Ok(mtime) = m.modified() else { continue };
-            if mtime + std::time::Duration::from_secs(1) < since || !ran_in(&p, cwd) {
-                continue;
-            }
-            if best.as_ref().is_none_or(|(t, _)| mtime > *t) {
-                best = Some((mtime, id));
-            }
-        }
-    }
-    best.map(|(_, id)| id)
-}
-
-/// Whether the rollout's session_meta names `cwd` (true when it names none).
-fn ran_in(file: &Path, cwd: &Path) -> bool {
-    use std::io::BufRead;
-    let Ok(f) = std::fs::File::open(file) else {
-        return false;
-    };
-    let mut first = String::new();
-    if std::io::BufReader::new(f).read_line(&mut first).is_err() {
-        return true;
-    }
-    let v: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
-    match v.pointer("/payload/cwd").and_then(|c| c.as_str()) {
-        Some(c) => Path::new(c) == cwd,
-        None => true,
-    }
-}
 
 /// The arguments that continue session `id`, built from the original ones.
 pub fn continuation(args: &[OsString], id: &str) -> Vec<OsString> {
@@ -160,7 +81,12 @@ pub fn plan(
     used: &[String],
 ) -> Result<Option<(Choice, Vec<OsString>)>> {
     let cwd = std::env::current_dir().unwrap_or_default();
-    let id = newest_rollout(&sessions_dir(l, account), started, &cwd);
+    let filter = Filter {
+        since: Some(started),
+        cwd: Some(&cwd),
+        interactive_only: false,
+    };
+    let id = sessions::newest(&sessions::dir(&l.cfg, account), &filter);
     let usage = now.usage.as_ref().map(|(u, _)| u);
     let weekly_out = usage
         .and_then(|u| u.weekly_used())
@@ -250,16 +176,6 @@ mod tests {
     const ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
 
     #[test]
-    fn thread_ids_from_rollout_names() {
-        let p = PathBuf::from(format!(
-            "/s/2026/11/25/rollout-2026-11-25T12-00-00-{ID}.jsonl"
-        ));
-        assert_eq!(thread_id_of(&p).as_deref(), Some(ID));
-        assert_eq!(thread_id_of(Path::new("/s/rollout-x.jsonl")), None);
-        assert_eq!(thread_id_of(Path::new("/s/notes.txt")), None);
-    }
-
-    #[test]
     fn exec_continuation_keeps_options_and_prompt() {
         assert_eq!(
             continuation(&a(&["exec", "--skip-git-repo-check", "task"]), ID),
@@ -286,27 +202,5 @@ mod tests {
             continuation(&a(&["resume", "--last"]), ID),
             a(&["resume", ID])
         );
-    }
-
-    #[test]
-    fn newest_rollout_since_start() {
-        let dir = std::env::temp_dir().join(format!("swop-fo-{}", std::process::id()));
-        let day = dir.join("2026/11/25");
-        std::fs::create_dir_all(&day).unwrap();
-        let start = SystemTime::now();
-        let f = day.join(format!("rollout-2026-11-25T12-00-00-{ID}.jsonl"));
-        std::fs::write(
-            &f,
-            "{\"type\":\"session_meta\",\"payload\":{\"cwd\":\"/w\"}}\n",
-        )
-        .unwrap();
-        assert_eq!(
-            newest_rollout(&dir, start, Path::new("/w")).as_deref(),
-            Some(ID)
-        );
-        assert_eq!(newest_rollout(&dir, start, Path::new("/elsewhere")), None);
-        let later = start + std::time::Duration::from_secs(60);
-        assert_eq!(newest_rollout(&dir, later, Path::new("/w")), None);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

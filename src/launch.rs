@@ -243,6 +243,16 @@ impl Launcher {
         }
         let mut states = self.states(&self.accounts, false);
         let choice = self.pick_or_relogin(&mut states)?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let args = match crate::sessions::resolve_last(&self.cfg, &args, &cwd) {
+            Some((resolved, id)) => {
+                ui::note(&format!(
+                    "resuming the newest session here across all accounts: {id}"
+                ));
+                resolved
+            }
+            None => args,
+        };
         self.run_on(choice, args, &states)
     }
 
@@ -373,6 +383,16 @@ impl Launcher {
 
     fn run_child(&self, account: &Account, args: &[OsString]) -> Result<i32> {
         crate::paths::check_private_file(&account.auth_file())?;
+        // codex 0.169.0 runs with no credentials at all, silently, when it
+        // cannot read auth.json: never start it on an unusable login.
+        crate::auth::read(&account.auth_file()).map_err(|e| {
+            Error::new(format!(
+                "cannot use account '{}': {}",
+                account.name, e.message
+            ))
+            .help(format!("log in again: swop relogin {}", account.name))
+            .code(exit::LOGIN_NEEDED)
+        })?;
         for n in sandbox::link(&self.cfg, &account.home)? {
             ui::note(&n);
         }

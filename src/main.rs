@@ -25,6 +25,7 @@ mod quota;
 mod report;
 mod sandbox;
 mod select;
+mod sessions;
 mod signals;
 mod timefmt;
 mod ui;

@@ -61,6 +61,7 @@ fn share_list(cfg: &Config) -> Vec<(String, bool)> {
 /// The environment and arguments for codex under this config.
 pub fn setup(cfg: &Config) -> Setup {
     let mut s = Setup::default();
+    s.args = credentials_args().iter().map(|a| a.to_string()).collect();
     if share_list(cfg).is_empty() {
         return s;
     }
@@ -68,20 +69,23 @@ pub fn setup(cfg: &Config) -> Setup {
         return s;
     };
     if std::env::var_os("CODEX_SQLITE_HOME").is_none() {
-        s.env.push(("CODEX_SQLITE_HOME".into(), shared.clone()));
-    }
-    // A shared config.toml may move credentials to the keyring, where all
-    // accounts would share one entry per home... or lose per-account files.
-    // Each sandbox must keep its own auth.json: force the file store.
-    if share_list(cfg).iter().any(|(n, _)| n == "config.toml") {
-        if let Some(store) = credentials_store(&shared.join("config.toml")) {
-            if store != "file" {
-                s.args.push("-c".into());
-                s.args.push("cli_auth_credentials_store=\"file\"".into());
-            }
-        }
+        s.env.push(("CODEX_SQLITE_HOME".into(), shared));
     }
     s
+}
+
+/// Every codex swop starts keeps file-based credentials in its own sandbox:
+/// a shared (or profile) config with `keyring`/`auto`/`ephemeral` would make
+/// codex look elsewhere, and without a keyring codex 0.169.0 then runs with
+/// no credentials at all and prints no error. A later `-c` of the user's own
+/// still wins (codex applies them in order).
+pub fn credentials_args() -> [&'static str; 2] {
+    ["-c", "cli_auth_credentials_store=\"file\""]
+}
+
+/// The store the shared config asks for, if any (doctor reports it).
+pub fn shared_credentials_store(cfg: &Config) -> Option<String> {
+    credentials_store(&cfg.shared_home().ok()?.join("config.toml"))
 }
 
 fn credentials_store(config: &Path) -> Option<String> {

@@ -5,6 +5,9 @@ use crate::helpers::{add, add_named, assert_private_tree, mode, write_config};
 use crate::support::{Identity, TestEnv};
 use std::fs;
 
+/// What swop puts before codex's own arguments (see sandbox::credentials_args).
+const CRED: [&str; 2] = ["-c", "cli_auth_credentials_store=\"file\""];
+
 #[test]
 fn add_two_accounts_records_identity_in_private_sandboxes() {
     let env = TestEnv::new();
@@ -69,7 +72,11 @@ fn add_device_auth_and_extra_args_reach_codex_login() {
         .into_iter()
         .find(|c| c.subcommand() == Some("login"))
         .unwrap();
-    assert_eq!(call.args, ["login", "--device-auth", "--extra", "x"]);
+    // swop's file-store override comes first, codex login's arguments after.
+    assert_eq!(
+        call.args,
+        [CRED[0], CRED[1], "login", "--device-auth", "--extra", "x"]
+    );
 }
 
 #[test]
@@ -269,7 +276,7 @@ fn relogin_runs_codex_login_in_the_sandbox() {
         .env("FAKE_CODEX_AUTH", &auth)
         .ok();
     let last = env.fake_log().pop().unwrap();
-    assert_eq!(last.args, ["login", "--device-auth"]);
+    assert_eq!(last.args, [CRED[0], CRED[1], "login", "--device-auth"]);
     assert_eq!(
         last.codex_home.as_deref(),
         Some(env.account_home("work").to_str().unwrap())
@@ -295,7 +302,7 @@ fn logout_removes_sandbox_and_keeps_symlink_targets() {
     std::os::unix::fs::symlink(&outside_dir, env.account_home("work").join("link-to-dir")).unwrap();
     let out = env.swop().args(["logout", "work"]).ok();
     assert!(out.stdout.contains("logged out 'work'"), "{}", out.stdout);
-    assert!(!env.account_home("work").exists());
+    assert_logged_out(&env, "work");
     assert_eq!(fs::read_to_string(&outside).unwrap(), "keep me");
     assert_eq!(fs::read_to_string(outside_dir.join("f")).unwrap(), "keep");
     let logout = env
@@ -323,7 +330,7 @@ fn logout_succeeds_when_codex_logout_fails() {
         "{}",
         out.stderr
     );
-    assert!(!env.account_home("work").exists());
+    assert_logged_out(&env, "work");
 }
 
 #[test]
@@ -342,7 +349,7 @@ fn logout_succeeds_when_codex_logout_hangs() {
         "{}",
         out.stderr
     );
-    assert!(!env.account_home("work").exists());
+    assert_logged_out(&env, "work");
     // Bounded: generous limit, this only proves it did not wait for the hang.
     assert!(t.elapsed() < std::time::Duration::from_secs(30));
 }
@@ -361,7 +368,7 @@ fn logout_without_real_codex_still_removes_the_sandbox() {
         "{}",
         out.stderr
     );
-    assert!(!env.account_home("work").exists());
+    assert_logged_out(&env, "work");
 }
 
 #[test]
@@ -448,4 +455,45 @@ fn invalid_config_names_file_line_and_key() {
         "{}",
         out.stderr
     );
+}
+
+/// The sandbox is gone: no credentials, not listed, and nothing left but
+/// links into the shared home (kept so its sessions stay resumable) and the
+/// retired marker. The name can be added again.
+fn assert_logged_out(env: &TestEnv, name: &str) {
+    let home = env.account_home(name);
+    let shared = env.home.join(".codex");
+    if home.exists() {
+        for e in fs::read_dir(&home).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().unwrap() == "swop-retired" {
+                continue;
+            }
+            let target =
+                fs::read_link(&p).unwrap_or_else(|_| panic!("{} is not a link", p.display()));
+            assert!(
+                target.starts_with(&shared),
+                "{} -> {}",
+                p.display(),
+                target.display()
+            );
+        }
+    }
+    let list = env.swop().args(["list", "--json"]).ok();
+    assert!(
+        !list.stdout.contains(&format!("\"{name}\"")),
+        "{}",
+        list.stdout
+    );
+    add(env, name, &Identity::named(&format!("{name}-again")));
+    assert!(home.join("auth.json").is_file());
+}
+
+#[test]
+fn logout_with_sharing_off_deletes_everything() {
+    let env = TestEnv::new();
+    write_config(&env, "[sandbox]\nshare = []\n");
+    add_named(&env, &["solo"]);
+    env.swop().args(["logout", "solo"]).ok();
+    assert!(!env.account_home("solo").exists());
 }
