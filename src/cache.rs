@@ -77,6 +77,17 @@ pub fn invalidate(paths: &Paths, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Records that the session is dead (its login file is gone or unusable).
+pub fn mark_dead(paths: &Paths, name: &str, now: i64) -> Result<()> {
+    let _lock = fsutil::lock(&paths.fetch_lock())?;
+    let mut e = match load(paths, name) {
+        Loaded::Found(e) => e,
+        _ => Entry::default(),
+    };
+    e.dead_since = Some(now);
+    store(paths, name, &e)
+}
+
 /// Forgets that the session was dead (after a relogin).
 pub fn clear(paths: &Paths, name: &str) {
     let _ = std::fs::remove_file(paths.cache_file(name));

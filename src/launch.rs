@@ -179,19 +179,24 @@ impl Launcher {
             force,
         );
         for s in &g.states {
-            if let Some(w) = &s.warning {
-                let fallback = match &s.usage {
-                    Some((_, quota::Freshness::Stale(age))) => {
-                        format!("; using numbers from {} ago", crate::timefmt::span(*age))
-                    }
-                    _ if s.dead => format!("; run: swop relogin {}", s.name),
-                    _ => String::new(),
-                };
+            let Some(w) = &s.warning else { continue };
+            if s.dead {
                 ui::warn(&format!(
-                    "usage for '{}' unavailable: {w}{fallback}",
-                    s.name
+                    "session for '{}' has expired ({w}); run: swop relogin {}",
+                    s.name, s.name
                 ));
+                continue;
             }
+            let fallback = match &s.usage {
+                Some((_, quota::Freshness::Stale(age))) => {
+                    format!("; using numbers from {} ago", crate::timefmt::span(*age))
+                }
+                _ => String::new(),
+            };
+            ui::warn(&format!(
+                "usage for '{}' unavailable: {w}{fallback}",
+                s.name
+            ));
         }
         g.states
     }
@@ -242,7 +247,29 @@ impl Launcher {
             accounts::get(&self.paths, &forced.to_string_lossy())?;
         }
         let mut states = self.states(&self.accounts, false);
-        let choice = self.pick_or_relogin(&mut states)?;
+        let choice = loop {
+            let choice = self.pick_or_relogin(&mut states)?;
+            // A fresh cache may predate a lost login: check the file itself.
+            // codex 0.169.0 runs with no credentials at all, silently, when
+            // it cannot read auth.json.
+            let account = self.account(&choice.name);
+            let Err(e) = crate::auth::read(&account.auth_file()) else {
+                break choice;
+            };
+            let state = states
+                .iter_mut()
+                .find(|s| s.name == choice.name)
+                .expect("chosen from states");
+            if state.dead {
+                break choice; // forced (SWOP_ACCOUNT) onto a dead account: codex will say
+            }
+            let _ = crate::cache::mark_dead(&self.paths, &choice.name, accounts::now());
+            ui::warn(&format!(
+                "session for '{}' has expired ({}); run: swop relogin {}",
+                choice.name, e.message, choice.name
+            ));
+            state.dead = true;
+        };
         let cwd = std::env::current_dir().unwrap_or_default();
         let args = match crate::sessions::resolve_last(&self.cfg, &args, &cwd) {
             Some((resolved, id)) => {
@@ -281,7 +308,9 @@ impl Launcher {
                             states[i] = fresh.into_iter().next().expect("one account in, one out");
                         }
                     } else {
-                        ui::warn(&format!("session for '{name}' has expired; skipping it this time (run: swop relogin {name})"));
+                        ui::warn(&format!(
+                            "skipping '{name}' for this launch (its session has expired)"
+                        ));
                     }
                 }
             }

@@ -145,7 +145,6 @@ pub fn gather(
             let fresh = entry.is_fresh(now, ttl);
             let age = now - entry.fetched_at;
             let usage = match entry.usage {
-                Some(_) if entry.dead_since.is_some() => None,
                 Some(u) if fresh => Some((u, Freshness::Fresh)),
                 Some(u) if age < stale_after => Some((u, Freshness::Stale(age.max(0)))),
                 _ => None,

@@ -33,10 +33,15 @@ pub fn write_config(env: &TestEnv, text: &str) {
 /// shared home, plus `extra` TOML appended.
 pub fn config_for(env: &TestEnv, backend: &Backend, extra: &str) {
     let (usage_extra, rest) = split_usage(extra);
+    let timeout = if usage_extra.contains("timeout") {
+        ""
+    } else {
+        "timeout = \"2s\"\n"
+    };
     write_config(
         env,
         &format!(
-            "[usage]\nbase_url = \"{}\"\ntimeout = \"2s\"\n{usage_extra}\n[sandbox]\nshared_home = \"{}\"\n{rest}\n",
+            "[usage]\nbase_url = \"{}\"\n{timeout}{usage_extra}\n[sandbox]\nshared_home = \"{}\"\n{rest}\n",
             backend.backend_api(),
             env.home.join(".codex").display()
         ),

@@ -1,0 +1,988 @@
+//! A fake ChatGPT/OpenAI backend on 127.0.0.1 (the "loopback rig").
+//!
+//! One thread per connection, a minimal HTTP/1.1 parser, one request per
+//! connection, `Connection: close` answers. Serves the usage endpoint per
+//! ChatGPT account id (with injectable faults), the model endpoint
+//! `/v1/responses` (SSE, usage-limit 429, 401), the token refresh and revoke
+//! endpoints, and 404 `{}` for everything else. Every request is logged.
+//!
+//! Token checks, like the real service: a request whose bearer token is one
+//! of our JWTs is answered 401 when the token is expired or when its
+//! `chatgpt_account_id` claim differs from the `ChatGPT-Account-Id` header.
+//! Turn this off with `set_check_tokens(false)`.
+//!
+//! Dropping the `Backend` stops the accept loop and makes hung handlers
+//! (`Fault::Hang`, `Fault::SlowBytes`, delays) close their connections.
+
+use super::fixtures::{self, Identity};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A way for the usage endpoint to misbehave for one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// This status with this body (content type application/json).
+    Status(u16, String),
+    /// 502 with an HTML page, like a proxy in front of the service.
+    Html502,
+    /// 200, `application/json`, a body that is not JSON.
+    NotJson,
+    /// 200 with valid JSON of the wrong shape.
+    WrongShape,
+    /// 200 with an empty body.
+    Empty,
+    /// Read the request and never answer (until the Backend is dropped).
+    Hang,
+    /// Headers at once, then one byte per second of a valid usage body (the
+    /// account's usage if set, else a default one).
+    SlowBytes,
+    /// 429 with `Retry-After: <secs>`.
+    RetryAfter429(u64),
+    /// 302 to this location.
+    Redirect(String),
+}
+
+/// How `POST /v1/responses` answers for one account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Responses {
+    /// 200 SSE stream whose assistant message is this text.
+    Ok(String),
+    /// 429 `usage_limit_reached`; also flips the account's usage (if set)
+    /// to limit reached with the weekly window at 100 %.
+    UsageLimit { resets_at: i64 },
+    /// 401 token expired.
+    Unauthorized,
+}
+
+/// How `POST /oauth/token` answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefreshBehavior {
+    /// 401 `refresh_token_expired` (the default).
+    Fail401,
+    /// 200 with fresh tokens for this identity (access token valid 1 h).
+    Succeed(Identity),
+}
+
+/// One logged request.
+#[derive(Clone, Debug)]
+pub struct Req {
+    pub method: String,
+    /// The path without the query string, repeated slashes collapsed.
+    pub path: String,
+    /// The request target as sent.
+    pub target: String,
+    pub authorization: Option<String>,
+    pub account_id: Option<String>,
+    pub user_agent: Option<String>,
+    /// All headers, names lowercased, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Req {
+    /// The bearer token, if the Authorization header carries one.
+    pub fn bearer(&self) -> Option<&str> {
+        bearer_of(self.authorization.as_deref())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn bearer_of(authorization: Option<&str>) -> Option<&str> {
+    let a = authorization?.trim();
+    let (scheme, rest) = a.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(rest.trim())
+    } else {
+        None
+    }
+}
+
+#[derive(Default)]
+struct State {
+    usage: HashMap<String, Value>,
+    faults: HashMap<String, Fault>,
+    usage_delay: Duration,
+    responses: HashMap<String, Responses>,
+    refresh: Option<RefreshBehavior>,
+    no_token_checks: bool,
+    requests: Vec<Req>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    shutdown: AtomicBool,
+    port: u16,
+    /// Usage requests being answered right now, and the most at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// Counts a usage request as in flight while it lives.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(s: &'a Shared) -> InFlight<'a> {
+        let now = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        s.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(s)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Sleep `d`, waking early on shutdown. Returns false on shutdown.
+    fn sleep(&self, d: Duration) -> bool {
+        let end = Instant::now() + d;
+        while Instant::now() < end {
+            if self.down() {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20).min(end - Instant::now()));
+        }
+        !self.down()
+    }
+}
+
+/// The fake backend. Start with `Backend::start()`; stops on drop.
+pub struct Backend {
+    shared: Arc<Shared>,
+    accept: Option<thread::JoinHandle<()>>,
+}
+
+impl Backend {
+    pub fn start() -> Backend {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            shutdown: AtomicBool::new(false),
+            port,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        });
+        let s = shared.clone();
+        let accept = thread::Builder::new()
+            .name(format!("backend-{port}"))
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if s.down() {
+                        break;
+                    }
+                    let Ok(stream) = conn else { continue };
+                    let s2 = s.clone();
+                    let _ = thread::Builder::new()
+                        .name(format!("backend-{port}-conn"))
+                        .spawn(move || handle(&s2, stream));
+                }
+            })
+            .expect("spawn accept thread");
+        Backend {
+            shared,
+            accept: Some(accept),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.shared.port
+    }
+
+    /// The most usage requests that were being answered at the same time
+    /// (proves parallel fetching without timing anything).
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port())
+    }
+
+    /// `http://127.0.0.1:PORT/backend-api` (the `chatgpt_base_url`).
+    pub fn backend_api(&self) -> String {
+        format!("{}/backend-api", self.url())
+    }
+
+    /// The usage body for one ChatGPT account id; clears its fault.
+    pub fn set_usage(&self, account_id: &str, usage: Value) {
+        let mut st = self.shared.lock();
+        st.faults.remove(account_id);
+        st.usage.insert(account_id.to_string(), usage);
+    }
+
+    /// The account's current usage body (after any 429 flip).
+    pub fn usage(&self, account_id: &str) -> Option<Value> {
+        self.shared.lock().usage.get(account_id).cloned()
+    }
+
+    /// Make the usage endpoint misbehave for one account (the usage body,
+    /// if any, is kept for `SlowBytes` and for after `clear_usage_fault`).
+    pub fn set_usage_fault(&self, account_id: &str, fault: Fault) {
+        self.shared
+            .lock()
+            .faults
+            .insert(account_id.to_string(), fault);
+    }
+
+    pub fn clear_usage_fault(&self, account_id: &str) {
+        self.shared.lock().faults.remove(account_id);
+    }
+
+    /// Wait this long before answering every usage request.
+    pub fn set_usage_delay(&self, delay: Duration) {
+        self.shared.lock().usage_delay = delay;
+    }
+
+    /// How `POST /v1/responses` answers for one account id.
+    pub fn set_responses(&self, account_id: &str, r: Responses) {
+        self.shared
+            .lock()
+            .responses
+            .insert(account_id.to_string(), r);
+    }
+
+    /// How `POST /oauth/token` answers (default `Fail401`).
+    pub fn set_refresh(&self, r: RefreshBehavior) {
+        self.shared.lock().refresh = Some(r);
+    }
+
+    /// Check bearer JWTs (expiry, account match) on usage and responses.
+    /// On by default.
+    pub fn set_check_tokens(&self, on: bool) {
+        self.shared.lock().no_token_checks = !on;
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn requests(&self) -> Vec<Req> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Requests whose path starts with `path_prefix`.
+    pub fn count(&self, path_prefix: &str) -> usize {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.path.starts_with(path_prefix))
+            .count()
+    }
+
+    /// The bearer tokens of the requests whose path starts with
+    /// `path_prefix`, in order.
+    pub fn bearer_tokens_for(&self, path_prefix: &str) -> Vec<String> {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.path.starts_with(path_prefix))
+            .filter_map(|r| r.bearer().map(str::to_string))
+            .collect()
+    }
+
+    /// The account ids (header) of the requests under `path_prefix`.
+    pub fn account_ids_for(&self, path_prefix: &str) -> Vec<String> {
+        self.shared
+            .lock()
+            .requests
+            .iter()
+            .filter(|r| r.path.starts_with(path_prefix))
+            .filter_map(|r| r.account_id.clone())
+            .collect()
+    }
+
+    /// Wait until at least `n` requests under `path_prefix` arrived.
+    pub fn wait_for(&self, path_prefix: &str, n: usize, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            if self.count(path_prefix) >= n {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `-c` pairs pointing the real codex at this backend.
+    pub fn codex_rig_args(&self) -> Vec<String> {
+        vec![
+            "-c".to_string(),
+            format!("chatgpt_base_url=\"{}/\"", self.backend_api()),
+            "-c".to_string(),
+            format!("openai_base_url=\"{}/v1\"", self.url()),
+        ]
+    }
+
+    /// The same two keys as config.toml lines.
+    pub fn rig_config_toml(&self) -> String {
+        format!(
+            "chatgpt_base_url = \"{}/\"\nopenai_base_url = \"{}/v1\"\n",
+            self.backend_api(),
+            self.url()
+        )
+    }
+
+    /// Refresh and revoke URL overrides pointing here.
+    pub fn rig_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "CODEX_REFRESH_TOKEN_URL_OVERRIDE".to_string(),
+                format!("{}/oauth/token", self.url()),
+            ),
+            (
+                "CODEX_REVOKE_TOKEN_URL_OVERRIDE".to_string(),
+                format!("{}/oauth/revoke", self.url()),
+            ),
+        ]
+    }
+
+    /// Env for the fake codex to exec the real one (for everything except
+    /// login/logout) with this rig: `FAKE_DELEGATE_REAL`,
+    /// `FAKE_DELEGATE_RIG_URL` (the script adds the two `-c` keys) and the
+    /// `rig_env` overrides.
+    pub fn delegate_env(&self, real_codex: &std::path::Path) -> Vec<(String, String)> {
+        let mut v = vec![
+            (
+                "FAKE_DELEGATE_REAL".to_string(),
+                real_codex.display().to_string(),
+            ),
+            ("FAKE_DELEGATE_RIG_URL".to_string(), self.url()),
+        ];
+        v.extend(self.rig_env());
+        v
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        // Wake the blocking accept; join only if the wake-up got through
+        // (never hang a test in drop).
+        let woke = TcpStream::connect_timeout(
+            &([127, 0, 0, 1], self.shared.port).into(),
+            Duration::from_millis(500),
+        )
+        .is_ok();
+        if let Some(h) = self.accept.take() {
+            if woke {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// connection handling
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Read from the stream with a short timeout, giving up on shutdown or
+/// after 30 s of silence.
+fn read_some(shared: &Shared, stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    let start = Instant::now();
+    loop {
+        match stream.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::TimedOut
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                if shared.down() || start.elapsed() > Duration::from_secs(30) {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "gave up"));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn read_request(shared: &Shared, stream: &mut TcpStream) -> io::Result<Request> {
+    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = find(&buf, b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 1 << 20 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "head too big"));
+        }
+        let n = read_some(shared, stream, &mut chunk)?;
+        if n == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "eof in head"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut rest = buf[head_end + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let target = parts.next().unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let req = Request {
+        method,
+        path: target,
+        headers,
+    };
+    // Read and discard the body.
+    if let Some(len) = req
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        while rest.len() < len {
+            let n = read_some(shared, stream, &mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&chunk[..n]);
+        }
+    } else if req
+        .header("transfer-encoding")
+        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
+    {
+        // Read until the terminating zero-length chunk.
+        while !chunked_complete(&rest) {
+            let n = read_some(shared, stream, &mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&chunk[..n]);
+        }
+    }
+    Ok(req)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Whether a chunked body is complete (walks the chunk sizes).
+fn chunked_complete(body: &[u8]) -> bool {
+    let mut i = 0;
+    loop {
+        let Some(eol) = find(&body[i..], b"\r\n") else {
+            return false;
+        };
+        let size_text = String::from_utf8_lossy(&body[i..i + eol]).to_string();
+        let size_text = size_text.split(';').next().unwrap_or("").trim().to_string();
+        let Ok(size) = usize::from_str_radix(&size_text, 16) else {
+            return true; // garbage: stop reading
+        };
+        i += eol + 2;
+        if size == 0 {
+            return find(&body[i..], b"\r\n").is_some();
+        }
+        if body.len() < i + size + 2 {
+            return false;
+        }
+        i += size + 2;
+    }
+}
+
+fn normalize_path(target: &str) -> String {
+    let path = target.split('?').next().unwrap_or("");
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    extra_headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(status: u16, body: &Value) -> Answer {
+        Answer {
+            status,
+            content_type: "application/json",
+            extra_headers: vec![],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    fn raw(status: u16, content_type: &'static str, body: &str) -> Answer {
+        Answer {
+            status,
+            content_type,
+            extra_headers: vec![],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+fn head_bytes(a: &Answer) -> Vec<u8> {
+    let mut h = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        a.status,
+        reason(a.status),
+        a.content_type,
+        a.body.len()
+    );
+    for (k, v) in &a.extra_headers {
+        h.push_str(&format!("{k}: {v}\r\n"));
+    }
+    h.push_str("\r\n");
+    h.into_bytes()
+}
+
+fn send(stream: &mut TcpStream, a: &Answer) {
+    let mut bytes = head_bytes(a);
+    bytes.extend_from_slice(&a.body);
+    let _ = stream.write_all(&bytes);
+    let _ = stream.flush();
+}
+
+fn handle(shared: &Shared, mut stream: TcpStream) {
+    let Ok(req) = read_request(shared, &mut stream) else {
+        return;
+    };
+    let path = normalize_path(&req.path);
+    let authorization = req.header("authorization").map(str::to_string);
+    let account_id = req.header("chatgpt-account-id").map(str::to_string);
+    shared.lock().requests.push(Req {
+        method: req.method.clone(),
+        path: path.clone(),
+        target: req.path.clone(),
+        authorization: authorization.clone(),
+        account_id: account_id.clone(),
+        user_agent: req.header("user-agent").map(str::to_string),
+        headers: req.headers.clone(),
+    });
+    let account = account_id.clone().unwrap_or_default();
+    let method = req.method.to_ascii_uppercase();
+
+    let answer = match (method.as_str(), path.as_str()) {
+        ("GET", "/backend-api/wham/usage") | ("GET", "/api/codex/usage") => {
+            let _counted = InFlight::enter(shared);
+            match usage_answer(shared, &mut stream, &account, authorization.as_deref()) {
+                Some(a) => a,
+                None => return, // handled (hang, slow bytes) or shut down
+            }
+        }
+        ("GET", "/v1/responses") if req.header("upgrade").is_some() => Answer::json(
+            426,
+            &json!({"error": {"message": "websocket not supported here"}}),
+        ),
+        ("POST", "/v1/responses") => responses_answer(shared, &account, authorization.as_deref()),
+        ("POST", "/oauth/token") => refresh_answer(shared),
+        ("POST", "/oauth/revoke") => Answer::json(200, &json!({})),
+        _ => Answer::json(404, &json!({})),
+    };
+    send(&mut stream, &answer);
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// 401 if the bearer token is one of our JWTs and is expired or belongs to
+/// another account; also 401 when there is no bearer token at all.
+fn token_problem(shared: &Shared, account: &str, authorization: Option<&str>) -> Option<Answer> {
+    if shared.lock().no_token_checks {
+        return None;
+    }
+    let Some(token) = bearer_of(authorization) else {
+        return Some(Answer::json(
+            401,
+            &json!({"error": {"message": "Missing bearer authentication.", "code": "missing_auth"}}),
+        ));
+    };
+    let claims = fixtures::decode_jwt(token)?;
+    if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
+        if exp <= fixtures::now_unix() {
+            return Some(Answer::json(
+                401,
+                &json!({"error": {
+                    "message": "Provided authentication token is expired. Please try signing in again.",
+                    "type": "invalid_request_error",
+                    "code": "token_expired"}}),
+            ));
+        }
+    }
+    let claimed = claims[fixtures::AUTH_CLAIMS]["chatgpt_account_id"].as_str();
+    if let Some(claimed) = claimed {
+        if !account.is_empty() && claimed != account {
+            return Some(Answer::json(
+                401,
+                &json!({"error": {"message": "token does not match ChatGPT-Account-Id", "code": "account_mismatch"}}),
+            ));
+        }
+    }
+    None
+}
+
+fn usage_answer(
+    shared: &Shared,
+    stream: &mut TcpStream,
+    account: &str,
+    authorization: Option<&str>,
+) -> Option<Answer> {
+    let (delay, fault, usage) = {
+        let st = shared.lock();
+        (
+            st.usage_delay,
+            st.faults.get(account).cloned(),
+            st.usage.get(account).cloned(),
+        )
+    };
+    if !delay.is_zero() && !shared.sleep(delay) {
+        return None;
+    }
+    match fault {
+        Some(Fault::Status(code, body)) => {
+            return Some(Answer::raw(code, "application/json", &body));
+        }
+        Some(Fault::Html502) => {
+            return Some(Answer::raw(
+                502,
+                "text/html",
+                "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+            ));
+        }
+        Some(Fault::NotJson) => {
+            return Some(Answer::raw(200, "application/json", "this is not json {"));
+        }
+        Some(Fault::WrongShape) => {
+            return Some(Answer::json(
+                200,
+                &json!({"rate_limit": "full", "plan_type": 7, "primary_window": [1, 2, 3]}),
+            ));
+        }
+        Some(Fault::Empty) => return Some(Answer::raw(200, "application/json", "")),
+        Some(Fault::Hang) => {
+            while shared.sleep(Duration::from_millis(200)) {}
+            return None;
+        }
+        Some(Fault::SlowBytes) => {
+            let body = usage.unwrap_or_else(|| fixtures::usage_json("plus", 10.0, 20.0));
+            let a = Answer::json(200, &body);
+            if stream.write_all(&head_bytes(&a)).is_err() {
+                return None;
+            }
+            for b in &a.body {
+                let _ = stream.flush();
+                if !shared.sleep(Duration::from_secs(1)) || stream.write_all(&[*b]).is_err() {
+                    return None;
+                }
+            }
+            let _ = stream.shutdown(Shutdown::Write);
+            return None;
+        }
+        Some(Fault::RetryAfter429(secs)) => {
+            let mut a = Answer::json(
+                429,
+                &json!({"error": {"message": "Too many requests", "type": "rate_limited"}}),
+            );
+            a.extra_headers
+                .push(("Retry-After".to_string(), secs.to_string()));
+            return Some(a);
+        }
+        Some(Fault::Redirect(location)) => {
+            let mut a = Answer::raw(302, "text/plain", "redirect");
+            a.extra_headers.push(("Location".to_string(), location));
+            return Some(a);
+        }
+        None => {}
+    }
+    if let Some(a) = token_problem(shared, account, authorization) {
+        return Some(a);
+    }
+    Some(match usage {
+        Some(v) => Answer::json(200, &v),
+        None => Answer::json(404, &json!({})),
+    })
+}
+
+/// The three SSE events codex needs for one assistant message.
+pub fn sse_body(text: &str) -> String {
+    let created = json!({"type": "response.created", "response": {"id": "resp_1"}});
+    let item = json!({"type": "response.output_item.done", "item": {
+        "type": "message", "role": "assistant", "id": "msg_1",
+        "content": [{"type": "output_text", "text": text}]}});
+    let completed = json!({"type": "response.completed", "response": {"id": "resp_1", "usage": {
+        "input_tokens": 1, "input_tokens_details": null, "output_tokens": 1,
+        "output_tokens_details": null, "total_tokens": 2}}});
+    format!(
+        "event: response.created\ndata: {created}\n\n\
+         event: response.output_item.done\ndata: {item}\n\n\
+         event: response.completed\ndata: {completed}\n\n"
+    )
+}
+
+fn responses_answer(shared: &Shared, account: &str, authorization: Option<&str>) -> Answer {
+    if let Some(a) = token_problem(shared, account, authorization) {
+        return a;
+    }
+    let behaviour = shared
+        .lock()
+        .responses
+        .get(account)
+        .cloned()
+        .unwrap_or_else(|| Responses::Ok("hello".to_string()));
+    match behaviour {
+        Responses::Ok(text) => Answer::raw(200, "text/event-stream", &sse_body(&text)),
+        Responses::UsageLimit { resets_at } => {
+            let mut st = shared.lock();
+            if let Some(u) = st.usage.get_mut(account) {
+                flip_exhausted(u);
+            }
+            drop(st);
+            let now = fixtures::now_unix();
+            Answer::json(
+                429,
+                &json!({"error": {
+                    "type": "usage_limit_reached",
+                    "message": "You've hit your usage limit.",
+                    "plan_type": "plus",
+                    "resets_at": resets_at,
+                    "resets_in_seconds": (resets_at - now).max(0),
+                }}),
+            )
+        }
+        Responses::Unauthorized => Answer::json(
+            401,
+            &json!({"error": {
+                "message": "Provided authentication token is expired. Please try signing in again.",
+                "type": "invalid_request_error",
+                "code": "token_expired"}}),
+        ),
+    }
+}
+
+/// Mark a usage body as exhausted: limit reached, not allowed, weekly 100 %.
+pub fn flip_exhausted(u: &mut Value) {
+    if !u.is_object() {
+        *u = json!({});
+    }
+    if !u["rate_limit"].is_object() {
+        u["rate_limit"] = json!({});
+    }
+    let rl = &mut u["rate_limit"];
+    rl["limit_reached"] = json!(true);
+    rl["allowed"] = json!(false);
+    if !rl["secondary_window"].is_object() {
+        rl["secondary_window"] = json!({"limit_window_seconds": 604800});
+    }
+    rl["secondary_window"]["used_percent"] = json!(100);
+}
+
+fn refresh_answer(shared: &Shared) -> Answer {
+    let behaviour = shared
+        .lock()
+        .refresh
+        .clone()
+        .unwrap_or(RefreshBehavior::Fail401);
+    match behaviour {
+        RefreshBehavior::Fail401 => Answer::json(
+            401,
+            &json!({"error": {
+                "message": "Your refresh token has expired. Please try signing in again.",
+                "type": "invalid_request_error",
+                "code": "refresh_token_expired"}}),
+        ),
+        RefreshBehavior::Succeed(id) => {
+            let (id_token, access_token, refresh_token) =
+                fixtures::chatgpt_tokens(&id, fixtures::now_unix() + 3600);
+            Answer::json(
+                200,
+                &json!({
+                    "id_token": id_token,
+                    "access_token": access_token,
+                    "refresh_token": refresh_token,
+                }),
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// a tiny client, for the self-tests and for tests that poke the backend
+
+/// A parsed HTTP response.
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names lowercased.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request to `url` (http://127.0.0.1:PORT/path only).
+/// `timeout` bounds the whole exchange; a server that does not answer in
+/// time gives `Err(TimedOut/WouldBlock)`.
+pub fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: Duration,
+) -> io::Result<HttpResponse> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "http:// only"))?;
+    let (hostport, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let addr: std::net::SocketAddr = hostport
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "need ip:port"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    stream.write_all(&bytes)?;
+    // `timeout` bounds the whole exchange, not just each read.
+    let deadline = Instant::now() + timeout;
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "response not complete in time",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let head_end = find(&raw, b"\r\n\r\n")
+        .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "no response head"))?;
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&raw[head_end + 4..]).to_string(),
+    })
+}
+
+/// `GET url` with these headers, 5 s timeout; panics on I/O errors.
+pub fn http_get(url: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    http_request("GET", url, headers, b"", Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
+/// `GET <backend>/backend-api/wham/usage` as swop would send it for this
+/// auth.json text.
+pub fn get_usage_with(backend: &Backend, auth_json: &str) -> HttpResponse {
+    let v: Value = serde_json::from_str(auth_json).expect("auth json");
+    let token = v["tokens"]["access_token"].as_str().unwrap_or_default();
+    let account = v["tokens"]["account_id"].as_str().unwrap_or_default();
+    let bearer = format!("Bearer {token}");
+    http_get(
+        &format!("{}/wham/usage", backend.backend_api()),
+        &[
+            ("Authorization", &bearer),
+            ("ChatGPT-Account-Id", account),
+            ("User-Agent", "swop-rig-selftest"),
+        ],
+    )
+}

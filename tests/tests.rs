@@ -1,0 +1,10 @@
+//! swop's integration tests: one test target, one module per area.
+//! The rig lives in `support/`; `rig_selftest` tests the rig itself.
+
+mod helpers;
+mod support;
+
+mod accounts;
+mod launch;
+mod rig_selftest;
+mod usage;
