@@ -6,5 +6,6 @@ mod support;
 
 mod accounts;
 mod launch;
+mod real_codex;
 mod rig_selftest;
 mod usage;
