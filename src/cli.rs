@@ -117,14 +117,11 @@ fn name_arg(cmd: &str, v: Option<OsString>) -> Result<String> {
 
 pub fn parse(args: Vec<OsString>) -> Result<Command> {
     let mut p = lexopt::Parser::from_args(args);
-    let sub = loop {
-        match p.next().map_err(|e| unexpected("swop", e))? {
-            None => return Ok(Command::Help(None)),
-            Some(Short('h') | Long("help")) => return Ok(Command::Help(None)),
-            Some(Short('V') | Long("version")) => return Ok(Command::Version),
-            Some(Value(v)) => break v.string().map_err(|e| unexpected("swop", e))?,
-            Some(a) => return Err(unexpected("swop", a.unexpected())),
-        }
+    let sub = match p.next().map_err(|e| unexpected("swop", e))? {
+        None | Some(Short('h') | Long("help")) => return Ok(Command::Help(None)),
+        Some(Short('V') | Long("version")) => return Ok(Command::Version),
+        Some(Value(v)) => v.string().map_err(|e| unexpected("swop", e))?,
+        Some(a) => return Err(unexpected("swop", a.unexpected())),
     };
     let sub = sub.as_str();
     if sub == "codex" {

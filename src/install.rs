@@ -45,6 +45,10 @@ pub fn strip_block(text: &str) -> Option<String> {
         let t = line.trim_end();
         if t == begin {
             inside = true;
+            // install.sh put one blank line before the block: take it too.
+            if out.ends_with("\n\n") {
+                out.pop();
+            }
         } else if inside && t == end {
             inside = false;
         } else if !inside {
@@ -112,7 +116,7 @@ mod tests {
 
     #[test]
     fn strips_only_the_block() {
-        let t = format!("a\n{BLOCK}b\n");
+        let t = format!("a\n\n{BLOCK}b\n");
         assert_eq!(strip_block(&t).unwrap(), "a\nb\n");
         let t = format!("a\n{FISH_BLOCK}");
         assert_eq!(strip_block(&t).unwrap(), "a\n");

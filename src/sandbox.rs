@@ -60,8 +60,10 @@ fn share_list(cfg: &Config) -> Vec<(String, bool)> {
 
 /// The environment and arguments for codex under this config.
 pub fn setup(cfg: &Config) -> Setup {
-    let mut s = Setup::default();
-    s.args = credentials_args().iter().map(|a| a.to_string()).collect();
+    let mut s = Setup {
+        args: credentials_args().iter().map(|a| a.to_string()).collect(),
+        ..Setup::default()
+    };
     if share_list(cfg).is_empty() {
         return s;
     }

@@ -65,7 +65,7 @@ enum Verdict {
 
 fn verdict(i: &Input, cfg: &SelectionConfig, now: i64) -> Verdict {
     let s = i.state;
-    if cfg.exclude.iter().any(|e| *e == s.name) {
+    if cfg.exclude.contains(&s.name) {
         return Verdict::Blocked("excluded by [selection] exclude".into(), None);
     }
     if s.dead {

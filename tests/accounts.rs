@@ -497,3 +497,45 @@ fn logout_with_sharing_off_deletes_everything() {
     env.swop().args(["logout", "solo"]).ok();
     assert!(!env.account_home("solo").exists());
 }
+
+#[test]
+fn headless_logins_are_pointed_to_device_auth() {
+    let env = TestEnv::new();
+    let auth = env.write_auth_fixture("h", &Identity::named("h"));
+    let out = env
+        .swop()
+        .args(["add", "h"])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .env("SSH_CONNECTION", "10.0.0.1 22 10.0.0.2 22")
+        .ok();
+    assert!(
+        out.stderr.contains("SSH session without a display"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("swop add h --device-auth"),
+        "{}",
+        out.stderr
+    );
+    // With --device-auth nothing to suggest; a failed browser login suggests it.
+    let auth = env.write_auth_fixture("d", &Identity::named("d"));
+    let out = env
+        .swop()
+        .args(["add", "d", "--device-auth"])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .env("SSH_TTY", "/dev/pts/1")
+        .ok();
+    assert!(!out.stderr.contains("--device-auth"), "{}", out.stderr);
+    let out = env
+        .swop()
+        .args(["add", "e"])
+        .env("FAKE_LOGIN_FAIL", "1")
+        .code(6);
+    assert!(
+        out.stderr
+            .contains("try the device-code flow: swop add e --device-auth"),
+        "{}",
+        out.stderr
+    );
+}

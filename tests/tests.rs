@@ -5,7 +5,9 @@ mod helpers;
 mod support;
 
 mod accounts;
+mod install;
 mod launch;
+mod live;
 mod real_codex;
 mod rig_selftest;
 mod usage;

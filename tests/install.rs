@@ -1,0 +1,269 @@
+//! Issue 5: install.sh into a temporary HOME, the PATH blocks, uninstall,
+//! and `swop doctor`.
+
+use crate::helpers::{add, config_for};
+use crate::support::{
+    real_codex, swop_bin, usage_json, Backend, Identity, Output, TestCommand, TestEnv,
+};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn install_sh() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")
+}
+
+/// `sh install.sh ARGS` with the test's HOME and SHELL, installing the test
+/// build of swop instead of building a release.
+fn install(env: &TestEnv, shell: &str, args: &[&str]) -> Output {
+    let mut c = env.command("/bin/sh");
+    c.arg(install_sh())
+        .args(args.iter().copied())
+        .env("SHELL", shell)
+        .env("SWOP_INSTALL_BINARY", swop_bin());
+    c.ok()
+}
+
+fn block_count(file: &Path) -> usize {
+    fs::read_to_string(file)
+        .unwrap_or_default()
+        .matches(">>> swop: codex account switcher >>>")
+        .count()
+}
+
+/// A login shell, as a new terminal would start it.
+fn login_shell(env: &TestEnv, script: &str) -> TestCommand {
+    let mut c = env.command("/bin/bash");
+    c.args(["-lc", script])
+        .env("SHELL", "/bin/bash")
+        .env("PATH", "/usr/bin:/bin");
+    c
+}
+
+#[test]
+fn install_puts_binary_shim_and_one_path_block_in_place() {
+    let env = TestEnv::new();
+    let out = install(&env, "/bin/bash", &[]);
+    let bin = env.swop_home.join("bin/swop");
+    let shim = env.swop_home.join("shim/codex");
+    assert!(bin.is_file());
+    assert_eq!(
+        fs::read_link(&shim).unwrap(),
+        bin,
+        "the shim resolves to the binary"
+    );
+    assert!(
+        out.stdout.contains("swop add work"),
+        "ends with the next step: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("swop 0."),
+        "shows that it runs: {}",
+        out.stdout
+    );
+    for rc in [".bashrc", ".profile"] {
+        assert_eq!(block_count(&env.home.join(rc)), 1, "{rc}");
+    }
+    // Twice: nothing changes the second time.
+    let snapshot: Vec<(PathBuf, Vec<u8>)> = [".bashrc", ".profile"]
+        .iter()
+        .map(|f| (env.home.join(f), fs::read(env.home.join(f)).unwrap()))
+        .chain([(bin.clone(), fs::read(&bin).unwrap())])
+        .collect();
+    let mtime = fs::metadata(&bin).unwrap().modified().unwrap();
+    let out = install(&env, "/bin/bash", &[]);
+    assert!(
+        out.stdout.contains("already has the swop PATH block"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("is up to date"), "{}", out.stdout);
+    for (p, bytes) in snapshot {
+        assert_eq!(
+            fs::read(&p).unwrap(),
+            bytes,
+            "{} changed on the second run",
+            p.display()
+        );
+    }
+    assert_eq!(fs::metadata(&bin).unwrap().modified().unwrap(), mtime);
+    // A new login shell finds the shim first.
+    let out = login_shell(&env, "command -v codex").ok();
+    assert_eq!(out.stdout.trim(), shim.display().to_string());
+    crate::helpers::assert_private_tree(&env.swop_home);
+}
+
+#[test]
+fn zsh_and_fish_get_their_blocks() {
+    let env = TestEnv::new();
+    install(&env, "/bin/zsh", &[]);
+    assert_eq!(block_count(&env.home.join(".zshrc")), 1);
+    assert_eq!(block_count(&env.home.join(".zprofile")), 1);
+    install(&env, "/usr/bin/fish", &[]);
+    let fish = env.home.join(".config/fish/conf.d/swop.fish");
+    assert_eq!(block_count(&fish), 1);
+    assert!(fs::read_to_string(&fish).unwrap().contains("set -gx PATH"));
+}
+
+#[test]
+fn no_modify_path_leaves_rc_files_alone_and_prints_the_line() {
+    let env = TestEnv::new();
+    fs::write(env.home.join(".bashrc"), "# mine\n").unwrap();
+    let out = install(&env, "/bin/bash", &["--no-modify-path"]);
+    assert_eq!(
+        fs::read_to_string(env.home.join(".bashrc")).unwrap(),
+        "# mine\n"
+    );
+    assert!(!env.home.join(".profile").exists());
+    assert!(
+        out.stdout.contains(&format!(
+            "export PATH=\"{}",
+            env.swop_home.join("shim").display()
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn uninstall_removes_what_install_added_and_keeps_accounts() {
+    let env = TestEnv::new();
+    fs::write(env.home.join(".bashrc"), "# mine\nalias ll='ls -l'\n").unwrap();
+    install(&env, "/bin/bash", &[]);
+    add(&env, "work", &Identity::named("work"));
+    let mut c = env.command("/bin/sh");
+    let out = c.arg(install_sh()).arg("--uninstall").ok();
+    assert!(out.stdout.contains("kept your accounts"), "{}", out.stdout);
+    assert!(!env.swop_home.join("bin/swop").exists());
+    assert!(!env.swop_home.join("shim/codex").exists());
+    assert_eq!(
+        fs::read_to_string(env.home.join(".bashrc")).unwrap(),
+        "# mine\nalias ll='ls -l'\n"
+    );
+    assert_eq!(block_count(&env.home.join(".profile")), 0);
+    assert!(env.account_home("work").join("auth.json").exists());
+    // swop uninstall --purge takes the accounts too.
+    install(&env, "/bin/bash", &[]);
+    let out = env.swop().args(["uninstall", "--purge"]).ok();
+    assert!(
+        out.stdout.contains("with every account in it"),
+        "{}",
+        out.stdout
+    );
+    assert!(!env.swop_home.exists());
+    assert_eq!(block_count(&env.home.join(".bashrc")), 0);
+}
+
+#[test]
+fn real_codex_version_through_the_installed_shim_in_a_login_shell() {
+    let Some(real) = real_codex() else { return };
+    let env = TestEnv::new();
+    install(&env, "/bin/bash", &[]);
+    // The real codex on PATH after the shim (as `npm i -g` would put it).
+    let real_dir = real.parent().unwrap();
+    let out = login_shell(
+        &env,
+        &format!(
+            "export PATH=\"$PATH:{}\"; command -v codex; codex --version",
+            real_dir.display()
+        ),
+    )
+    .env_remove("SWOP_CODEX")
+    .ok();
+    let mut lines = out.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some(env.swop_home.join("shim/codex").to_str().unwrap())
+    );
+    assert_eq!(lines.next(), Some("codex-cli 0.169.0"), "{}", out.stderr);
+}
+
+/// An installed swop with the fake codex as "the real codex" on PATH after
+/// the shim, and one account whose usage the backend serves.
+fn doctor_env() -> (TestEnv, Backend) {
+    let env = TestEnv::new();
+    install(&env, "/bin/bash", &[]);
+    let backend = Backend::start();
+    add(&env, "work", &Identity::named("work"));
+    backend.set_usage("acct-work", usage_json("plus", 5.0, 12.0));
+    config_for(&env, &backend, "");
+    (env, backend)
+}
+
+fn doctor(env: &TestEnv, path: String) -> Output {
+    let mut c = env.command(env.swop_home.join("bin/swop"));
+    c.arg("doctor").env_remove("SWOP_CODEX").env("PATH", path);
+    c.run()
+}
+
+#[test]
+fn doctor_passes_on_a_good_setup() {
+    let (env, _backend) = doctor_env();
+    let out = doctor(
+        &env,
+        format!(
+            "{}:{}:/usr/bin:/bin",
+            env.swop_home.join("shim").display(),
+            env.bin.display()
+        ),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+    assert!(out.stdout.contains("comes first on PATH"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("codex-cli 0.0.0-fake"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("'work': logged in, usage server answered in"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("all good"), "{}", out.stdout);
+}
+
+#[test]
+fn doctor_reports_a_wrong_path_order_and_a_missing_codex_with_fixes() {
+    let (env, _backend) = doctor_env();
+    let shim = env.swop_home.join("shim");
+    let out = doctor(
+        &env,
+        format!("{}:{}:/usr/bin:/bin", env.bin.display(), shim.display()),
+    );
+    assert_eq!(out.code, Some(1), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("comes before the shim dir on PATH"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "fix: put the shim first: export PATH=\"{}:$PATH\"",
+            shim.display()
+        )),
+        "{}",
+        out.stdout
+    );
+    let out = doctor(&env, format!("{}:/usr/bin:/bin", shim.display()));
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stdout.contains("FAIL  cannot find the real codex"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("fix: install codex"), "{}", out.stdout);
+    let out = doctor(&env, format!("{}:/usr/bin:/bin", env.bin.display()));
+    assert!(
+        out.stdout
+            .contains("is not on PATH, so plain `codex` bypasses swop"),
+        "{}",
+        out.stdout
+    );
+    let json = env
+        .command(env.swop_home.join("bin/swop"))
+        .args(["doctor", "--json"])
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(v["checks"].as_array().unwrap().len() >= 5);
+}
