@@ -38,12 +38,21 @@ pub fn config_for(env: &TestEnv, backend: &Backend, extra: &str) {
     } else {
         "timeout = \"2s\"\n"
     };
+    let shared = format!("shared_home = \"{}\"\n", env.home.join(".codex").display());
+    // One [sandbox] table: the test's own, or ours.
+    let (sandbox, rest) = if rest.contains("[sandbox]\n") {
+        (
+            String::new(),
+            rest.replacen("[sandbox]\n", &format!("[sandbox]\n{shared}"), 1),
+        )
+    } else {
+        (format!("[sandbox]\n{shared}"), rest)
+    };
     write_config(
         env,
         &format!(
-            "[usage]\nbase_url = \"{}\"\n{timeout}{usage_extra}\n[sandbox]\nshared_home = \"{}\"\n{rest}\n",
-            backend.backend_api(),
-            env.home.join(".codex").display()
+            "[usage]\nbase_url = \"{}\"\n{timeout}{usage_extra}\n{sandbox}{rest}\n",
+            backend.backend_api()
         ),
     );
 }

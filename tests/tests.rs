@@ -10,4 +10,5 @@ mod launch;
 mod live;
 mod real_codex;
 mod rig_selftest;
+mod sharing;
 mod usage;
