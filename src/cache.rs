@@ -48,7 +48,7 @@ pub fn load(paths: &Paths, name: &str) -> Loaded {
 pub fn store(paths: &Paths, name: &str, entry: &Entry) -> Result<()> {
     fsutil::create_private_dir(&paths.cache_dir())?;
     let json = serde_json::to_vec(entry).expect("cache entry serialises");
-    fsutil::write_atomic(&paths.cache_file(name), &json)
+    fsutil::write_atomic_cache(&paths.cache_file(name), &json)
 }
 
 impl Entry {

@@ -53,6 +53,25 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether the output is a JSON document (errors then are JSON too).
+    pub fn json(&self) -> bool {
+        matches!(
+            self,
+            Command::List { json: true }
+                | Command::Status { json: true, .. }
+                | Command::Pick { json: true }
+                | Command::Doctor { json: true }
+        )
+    }
+}
+
+/// For an argv that did not parse: did it ask for JSON? (Never in codex
+/// mode, whose arguments belong to codex.)
+pub fn asks_json(args: &[OsString]) -> bool {
+    args.first().is_some_and(|a| a != "codex") && args.iter().any(|a| a == "--json")
+}
+
 pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("add", "swop add NAME [--device-auth] [-- LOGIN_ARGS...]",
      "Log in to a new account with the real `codex login`, in its own sandbox.\n\n  --device-auth   use codex's device-code flow (headless, WSL, SSH)\n  -- ARGS         more arguments for `codex login`"),

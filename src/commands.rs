@@ -392,13 +392,7 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
             }
             Ok(0)
         }
-        Err(b) => {
-            let e = launch::blocked_error(&b);
-            if json {
-                println!("{}", report::blocked_json(&b, e.code));
-            }
-            Err(e)
-        }
+        Err(b) => Err(launch::blocked_error(&b).details(report::blocked_json(&b))),
     }
 }
 

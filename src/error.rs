@@ -27,6 +27,8 @@ pub struct Error {
     pub message: String,
     pub help: Option<String>,
     pub code: u8,
+    /// Extra fields for the JSON error document of `--json` commands.
+    pub details: Option<serde_json::Value>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -37,6 +39,7 @@ impl Error {
             message: message.into(),
             help: None,
             code: exit::FAILURE,
+            details: None,
         }
     }
 
@@ -52,6 +55,26 @@ impl Error {
     pub fn help(mut self, help: impl Into<String>) -> Error {
         self.help = Some(help.into());
         self
+    }
+
+    pub fn details(mut self, details: serde_json::Value) -> Error {
+        self.details = Some(details);
+        self
+    }
+
+    /// The error as the JSON document `--json` commands print on stdout, so
+    /// that a script always gets valid JSON.
+    pub fn to_json(&self) -> String {
+        let mut doc =
+            serde_json::json!({"error": self.message, "help": self.help, "exit_code": self.code});
+        if let (Some(serde_json::Value::Object(extra)), Some(obj)) =
+            (&self.details, doc.as_object_mut())
+        {
+            for (k, v) in extra {
+                obj.entry(k.clone()).or_insert(v.clone());
+            }
+        }
+        serde_json::to_string_pretty(&doc).expect("json")
     }
 
     /// An I/O failure on `path`: the path is always part of the message.

@@ -24,8 +24,20 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("cannot create directory", dir, e))
 }
 
-/// Writes `bytes` to `path` atomically with mode 0600.
+/// Writes `bytes` to `path` atomically with mode 0600, durably (fsync of the
+/// file and of the directory), for state that must survive a power cut.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, true)
+}
+
+/// The same without the fsyncs, for caches: a reader still sees the old or
+/// the new content (rename is atomic), and what a power cut could tear is
+/// detected as corrupt and rebuilt. Keeps fsync off `codex`'s hot path.
+pub fn write_atomic_cache(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, bytes, false)
+}
+
+fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = temp_sibling(path);
     let result = (|| {
@@ -35,11 +47,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)?;
-        // Make the rename itself durable.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        if durable {
+            // Make the rename itself durable.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         Ok(())
     })();

@@ -46,14 +46,22 @@ fn main() -> ExitCode {
     let mut args = std::env::args_os();
     let argv0 = args.next();
     let rest: Vec<OsString> = args.collect();
+    let mut json = false;
     let result = if invoked_as_codex(argv0.as_ref()) {
         launch::run(rest)
     } else {
-        cli::parse(rest).and_then(commands::run)
+        json = cli::asks_json(&rest);
+        cli::parse(rest).and_then(|cmd| {
+            json = cmd.json();
+            commands::run(cmd)
+        })
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
+            if json {
+                println!("{}", e.to_json());
+            }
             ui::error(&e);
             ExitCode::from(e.code)
         }

@@ -539,3 +539,27 @@ fn headless_logins_are_pointed_to_device_auth() {
         out.stderr
     );
 }
+
+#[test]
+fn json_commands_print_a_json_error_document_on_failure() {
+    let env = TestEnv::new();
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["pick", "--json"], 4),
+        (vec!["status", "--json", "--bogus"], 2),
+        (vec!["status", "--json", "nobody"], 4),
+    ];
+    for (args, code) in cases {
+        let out = env.swop().args(args.clone()).code(code);
+        let v: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", out.stdout));
+        assert_eq!(v["exit_code"], code, "{args:?}");
+        assert!(
+            v["error"].as_str().is_some_and(|m| !m.is_empty()),
+            "{args:?}: {v}"
+        );
+    }
+    write_config(&env, "[usage\n");
+    let out = env.swop().args(["list", "--json"]).code(3);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("swop.toml"));
+}
