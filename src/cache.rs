@@ -66,8 +66,11 @@ impl Entry {
 }
 
 /// Marks an account's numbers stale after a run, keeping them as fallback.
+/// No fetch lock: a fetch may hold it for up to the usage timeout, and this
+/// runs when codex has already exited. Racing a fetch can only lose the flag
+/// (the fetch wrote newer numbers) or flag newer numbers (one extra fetch
+/// later); the rename keeps the file whole either way.
 pub fn invalidate(paths: &Paths, name: &str) -> Result<()> {
-    let _lock = fsutil::lock(&paths.fetch_lock())?;
     if let Loaded::Found(mut e) = load(paths, name) {
         if !e.invalidated {
             e.invalidated = true;
@@ -78,8 +81,8 @@ pub fn invalidate(paths: &Paths, name: &str) -> Result<()> {
 }
 
 /// Records that the session is dead (its login file is gone or unusable).
+/// Unlocked for the same reason as [`invalidate`].
 pub fn mark_dead(paths: &Paths, name: &str, now: i64) -> Result<()> {
-    let _lock = fsutil::lock(&paths.fetch_lock())?;
     let mut e = match load(paths, name) {
         Loaded::Found(e) => e,
         _ => Entry::default(),
