@@ -170,14 +170,9 @@ impl Launcher {
     pub fn states(&self, accounts: &[Account], force: bool) -> Vec<AccountState> {
         let setup = self.setup();
         let prepare = move |c: &mut std::process::Command| setup.apply(c);
-        let g = quota::gather(
-            &self.paths,
-            &self.cfg,
-            accounts,
-            Some(&self.real),
-            &prepare,
-            force,
-        );
+        // status and pick also run without a real codex (no app-server then).
+        let real = Some(self.real.as_path()).filter(|p| !p.as_os_str().is_empty());
+        let g = quota::gather(&self.paths, &self.cfg, accounts, real, &prepare, force);
         for s in &g.states {
             let Some(w) = &s.warning else { continue };
             if s.dead {
