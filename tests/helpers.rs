@@ -1,7 +1,7 @@
 //! Shortcuts the area tests share: adding accounts through the fake codex,
 //! writing swop.toml, pointing swop at a loopback backend.
 
-use crate::support::{Backend, Identity, Output, TestEnv};
+use crate::support::{usage_json, Backend, Identity, Output, TestEnv};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -98,4 +98,18 @@ pub fn assert_private_tree(root: &Path) {
         }
     }
     assert!(seen > 0, "nothing under {}", root.display());
+}
+
+/// A world with these accounts (weekly used% served by a fresh loopback
+/// backend, 5-hour at 5%) and swop.toml pointing at it plus `extra`.
+pub fn world(names_weekly: &[(&str, f64)], extra: &str) -> (TestEnv, Backend) {
+    let env = TestEnv::new();
+    let backend = Backend::start();
+    let names: Vec<&str> = names_weekly.iter().map(|(n, _)| *n).collect();
+    add_named(&env, &names);
+    for (n, w) in names_weekly {
+        backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
+    }
+    config_for(&env, &backend, extra);
+    (env, backend)
 }

@@ -2,24 +2,14 @@
 //! announcement, environment hygiene, fast paths, nesting, recursion safety,
 //! exit codes and signals, concurrency, and dead sessions.
 
-use crate::helpers::{add, add_named, config_for};
+use crate::helpers::{add, config_for};
 use crate::support::{run_in_pty, usage_json, Backend, Fault, Identity, TestEnv};
 use std::fs;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "/backend-api/wham/usage";
 
-fn setup(names_weekly: &[(&str, f64)], extra: &str) -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    let names: Vec<&str> = names_weekly.iter().map(|(n, _)| *n).collect();
-    add_named(&env, &names);
-    for (n, w) in names_weekly {
-        backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
-    }
-    config_for(&env, &backend, extra);
-    (env, backend)
-}
+use crate::helpers::world as setup;
 
 fn home_of(env: &TestEnv, name: &str) -> String {
     env.account_home(name).display().to_string()

@@ -1,24 +1,14 @@
 //! Issue 3: usage fetch, cache, selection, `swop pick` and `swop status`,
 //! against the loopback backend.
 
-use crate::helpers::{add_named, config_for};
-use crate::support::{usage_json, Backend, Fault, TestEnv};
+use crate::helpers::add_named;
+use crate::support::{usage_json, Fault, TestEnv};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "/backend-api/wham/usage";
 
-fn setup(names_weekly: &[(&str, f64)], extra: &str) -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    let names: Vec<&str> = names_weekly.iter().map(|(n, _)| *n).collect();
-    add_named(&env, &names);
-    for (n, w) in names_weekly {
-        backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
-    }
-    config_for(&env, &backend, extra);
-    (env, backend)
-}
+use crate::helpers::world as setup;
 
 fn pick_json(env: &TestEnv) -> Value {
     serde_json::from_str(&env.swop().args(["pick", "--json"]).ok().stdout).unwrap()
