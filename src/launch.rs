@@ -256,7 +256,14 @@ impl Launcher {
                 .find(|s| s.name == choice.name)
                 .expect("chosen from states");
             if state.dead {
-                break choice; // forced (SWOP_ACCOUNT) onto a dead account: codex will say
+                // Only SWOP_ACCOUNT picks a dead account; without a login
+                // file codex would run unauthenticated, so stop here.
+                return Err(Error::new(format!(
+                    "cannot use account '{}': {}",
+                    choice.name, e.message
+                ))
+                .help(format!("log in again: swop relogin {}", choice.name))
+                .code(exit::LOGIN_NEEDED));
             }
             let _ = crate::cache::mark_dead(&self.paths, &choice.name, accounts::now());
             ui::warn(&format!(

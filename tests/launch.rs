@@ -440,6 +440,18 @@ fn dead_session_without_a_tty_falls_back_or_names_the_fix() {
         out.stderr
     );
     assert!(out.stderr.contains("codex on 'personal'"), "{}", out.stderr);
+    // Forcing the dead one is refused: codex would run without credentials.
+    let out = env
+        .codex()
+        .args(["exec", "x"])
+        .env("SWOP_ACCOUNT", "work")
+        .code(6);
+    assert!(
+        out.stderr.contains("cannot use account 'work'")
+            && out.stderr.contains("swop relogin work"),
+        "{}",
+        out.stderr
+    );
     // Only the dead one left: fail with the command to run.
     env.swop().args(["logout", "personal"]).ok();
     let out = env.codex().args(["exec", "x"]).code(6);
