@@ -253,64 +253,83 @@ pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
     Ok(changed.then(|| account.identity.clone()))
 }
 
-/// Removes the sandbox: rename to hidden trash first (atomic disappearance
-/// from the list), keep its links into `shared` as a retired entry (see
+/// Removes the sandbox: rename to hidden trash (atomic disappearance from the
+/// list), keep its links into `shared` as a retired entry (see
 /// [`RETIRED_FILE`]), then delete the rest. Links are unlinked or moved,
-/// never followed. Returns whether links were kept.
+/// never followed. Everything that needs disk space happens before the
+/// sandbox moves, so on a full disk the account stays as it was. Returns
+/// whether links were kept.
 pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> {
     let dir = paths.account(name);
-    let tag = format!("{name}-{}-{}", std::process::id(), now_nanos());
+    // Hidden names end in the owner's pid: `sweep` leaves a live owner alone.
+    let tag = format!("{name}-{}-{}", now_nanos(), std::process::id());
     let trash = paths.accounts().join(format!(".trash-{tag}"));
-    let mut kept = false;
-    {
-        let _lock = fsutil::lock(&paths.registry_lock())?;
-        fs::rename(&dir, &trash).map_err(|e| Error::io("cannot remove account", &dir, e))?;
-        let links: Vec<PathBuf> = match (shared, fs::read_dir(&trash)) {
-            (Some(shared), Ok(entries)) => entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| fs::read_link(p).is_ok_and(|t| t.starts_with(shared)))
-                .collect(),
-            _ => Vec::new(),
-        };
-        if !links.is_empty() {
-            let retire = paths.accounts().join(format!(".retire-{tag}"));
-            fsutil::create_private_dir(&retire)?;
-            for l in &links {
-                let _ = fs::rename(l, retire.join(l.file_name().expect("entry has a name")));
-            }
+    let lock = fsutil::lock(&paths.registry_lock())?;
+    let links: Vec<std::ffi::OsString> = match (shared, fs::read_dir(&dir)) {
+        (Some(shared), Ok(entries)) => entries
+            .flatten()
+            .filter(|e| fs::read_link(e.path()).is_ok_and(|t| t.starts_with(shared)))
+            .map(|e| e.file_name())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let retire = if links.is_empty() {
+        None
+    } else {
+        let retire = paths.accounts().join(format!(".retire-{tag}"));
+        let made = fsutil::create_private_dir(&retire).and_then(|()| {
             fsutil::write_atomic(
                 &retire.join(RETIRED_FILE),
                 b"logged out; links kept so its sessions stay resumable\n",
-            )?;
-            fs::rename(&retire, &dir).map_err(|e| Error::io("cannot keep links in", &dir, e))?;
-            kept = true;
+            )
+        });
+        if let Err(e) = made {
+            let _ = fs::remove_dir_all(&retire);
+            return Err(e);
         }
+        Some(retire)
+    };
+    if let Err(e) = fs::rename(&dir, &trash) {
+        if let Some(r) = &retire {
+            let _ = fs::remove_dir_all(r);
+        }
+        return Err(Error::io("cannot remove account", &dir, e));
     }
-    fs::remove_dir_all(&trash).map_err(|e| Error::io("cannot delete", &trash, e))?;
+    if let Some(retire) = &retire {
+        for l in &links {
+            let _ = fs::rename(trash.join(l), retire.join(l));
+        }
+        fs::rename(retire, &dir).map_err(|e| Error::io("cannot keep links in", &dir, e))?;
+    }
+    drop(lock);
+    match fs::remove_dir_all(&trash) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("cannot delete", &trash, e))
+        }
+        _ => {}
+    }
     let _ = fs::remove_file(paths.cache_file(name));
-    Ok(kept)
+    Ok(retire.is_some())
 }
 
-/// Deletes trash and the staging dirs of processes that are gone (left by a
-/// crash or a kill -9). Best effort.
+/// Deletes the hidden dirs (`.add-*`, `.trash-*`, `.retire-*`) whose owner
+/// process is gone: left by a crash or a kill -9. Their names end in the
+/// owner's pid, so a running add or logout is never disturbed. Best effort.
 pub fn sweep(paths: &Paths) {
     let Ok(entries) = fs::read_dir(paths.accounts()) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let stale = if name.starts_with(".trash-") || name.starts_with(".retire-") {
-            true
-        } else if let Some(rest) = name.strip_prefix(".add-") {
-            rest.rsplit('-')
-                .next()
-                .and_then(|p| p.parse::<i32>().ok())
-                .is_some_and(|pid| !crate::live::pid_alive(pid))
-        } else {
-            false
-        };
-        if stale {
+        let ours = [".add-", ".trash-", ".retire-"]
+            .iter()
+            .any(|p| name.starts_with(p));
+        let owner_gone = name
+            .rsplit('-')
+            .next()
+            .and_then(|p| p.parse::<i32>().ok())
+            .is_some_and(|pid| !crate::live::pid_alive(pid));
+        if ours && owner_gone {
             let _ = fs::remove_dir_all(entry.path());
         }
     }

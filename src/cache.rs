@@ -27,6 +27,15 @@ pub struct Entry {
     /// True for an API-key login (no usage windows exist).
     #[serde(default)]
     pub api_key: bool,
+    /// When a fetch last tried this account (success or not), in Unix
+    /// milliseconds: what single flight compares with (seconds are too
+    /// coarse for it).
+    #[serde(default)]
+    pub attempted_ms: i64,
+    /// Why that attempt failed (a one-line cause, never a body or a token),
+    /// so that a launch that waited for it can say why too.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 pub enum Loaded {
@@ -52,6 +61,11 @@ pub fn store(paths: &Paths, name: &str, entry: &Entry) -> Result<()> {
 }
 
 impl Entry {
+    /// Tried by a fetch at or after `t_ms`, and not invalidated since.
+    pub fn fetched_since(&self, t_ms: i64) -> bool {
+        !self.invalidated && self.attempted_ms >= t_ms && self.attempted_ms > 0
+    }
+
     /// Fresh: no network needed for this account now.
     pub fn is_fresh(&self, now: i64, ttl_secs: i64) -> bool {
         if self.invalidated {
@@ -122,6 +136,22 @@ mod tests {
         assert!(dead.is_fresh(120, 60));
         // A clock that went backwards never makes an entry fresh forever.
         assert!(!e.is_fresh(50, 60));
+    }
+
+    #[test]
+    fn fetched_since() {
+        let e = Entry {
+            attempted_ms: 100_500,
+            usage: Some(Usage::default()),
+            ..Default::default()
+        };
+        assert!(e.fetched_since(100_500) && !e.fetched_since(100_501));
+        assert!(!Entry {
+            invalidated: true,
+            ..e.clone()
+        }
+        .fetched_since(0));
+        assert!(!Entry::default().fetched_since(0));
     }
 
     #[test]

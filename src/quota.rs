@@ -35,6 +35,13 @@ pub struct AccountState {
     pub warning: Option<String>,
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 pub struct Gathered {
     pub states: Vec<AccountState>,
 }
@@ -49,6 +56,7 @@ pub fn gather(
     force: bool,
 ) -> Gathered {
     let now = accounts::now();
+    let began_ms = now_ms();
     let ttl = cfg.usage.cache_ttl.as_secs() as i64;
     let mut warnings: Vec<Option<String>> = vec![None; accounts.len()];
     let load_all = |warnings: &mut Vec<Option<String>>| -> Vec<Option<Entry>> {
@@ -77,11 +85,21 @@ pub fn gather(
         let _lock = fsutil::lock_within(&paths.fetch_lock(), wait)
             .ok()
             .flatten();
-        if !force {
-            // Someone else may have fetched while we waited for the lock.
-            entries = load_all(&mut warnings);
-            todo = needs(&entries);
-        }
+        // Someone else may have fetched while we waited for the lock: what
+        // was fetched since this call began is as good as our own fetch,
+        // whatever the TTL (single flight even with cache_ttl = 0).
+        entries = load_all(&mut warnings);
+        todo.retain(
+            |&i| match entries[i].as_ref().filter(|e| e.fetched_since(began_ms)) {
+                Some(e) => {
+                    if let Some(why) = &e.last_error {
+                        warnings[i] = Some(why.clone());
+                    }
+                    false
+                }
+                None => true,
+            },
+        );
         let ctx = FetchContext {
             base_url: &cfg.usage.base_url,
             timeout: cfg.usage.timeout,
@@ -120,17 +138,18 @@ pub fn gather(
                 Fetched::Dead(why) => {
                     entry.dead_since = Some(now);
                     entry.invalidated = false;
+                    entry.last_error = Some(why.clone());
                     warnings[i] = Some(why);
                 }
-                Fetched::Failed(why) => warnings[i] = Some(why),
-            }
-            // A failed fetch leaves the last good snapshot on disk untouched;
-            // everything else is recorded.
-            if entries[i].as_ref() != Some(&entry) {
-                if let Err(e) = cache::store(paths, &accounts[i].name, &entry) {
-                    warnings[i]
-                        .get_or_insert(format!("cannot update the usage cache: {}", e.message));
+                Fetched::Failed(why) => {
+                    // The last good snapshot stays; the attempt is recorded.
+                    entry.last_error = Some(why.clone());
+                    warnings[i] = Some(why);
                 }
+            }
+            entry.attempted_ms = now_ms();
+            if let Err(e) = cache::store(paths, &accounts[i].name, &entry) {
+                warnings[i].get_or_insert(format!("cannot update the usage cache: {}", e.message));
             }
             entries[i] = Some(entry);
         }

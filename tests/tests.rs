@@ -9,6 +9,7 @@ mod install;
 mod launch;
 mod live;
 mod real_codex;
+mod reliability;
 mod rig_selftest;
 mod sharing;
 mod usage;
