@@ -28,16 +28,27 @@ pub const META_FILE: &str = "swop-account.json";
 /// (no credentials, nothing else) until the name is added again.
 pub const RETIRED_FILE: &str = "swop-retired";
 
+/// An account: its name and sandbox. The identity is read on demand, so
+/// listing accounts on `codex`'s hot path reads no file per account.
 #[derive(Debug, Clone)]
 pub struct Account {
     pub name: String,
     pub home: PathBuf,
-    pub identity: Identity,
 }
 
 impl Account {
     pub fn auth_file(&self) -> PathBuf {
         self.home.join("auth.json")
+    }
+
+    /// Who this account is: as recorded at add, else from auth.json.
+    pub fn identity(&self) -> Identity {
+        fs::read(self.home.join(META_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
+            .map(|m| m.identity)
+            .or_else(|| auth::read(&self.auth_file()).ok().map(|a| a.identity()))
+            .unwrap_or_default()
     }
 }
 
@@ -105,21 +116,9 @@ fn is_account_dir(dir: &Path) -> bool {
 }
 
 fn load(paths: &Paths, name: &str) -> Account {
-    let home = paths.account(name);
-    let identity = fs::read(home.join(META_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
-        .map(|m| m.identity)
-        .or_else(|| {
-            auth::read(&home.join("auth.json"))
-                .ok()
-                .map(|a| a.identity())
-        })
-        .unwrap_or_default();
     Account {
         name: name.to_string(),
-        home,
-        identity,
+        home: paths.account(name),
     }
 }
 
@@ -197,7 +196,7 @@ pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Accoun
     let _lock = fsutil::lock(&paths.registry_lock())?;
     ensure_free(paths, name)?;
     for other in list(paths)? {
-        if same_login(&other.identity, &identity) {
+        if same_login(&other.identity(), &identity) {
             return Err(Error::new(format!(
                 "this login ({}) is already added as '{}'",
                 identity
@@ -229,7 +228,6 @@ pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Accoun
     Ok(Account {
         name: name.to_string(),
         home: target,
-        identity,
     })
 }
 
@@ -242,7 +240,8 @@ fn write_meta(home: &Path, meta: &Meta) -> Result<()> {
 /// identity when the login now belongs to someone else.
 pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
     let identity = auth::read(&account.auth_file())?.identity();
-    let changed = !same_login(&identity, &account.identity) && account.identity.user_id.is_some();
+    let old = account.identity();
+    let changed = !same_login(&identity, &old) && old.user_id.is_some();
     write_meta(
         &account.home,
         &Meta {
@@ -250,7 +249,7 @@ pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
             added_at: now(),
         },
     )?;
-    Ok(changed.then(|| account.identity.clone()))
+    Ok(changed.then_some(old))
 }
 
 /// Removes the sandbox: rename to hidden trash (atomic disappearance from the

@@ -156,7 +156,11 @@ fn add(
     let account = accounts::commit(paths, &mut staging, name)?;
     let _ = crate::sandbox::link(cfg, &account.home)
         .map(|notes| notes.iter().for_each(|n| ui::note(n)));
-    println!("added '{}': {}", account.name, describe(&account.identity));
+    println!(
+        "added '{}': {}",
+        account.name,
+        describe(&account.identity())
+    );
     eprintln!(
         "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left"
     );
@@ -193,7 +197,7 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
             println!(
                 "imported '{}': {}\nmoved '{}' -> '{}'\n(the login now lives only in swop's sandbox; codex run without swop is logged out of '{}')",
                 account.name,
-                describe(&account.identity),
+                describe(&account.identity()),
                 src.display(),
                 account.auth_file().display(),
                 from.display()
@@ -227,7 +231,10 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
     if json {
         let v: Vec<serde_json::Value> = all
             .iter()
-            .map(|a| serde_json::json!({"name": a.name, "email": a.identity.email, "plan": a.identity.plan, "home": a.home}))
+            .map(|a| {
+                let id = a.identity();
+                serde_json::json!({"name": a.name, "email": id.email, "plan": id.plan, "home": a.home})
+            })
             .collect();
         println!("{}", serde_json::to_string_pretty(&v).expect("json"));
     } else if all.is_empty() {
@@ -236,10 +243,11 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
         let rows: Vec<Vec<String>> = all
             .iter()
             .map(|a| {
+                let id = a.identity();
                 vec![
                     a.name.clone(),
-                    a.identity.email.clone().unwrap_or_else(|| "-".into()),
-                    a.identity.plan.clone().unwrap_or_else(|| "-".into()),
+                    id.email.unwrap_or_else(|| "-".into()),
+                    id.plan.unwrap_or_else(|| "-".into()),
                 ]
             })
             .collect();
@@ -261,7 +269,7 @@ pub fn relogin(
     match accounts::refresh_identity(&account)? {
         Some(old) => ui::warn(&format!(
             "'{name}' is now logged in as {} (was {})",
-            describe(&accounts::get(paths, name)?.identity),
+            describe(&accounts::get(paths, name)?.identity()),
             describe(&old)
         )),
         None => ui::note(&format!("logged in to '{name}' again")),

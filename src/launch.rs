@@ -332,7 +332,7 @@ impl Launcher {
         let usage = state.and_then(|s| s.usage.as_ref()).map(|(u, _)| u);
         let plan = usage
             .and_then(|u| u.plan.clone())
-            .or_else(|| account.identity.plan.clone())
+            .or_else(|| account.identity().plan)
             .unwrap_or_else(|| "unknown plan".into());
         let mut facts = vec![plan];
         if let Some(w) = usage.and_then(|u| u.weekly_used()) {

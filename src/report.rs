@@ -74,6 +74,7 @@ pub fn status_table(
         .iter()
         .map(|(a, s)| {
             let u = s.usage.as_ref().map(|(u, _)| u);
+            let id = a.identity();
             let mark = if picked == Some(a.name.as_str()) {
                 "*"
             } else {
@@ -81,9 +82,9 @@ pub fn status_table(
             };
             vec![
                 format!("{mark} {}", a.name),
-                a.identity.email.clone().unwrap_or_else(|| "-".into()),
+                id.email.unwrap_or_else(|| "-".into()),
                 u.and_then(|u| u.plan.clone())
-                    .or_else(|| a.identity.plan.clone())
+                    .or(id.plan)
                     .unwrap_or_else(|| "-".into()),
                 pct(u.and_then(|u| u.five_hour_used())),
                 pct(u.and_then(|u| u.weekly_used())),
@@ -139,14 +140,15 @@ pub fn status_json(
         .iter()
         .map(|(a, s)| {
             let u = s.usage.as_ref().map(|(u, _)| u);
+            let id = a.identity();
             let live: Vec<Value> = crate::live::list(paths, &a.name)
                 .into_iter()
                 .map(|l| json!({"pid": l.pid, "cwd": l.cwd, "started_at": time_json(Some(l.started_at))}))
                 .collect();
             json!({
                 "name": a.name,
-                "email": a.identity.email,
-                "plan": u.and_then(|u| u.plan.clone()).or_else(|| a.identity.plan.clone()),
+                "email": id.email,
+                "plan": u.and_then(|u| u.plan.clone()).or(id.plan),
                 "state": state_word(s),
                 "session_expired": s.dead,
                 "stale_seconds": match &s.usage { Some((_, Freshness::Stale(age))) => json!(age), _ => Value::Null },
