@@ -102,7 +102,9 @@ pub fn list(paths: &Paths) -> Result<Vec<Account>> {
         let Some(name) = entry.file_name().to_str().map(str::to_string) else {
             continue;
         };
-        if validate_name(&name).is_err() || !is_account_dir(&entry.path()) {
+        // d_type from readdir: no stat per entry on the launch hot path.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if validate_name(&name).is_err() || !is_dir || entry.path().join(RETIRED_FILE).exists() {
             continue; // staging, trash, retired, or something that is not ours
         }
         out.push(load(paths, &name));

@@ -224,7 +224,7 @@ fn remove_unlisted_links(home: &Path, shared: &Path, entries: &[(String, bool)])
     let Ok(dir) = fs::read_dir(home) else { return };
     for e in dir.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if entries.iter().any(|(n, _)| *n == name) {
+        if entries.iter().any(|(n, _)| *n == name) || !e.file_type().is_ok_and(|t| t.is_symlink()) {
             continue;
         }
         if let Ok(t) = fs::read_link(e.path()) {
