@@ -365,7 +365,9 @@ impl Launcher {
             let account = self.account(&choice.name).clone();
             used.push(account.name.clone());
             let started = std::time::SystemTime::now();
-            let code = self.run_child(&account, &args)?;
+            // Only the first run's login was checked (in `launch`); a
+            // relogin or a failover account is checked here.
+            let code = self.run_child(&account, &args, used.len() == 1 && !relogged)?;
             let _ = crate::cache::invalidate(&self.paths, &account.name);
             // Success, or the person stopped codex (Ctrl-C, kill): done.
             if code == 0 || code > 128 {
@@ -412,18 +414,22 @@ impl Launcher {
         }
     }
 
-    fn run_child(&self, account: &Account, args: &[OsString]) -> Result<i32> {
+    /// Runs codex once on `account`. `login_checked`: the caller has just
+    /// read its auth.json (the first launch does, in `launch`).
+    fn run_child(&self, account: &Account, args: &[OsString], login_checked: bool) -> Result<i32> {
         crate::paths::check_private_file(&account.auth_file())?;
         // codex 0.169.0 runs with no credentials at all, silently, when it
         // cannot read auth.json: never start it on an unusable login.
-        crate::auth::read(&account.auth_file()).map_err(|e| {
-            Error::new(format!(
-                "cannot use account '{}': {}",
-                account.name, e.message
-            ))
-            .help(format!("log in again: swop relogin {}", account.name))
-            .code(exit::LOGIN_NEEDED)
-        })?;
+        if !login_checked {
+            crate::auth::read(&account.auth_file()).map_err(|e| {
+                Error::new(format!(
+                    "cannot use account '{}': {}",
+                    account.name, e.message
+                ))
+                .help(format!("log in again: swop relogin {}", account.name))
+                .code(exit::LOGIN_NEEDED)
+            })?;
+        }
         for n in sandbox::link(&self.cfg, &account.home)? {
             ui::note(&n);
         }
