@@ -82,9 +82,8 @@ pub fn gather(
     let mut todo = needs(&entries);
     if !todo.is_empty() {
         let wait = cfg.usage.timeout + Duration::from_secs(1);
-        let _lock = fsutil::lock_within(&paths.fetch_lock(), wait)
-            .ok()
-            .flatten();
+        // Err: no lock possible here (read-only SWOP_HOME): fetch without it.
+        let lock = fsutil::lock_within(&paths.fetch_lock(), wait);
         // Someone else may have fetched while we waited for the lock: what
         // was fetched since this call began is as good as our own fetch,
         // whatever the TTL (single flight even with cache_ttl = 0).
@@ -100,6 +99,16 @@ pub fn gather(
                 None => true,
             },
         );
+        if matches!(lock, Ok(None)) {
+            // Another swop has been fetching for longer than a fetch may take:
+            // do not add a second wait on top; use what the cache has.
+            for &i in &todo {
+                warnings[i].get_or_insert(
+                    "another swop is still fetching usage; not waiting for it".into(),
+                );
+            }
+            todo.clear();
+        }
         let ctx = FetchContext {
             base_url: &cfg.usage.base_url,
             timeout: cfg.usage.timeout,

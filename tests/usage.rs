@@ -448,3 +448,34 @@ fn status_shows_plan_usage_and_human_reset_without_epochs_or_secrets() {
     assert!(!one.stdout.contains("home@example.com"));
     env.swop().args(["status", "nobody"]).code(4);
 }
+
+#[test]
+fn a_stuck_fetcher_holding_the_lock_is_not_waited_for_twice() {
+    let (env, backend) = setup(&[("a", 10.0)], "timeout = \"1s\"\n");
+    let cache = env.swop_home.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    // Another "swop" holds the fetch lock and never finishes.
+    let mut holder = std::process::Command::new("flock")
+        .arg(cache.join("fetch.lock"))
+        .args(["sleep", "60"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = env.swop().args(["pick", "--json"]).ok();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(
+        out.stderr.contains(
+            "usage for 'a' unavailable: another swop is still fetching usage; not waiting for it"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        backend.count(USAGE),
+        0,
+        "waited for the lock, then used the cache without a second wait"
+    );
+    let p: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(p["without_quota_data"], true);
+}
