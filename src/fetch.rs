@@ -161,7 +161,9 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
         E::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
             format!("no answer within {}", humantime::format_duration(timeout))
         }
-        E::Io(io) => format!("network error ({:?})", io.kind()),
+        // The OS's words (e.g. "failed to lookup address information: ...")
+        // name no URL and no header.
+        E::Io(io) => format!("network error: {io}"),
         E::Tls(_) => "TLS error".into(),
         E::BodyExceedsLimit(_) => "response too large".into(),
         _ => "request failed".into(),

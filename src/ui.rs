@@ -16,19 +16,26 @@ fn paint(code: &str, text: &str) -> String {
     }
 }
 
+/// Writes `text` to stderr in one write(2), so that lines of swops running
+/// side by side in one terminal never interleave mid-line.
+fn emit(text: String) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 pub fn warn(msg: &str) {
-    eprintln!("swop: {} {msg}", paint("33", "warning:"));
+    emit(format!("swop: {} {msg}\n", paint("33", "warning:")));
 }
 
 pub fn note(msg: &str) {
-    eprintln!("swop: {msg}");
+    emit(format!("swop: {msg}\n"));
 }
 
 pub fn error(e: &crate::error::Error) {
-    eprintln!("swop: {} {}", paint("31", "error:"), e.message);
+    let mut text = format!("swop: {} {}\n", paint("31", "error:"), e.message);
     if let Some(h) = &e.help {
-        eprintln!("{} {h}", paint("36", "help:"));
+        text.push_str(&format!("{} {h}\n", paint("36", "help:")));
     }
+    emit(text);
 }
 
 /// Both stdin and stderr are terminals: a person can answer a question.
