@@ -83,6 +83,21 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             "no accounts yet: codex runs with your own login".into(),
             "add one: swop add NAME".into(),
         ));
+    } else if let Some(own) = cfg
+        .shared_home()
+        .ok()
+        .map(|h| h.join("auth.json"))
+        .filter(|p| p.is_file())
+    {
+        // Launches through swop never use it; one login in two places is
+        // also how refresh tokens get burnt.
+        checks.push(warn(
+            format!(
+                "'{}' is a codex login that launches through swop do not use",
+                own.display()
+            ),
+            "adopt it as an account (it is moved, not copied): swop import NAME".into(),
+        ));
     }
     if let Some(s) = sandbox::shared_credentials_store(&cfg).filter(|s| s != "file") {
         checks.push(ok(format!(

@@ -221,6 +221,24 @@ fn doctor_passes_on_a_good_setup() {
         out.stdout
     );
     assert!(out.stdout.contains("all good"), "{}", out.stdout);
+    // An own login left in the shared home is pointed out, not an error.
+    let own = env.write_auth_fixture("own", &Identity::named("own"));
+    fs::copy(&own, env.home.join(".codex/auth.json")).unwrap();
+    let out = doctor(
+        &env,
+        format!(
+            "{}:{}:/usr/bin:/bin",
+            env.swop_home.join("shim").display(),
+            env.bin.display()
+        ),
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("launches through swop do not use"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("swop import NAME"), "{}", out.stdout);
 }
 
 #[test]
