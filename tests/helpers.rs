@@ -1,9 +1,10 @@
 //! Shortcuts the area tests share: adding accounts through the fake codex,
 //! writing swop.toml, pointing swop at a loopback backend.
 
-use crate::support::{usage_json, Backend, Identity, Output, TestEnv};
+use crate::support::{run_in_pty, usage_json, Backend, Identity, Output, TestCommand, TestEnv};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::Duration;
 
 /// `swop add NAME` through the fake codex login, which writes a fixture
 /// auth.json for `id`.
@@ -112,4 +113,14 @@ pub fn world(names_weekly: &[(&str, f64)], extra: &str) -> (TestEnv, Backend) {
     }
     config_for(&env, &backend, extra);
     (env, backend)
+}
+
+/// Runs `cmd` on a terminal (TERM=dumb), typing `input` at its prompt:
+/// the exit code and everything the terminal showed.
+pub fn on_a_terminal(
+    cmd: &mut TestCommand,
+    input: &[u8],
+    timeout: Duration,
+) -> (Option<i32>, String) {
+    run_in_pty(cmd.env("TERM", "dumb").to_command(), input, timeout)
 }

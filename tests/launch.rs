@@ -3,7 +3,7 @@
 //! exit codes and signals, concurrency, and dead sessions.
 
 use crate::helpers::{add, config_for};
-use crate::support::{run_in_pty, usage_json, Backend, Fault, Identity, TestEnv};
+use crate::support::{usage_json, Backend, Fault, Identity, TestEnv};
 use std::fs;
 use std::time::{Duration, Instant};
 
@@ -374,13 +374,13 @@ fn dead_session_on_a_tty_prompts_relogs_in_and_launches() {
     let (env, _backend) = setup(&[("solo", 5.0)], "");
     fs::remove_file(env.account_home("solo").join("auth.json")).unwrap();
     let fresh = env.write_auth_fixture("solo-new", &Identity::named("solo"));
-    let mut cmd = env
-        .codex()
-        .args(["exec", "task"])
-        .env("FAKE_CODEX_AUTH", &fresh)
-        .to_command();
-    cmd.env("TERM", "dumb");
-    let (code, screen) = run_in_pty(cmd, b"y\n", Duration::from_secs(60));
+    let (code, screen) = crate::helpers::on_a_terminal(
+        env.codex()
+            .args(["exec", "task"])
+            .env("FAKE_CODEX_AUTH", &fresh),
+        b"y\n",
+        Duration::from_secs(60),
+    );
     assert!(
         screen.contains("Session for 'solo' has expired. Log in again now? [Y/n]"),
         "{screen}"
@@ -399,15 +399,15 @@ fn dead_session_on_a_tty_prompts_relogs_in_and_launches() {
 fn session_dying_during_the_run_is_relogged_and_retried_once() {
     let (env, _backend) = setup(&[("solo", 5.0)], "");
     let fresh = env.write_auth_fixture("solo-new", &Identity::named("solo"));
-    let mut cmd = env
-        .codex()
-        .args(["exec", "task"])
-        .env("FAKE_CODEX_AUTH", &fresh)
-        .env("FAKE_RUN_LOGS_OUT", "1")
-        .env("FAKE_EXIT", "1")
-        .to_command();
-    cmd.env("TERM", "dumb");
-    let (code, screen) = run_in_pty(cmd, b"y\n", Duration::from_secs(60));
+    let (code, screen) = crate::helpers::on_a_terminal(
+        env.codex()
+            .args(["exec", "task"])
+            .env("FAKE_CODEX_AUTH", &fresh)
+            .env("FAKE_RUN_LOGS_OUT", "1")
+            .env("FAKE_EXIT", "1"),
+        b"y\n",
+        Duration::from_secs(60),
+    );
     // First run dies with the session; relogin; the retry dies the same way
     // and is reported, not retried again.
     assert_eq!(code, Some(1), "{screen}");

@@ -5,8 +5,8 @@
 
 use crate::helpers::{add, write_config};
 use crate::support::{
-    access_token_of, real_codex, run_in_pty, usage_json, Backend, Identity, RefreshBehavior,
-    Responses, TestCommand, TestEnv,
+    access_token_of, real_codex, usage_json, Backend, Identity, RefreshBehavior, Responses,
+    TestCommand, TestEnv,
 };
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -431,12 +431,11 @@ fn real_failover_ask_on_a_terminal() {
         let Some(rig) = failover_rig("ask") else {
             return;
         };
-        let mut cmd = rig
-            .codex()
-            .args(["exec", "--skip-git-repo-check", "task"])
-            .to_command();
-        cmd.env("TERM", "dumb");
-        let (code, screen) = run_in_pty(cmd, answer, Duration::from_secs(90));
+        let (code, screen) = crate::helpers::on_a_terminal(
+            rig.codex().args(["exec", "--skip-git-repo-check", "task"]),
+            answer,
+            Duration::from_secs(90),
+        );
         assert!(
             screen.contains("work hit its weekly limit (resets "),
             "{screen}"
