@@ -104,7 +104,7 @@ pub fn list(paths: &Paths) -> Result<Vec<Account>> {
         };
         // d_type from readdir: no stat per entry on the launch hot path.
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if validate_name(&name).is_err() || !is_dir || entry.path().join(RETIRED_FILE).exists() {
+        if validate_name(&name).is_err() || !is_dir || is_retired(&entry.path()) {
             continue; // staging, trash, retired, or something that is not ours
         }
         out.push(load(paths, &name));
@@ -113,8 +113,13 @@ pub fn list(paths: &Paths) -> Result<Vec<Account>> {
     Ok(out)
 }
 
+/// What is left of a logged-out account (see [`RETIRED_FILE`]).
+fn is_retired(dir: &Path) -> bool {
+    dir.join(RETIRED_FILE).exists()
+}
+
 fn is_account_dir(dir: &Path) -> bool {
-    dir.is_dir() && !dir.join(RETIRED_FILE).exists()
+    dir.is_dir() && !is_retired(dir)
 }
 
 fn load(paths: &Paths, name: &str) -> Account {
@@ -178,7 +183,7 @@ impl Drop for Staging {
 pub fn ensure_free(paths: &Paths, name: &str) -> Result<()> {
     validate_name(name)?;
     let dir = paths.account(name);
-    if dir.exists() && !dir.join(RETIRED_FILE).exists() {
+    if dir.exists() && !is_retired(&dir) {
         return Err(Error::new(format!("account '{name}' already exists"))
             .help(format!(
                 "to log in to it again run: swop relogin {name}; to replace it: swop logout {name}, then swop add {name}"
@@ -220,7 +225,7 @@ pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Accoun
     };
     write_meta(&staging.dir, &meta)?;
     let target = paths.account(name);
-    if target.join(RETIRED_FILE).exists() {
+    if is_retired(&target) {
         // Links only (never followed): the new login relinks at once.
         fs::remove_dir_all(&target).map_err(|e| Error::io("cannot reuse", &target, e))?;
     }
