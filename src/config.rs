@@ -2,7 +2,7 @@
 //! here (config.example.toml documents the same defaults). Unknown keys and
 //! wrong types are errors that name the file, line, column and key.
 
-use crate::error::{exit, Error, Result};
+use crate::base::error::{exit, Error, Result};
 use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -225,7 +225,7 @@ impl Config {
     }
 
     pub fn shared_home(&self) -> Result<PathBuf> {
-        crate::paths::expand_tilde(&self.sandbox.shared_home)
+        crate::base::paths::expand_tilde(&self.sandbox.shared_home)
     }
 }
 

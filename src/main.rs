@@ -5,30 +5,12 @@
 //! CLI. The decision is taken from argv[0]'s file name before anything else.
 
 mod accounts;
-mod auth;
-mod cache;
+mod base;
 mod cli;
 mod codex;
-mod commands;
-mod completions;
 mod config;
-mod doctor;
-mod error;
-mod failover;
-mod fetch;
-mod fsutil;
-mod install;
 mod launch;
-mod live;
-mod paths;
-mod quota;
-mod report;
-mod sandbox;
 mod select;
-mod sessions;
-mod signals;
-mod timefmt;
-mod ui;
 mod usage;
 
 use std::ffi::OsString;
@@ -53,7 +35,7 @@ fn main() -> ExitCode {
         json = cli::asks_json(&rest);
         cli::parse(rest).and_then(|cmd| {
             json = cmd.json();
-            commands::run(cmd)
+            cli::commands::run(cmd)
         })
     };
     match result {
@@ -62,7 +44,7 @@ fn main() -> ExitCode {
             if json {
                 println!("{}", e.to_json());
             }
-            ui::error(&e);
+            base::term::error(&e);
             ExitCode::from(e.code)
         }
     }

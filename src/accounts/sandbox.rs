@@ -13,9 +13,9 @@
 //! files are moved into the shared dir; anything else is reported once), and
 //! removing a sandbox only ever unlinks.
 
+use crate::base::error::Result;
+use crate::base::files;
 use crate::config::Config;
-use crate::error::Result;
-use crate::fsutil;
 use std::fs;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -108,7 +108,7 @@ pub fn link(cfg: &Config, home: &Path) -> Result<Vec<String>> {
     if entries.is_empty() {
         return Ok(notes);
     }
-    fsutil::create_private_dir(&shared)?;
+    files::create_private_dir(&shared)?;
     for (name, is_dir) in &entries {
         let target = shared.join(name);
         ensure_target(&target, *is_dir)?;
@@ -155,7 +155,7 @@ fn ensure_target(target: &Path, is_dir: bool) -> Result<()> {
         return Ok(());
     }
     if is_dir {
-        fsutil::create_private_dir(target)
+        files::create_private_dir(target)
     } else {
         match fs::OpenOptions::new()
             .write(true)
@@ -165,7 +165,7 @@ fn ensure_target(target: &Path, is_dir: bool) -> Result<()> {
         {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-            Err(e) => Err(crate::error::Error::io("cannot create", target, e)),
+            Err(e) => Err(crate::base::error::Error::io("cannot create", target, e)),
         }
     }
 }
@@ -175,7 +175,7 @@ fn make_link(target: &Path, link: &Path) -> Result<()> {
         Ok(()) => Ok(()),
         // A concurrent launch made it first.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(crate::error::Error::io("cannot link", link, e)),
+        Err(e) => Err(crate::base::error::Error::io("cannot link", link, e)),
     }
 }
 
@@ -183,8 +183,8 @@ fn replace_link(target: &Path, link: &Path) -> Result<()> {
     let tmp = link.with_file_name(format!(".link-{}", std::process::id()));
     let _ = fs::remove_file(&tmp);
     std::os::unix::fs::symlink(target, &tmp)
-        .map_err(|e| crate::error::Error::io("cannot link", link, e))?;
-    fs::rename(&tmp, link).map_err(|e| crate::error::Error::io("cannot link", link, e))
+        .map_err(|e| crate::base::error::Error::io("cannot link", link, e))?;
+    fs::rename(&tmp, link).map_err(|e| crate::base::error::Error::io("cannot link", link, e))
 }
 
 /// Moves every file of `from` into `to` where `to` has no such file yet.
@@ -202,7 +202,7 @@ fn merge_dir(from: &Path, to: &Path) -> usize {
             continue;
         };
         if ft.is_dir() {
-            if fsutil::create_private_dir(&dst).is_err() {
+            if files::create_private_dir(&dst).is_err() {
                 left += 1;
                 continue;
             }
@@ -248,6 +248,6 @@ fn report_once(home: &Path, name: &str, note: &str) -> Option<String> {
         return None;
     }
     seen.push(name.to_string());
-    let _ = fsutil::write_atomic(&file, &serde_json::to_vec(&seen).expect("serialises"));
+    let _ = files::write_atomic(&file, &serde_json::to_vec(&seen).expect("serialises"));
     Some(note.to_string())
 }

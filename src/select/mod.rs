@@ -2,9 +2,9 @@
 //! directory, now) returning the choice and the reasons. No I/O here; the
 //! shim, `swop pick` and `swop status` all call [`select`].
 
+use crate::base::time;
 use crate::config::{SelectionConfig, Strategy};
-use crate::quota::{AccountState, Freshness};
-use crate::timefmt;
+use crate::usage::gather::{AccountState, Freshness};
 use crate::usage::Usage;
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -49,7 +49,7 @@ impl Blocked {
         match &self.earliest {
             Some((name, t)) => format!(
                 "all accounts blocked; earliest: {name} at {}",
-                timefmt::reset(*t, now)
+                time::reset(*t, now)
             ),
             None => "all accounts blocked; none has a known reset time".to_string(),
         }
@@ -84,7 +84,7 @@ fn verdict(i: &Input, cfg: &SelectionConfig, now: i64) -> Verdict {
     };
     let reset_of = |w: &Option<crate::usage::Window>| w.as_ref().and_then(|w| w.reset_at);
     let when = |t: Option<i64>| match t {
-        Some(t) => format!(", resets {}", timefmt::reset(t, now)),
+        Some(t) => format!(", resets {}", time::reset(t, now)),
         None => String::new(),
     };
     let weekly = u.weekly_used().unwrap_or(0.0);
@@ -195,7 +195,7 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
             .collect()
     };
     let stale_note = |k: usize| match &inputs[k].state.usage {
-        Some((_, Freshness::Stale(age))) => format!(" (numbers from {} ago)", timefmt::span(*age)),
+        Some((_, Freshness::Stale(age))) => format!(" (numbers from {} ago)", time::span(*age)),
         _ => String::new(),
     };
     let done = |k: usize, why: String, warnings: Vec<String>| Choice {
@@ -306,7 +306,7 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
             let why = match usage_of(&inputs[k]).and_then(Usage::weekly_reset) {
                 Some(t) => format!(
                     "drain: soonest weekly reset ({})",
-                    timefmt::reset(t, policy.now)
+                    time::reset(t, policy.now)
                 ),
                 None => format!(
                     "drain: no weekly reset known; lowest weekly usage ({})",

@@ -3,12 +3,12 @@
 //! install.sh writes the blocks of shim/path.sh and shim/path.fish; the
 //! markers are read from those same files, so both sides always agree.
 
-use crate::error::{Error, Result};
-use crate::paths::Paths;
+use crate::base::error::{Error, Result};
+use crate::base::paths::Paths;
 use std::path::{Path, PathBuf};
 
 /// The block install.sh appends; its first and last lines are the markers.
-const BLOCK: &str = include_str!("../shim/path.sh");
+const BLOCK: &str = include_str!("../../shim/path.sh");
 
 fn begin() -> &'static str {
     BLOCK.lines().next().expect("block has lines")
@@ -60,7 +60,7 @@ pub fn strip_block(text: &str) -> Option<String> {
 
 pub fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
     let mut done = Vec::new();
-    let home = crate::paths::user_home()?;
+    let home = crate::base::paths::user_home()?;
     for rc in rc_files(&home) {
         let Ok(text) = std::fs::read_to_string(&rc) else {
             continue;
@@ -106,7 +106,7 @@ pub fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
-    const FISH_BLOCK: &str = include_str!("../shim/path.fish");
+    const FISH_BLOCK: &str = include_str!("../../shim/path.fish");
 
     #[test]
     fn both_blocks_share_the_markers() {

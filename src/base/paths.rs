@@ -8,8 +8,8 @@
 //!       live/<name>/<pid>.json          launches running on <name>
 //!       bin/swop, shim/codex            what install.sh puts there
 
-use crate::error::{exit, Error, Result};
-use crate::fsutil;
+use crate::base::error::{exit, Error, Result};
+use crate::base::files;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -90,8 +90,8 @@ impl Paths {
 
     /// Creates SWOP_HOME and accounts/ (0700) when missing.
     pub fn ensure(&self) -> Result<()> {
-        fsutil::create_private_dir(&self.home)?;
-        fsutil::create_private_dir(&self.accounts())
+        files::create_private_dir(&self.home)?;
+        files::create_private_dir(&self.accounts())
     }
 
     /// Refuses, like ssh does, to use an accounts dir that other users can
@@ -131,7 +131,7 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
 
 /// A credentials file must not be readable by group or others.
 pub fn check_private_file(file: &Path) -> Result<()> {
-    if let Some(mode) = fsutil::mode_of(file) {
+    if let Some(mode) = files::mode_of(file) {
         if mode & 0o077 != 0 {
             return Err(Error::new(format!(
                 "permissions {mode:04o} for '{}' are too open: other users could read this login",

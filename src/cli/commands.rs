@@ -3,13 +3,16 @@
 //! core modules and prints the outcome.
 
 use crate::accounts::{self, Staging};
+use crate::base::error::{exit, Error, Result};
+use crate::base::paths::Paths;
+use crate::base::term;
+use crate::cli::render;
 use crate::cli::{self, Command};
 use crate::codex;
 use crate::config::Config;
-use crate::error::{exit, Error, Result};
+use crate::launch::live;
 use crate::launch::{self, Launcher};
-use crate::paths::Paths;
-use crate::{cache, live, report, ui};
+use crate::usage::cache;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -28,11 +31,11 @@ pub fn run(cmd: Command) -> Result<i32> {
         },
         Command::Version => println!("swop {}", env!("CARGO_PKG_VERSION")),
         Command::Codex { args } => return launch::run(args),
-        Command::Completions { shell } => print!("{}", crate::completions::script(&shell)),
+        Command::Completions { shell } => print!("{}", crate::cli::completions::script(&shell)),
         Command::Uninstall { purge } => return uninstall(purge),
         Command::Doctor { json } => {
             let paths = Paths::from_env()?;
-            return crate::doctor::run(&paths, json);
+            return crate::cli::doctor::run(&paths, json);
         }
         cmd => {
             let paths = Paths::from_env()?;
@@ -111,13 +114,13 @@ fn run_login(
     let real = codex::find(cfg, paths)?;
     if !device_auth {
         if let Some(why) = headless_hint() {
-            ui::note(&format!(
+            term::note(&format!(
                 "{why}; if the browser login fails, use: swop add {name} --device-auth"
             ));
         }
     }
     let (mut cmd, _) = codex::command(&real, home);
-    crate::sandbox::setup(cfg).apply(&mut cmd);
+    crate::accounts::sandbox::setup(cfg).apply(&mut cmd);
     cmd.args(login_args(device_auth, extra));
     let code = launch::wait_child(cmd)?;
     if code != 0 {
@@ -131,7 +134,7 @@ fn run_login(
     Ok(())
 }
 
-fn describe(id: &crate::auth::Identity) -> String {
+fn describe(id: &crate::accounts::auth::Identity) -> String {
     format!(
         "{} ({})",
         id.email.as_deref().unwrap_or("unknown email"),
@@ -154,8 +157,8 @@ fn add(
         ..e
     })?;
     let account = accounts::commit(paths, &mut staging, name)?;
-    let _ = crate::sandbox::link(cfg, &account.home)
-        .map(|notes| notes.iter().for_each(|n| ui::note(n)));
+    let _ = crate::accounts::sandbox::link(cfg, &account.home)
+        .map(|notes| notes.iter().for_each(|n| term::note(n)));
     println!(
         "added '{}': {}",
         account.name,
@@ -171,9 +174,9 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
     accounts::ensure_free(paths, name)?;
     let from = match from {
         Some(f) => PathBuf::from(f),
-        None => match crate::paths::env_nonempty("CODEX_HOME") {
+        None => match crate::base::paths::env_nonempty("CODEX_HOME") {
             Some(h) if !Path::new(&h).starts_with(paths.accounts()) => PathBuf::from(h),
-            _ => crate::paths::user_home()?.join(".codex"),
+            _ => crate::base::paths::user_home()?.join(".codex"),
         },
     };
     let src = from.join("auth.json");
@@ -187,7 +190,7 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
         ))
         .code(exit::NOT_FOUND));
     }
-    crate::auth::read(&src)?; // refuse to import something codex could not use
+    crate::accounts::auth::read(&src)?; // refuse to import something codex could not use
     accounts::sweep(paths);
     let mut staging = Staging::new(paths, name)?;
     let dst = staging.dir.join("auth.json");
@@ -218,12 +221,12 @@ fn move_file(src: &Path, dst: &Path) -> Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
             let bytes = std::fs::read(src).map_err(|e| Error::io("cannot read", src, e))?;
-            crate::fsutil::write_atomic(dst, &bytes)?;
+            crate::base::files::write_atomic(dst, &bytes)?;
             std::fs::remove_file(src).map_err(|e| Error::io("cannot remove", src, e))
         }
         Err(e) => Err(Error::io("cannot move", src, e)),
     }?;
-    crate::fsutil::set_mode(dst, 0o600)
+    crate::base::files::set_mode(dst, 0o600)
 }
 
 fn list(paths: &Paths, json: bool) -> Result<i32> {
@@ -251,7 +254,7 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 ]
             })
             .collect();
-        print!("{}", report::table(&["NAME", "EMAIL", "PLAN"], &rows));
+        print!("{}", render::table(&["NAME", "EMAIL", "PLAN"], &rows));
     }
     Ok(0)
 }
@@ -267,12 +270,12 @@ pub fn relogin(
     run_login(paths, cfg, &account.home, name, device_auth, extra)?;
     cache::clear(paths, name);
     match accounts::refresh_identity(&account)? {
-        Some(old) => ui::warn(&format!(
+        Some(old) => term::warn(&format!(
             "'{name}' is now logged in as {} (was {})",
             describe(&accounts::get(paths, name)?.identity()),
             describe(&old)
         )),
-        None => ui::note(&format!("logged in to '{name}' again")),
+        None => term::note(&format!("logged in to '{name}' again")),
     }
     Ok(())
 }
@@ -290,7 +293,7 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
                 "\n  pid {} in '{}', since {}",
                 s.pid,
                 s.cwd,
-                crate::timefmt::wall(s.started_at)
+                crate::base::time::wall(s.started_at)
             ));
         }
         return Err(Error::new(msg)
@@ -303,7 +306,7 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     match codex::find(cfg, paths) {
         Ok(real) => {
             let (mut cmd, _) = codex::command(&real, &account.home);
-            crate::sandbox::setup(cfg).apply(&mut cmd);
+            crate::accounts::sandbox::setup(cfg).apply(&mut cmd);
             cmd.arg("logout")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -312,19 +315,19 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
             match cmd.spawn() {
                 Ok(mut child) => match codex::wait_bounded(&mut child, limit) {
                     Some(s) if s.success() => {}
-                    Some(s) => ui::warn(&format!(
+                    Some(s) => term::warn(&format!(
                         "`codex logout` failed (exit {}); the login may stay valid on the server",
-                        crate::signals::exit_code(s)
+                        crate::launch::signals::exit_code(s)
                     )),
-                    None => ui::warn(&format!(
+                    None => term::warn(&format!(
                         "`codex logout` did not finish within {}; stopped it (the login may stay valid on the server)",
                         humantime::format_duration(limit)
                     )),
                 },
-                Err(e) => ui::warn(&format!("cannot run `codex logout`: {e}")),
+                Err(e) => term::warn(&format!("cannot run `codex logout`: {e}")),
             }
         }
-        Err(e) => ui::warn(&format!("{}; removing the local login only", e.message)),
+        Err(e) => term::warn(&format!("{}; removing the local login only", e.message)),
     }
     let shared = cfg.shared_home().ok();
     let kept = accounts::delete(paths, name, shared.as_deref())?;
@@ -365,11 +368,11 @@ fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[Strin
         .collect();
     let picked = choice.as_ref().ok().map(|c| c.name.as_str());
     if json {
-        println!("{}", report::status_json(paths, &shown, picked));
+        println!("{}", render::status_json(paths, &shown, picked));
     } else if l.accounts.is_empty() {
         eprintln!("no accounts yet; add one with: swop add NAME");
     } else {
-        print!("{}", report::status_table(paths, &shown, picked));
+        print!("{}", render::status_table(paths, &shown, picked));
     }
     Ok(0)
 }
@@ -381,17 +384,17 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
             .help("add one with: swop add NAME")
             .code(exit::NOT_FOUND));
     }
-    if let Some(forced) = crate::paths::env_nonempty("SWOP_ACCOUNT") {
+    if let Some(forced) = crate::base::paths::env_nonempty("SWOP_ACCOUNT") {
         accounts::get(paths, &forced.to_string_lossy())?;
     }
     let states = l.states(&l.accounts, false);
     match l.choose(&states, &[]) {
         Ok(c) => {
             for w in &c.warnings {
-                ui::warn(w);
+                term::warn(w);
             }
             if json {
-                println!("{}", report::pick_json(&c));
+                println!("{}", render::pick_json(&c));
             } else {
                 println!("{}: {}", c.name, c.why);
                 for (n, why) in &c.passed {
@@ -400,13 +403,13 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
             }
             Ok(0)
         }
-        Err(b) => Err(launch::blocked_error(&b).details(report::blocked_json(&b))),
+        Err(b) => Err(launch::blocked_error(&b).details(render::blocked_json(&b))),
     }
 }
 
 fn uninstall(purge: bool) -> Result<i32> {
     let paths = Paths::from_env()?;
-    let removed = crate::install::uninstall(&paths, purge)?;
+    let removed = crate::cli::install::uninstall(&paths, purge)?;
     for r in removed {
         println!("{r}");
     }

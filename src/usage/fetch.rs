@@ -6,7 +6,7 @@
 //! Every outcome carries a short cause fit for a one-line warning: a status
 //! code or a fixed description, never a response body or a header.
 
-use crate::auth::{self, Auth};
+use crate::accounts::auth::{self, Auth};
 use crate::usage::{self, Usage};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -53,7 +53,7 @@ pub fn usage_url(base: &str) -> String {
 pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
     let auth = match auth::read(&home.join("auth.json")) {
         Ok(a) => a,
-        Err(e) if e.code == crate::error::exit::LOGIN_NEEDED => {
+        Err(e) if e.code == crate::base::error::exit::LOGIN_NEEDED => {
             return Fetched::Dead(short(&e.message))
         }
         Err(e) => return Fetched::Failed(e.message),

@@ -2,11 +2,12 @@
 //! only when everything `codex ...` needs works; warnings (usage server down,
 //! no accounts yet) do not fail it. Never prints a secret.
 
+use crate::accounts::{self, sandbox};
+use crate::base::error::{exit, Result};
+use crate::base::paths::Paths;
+use crate::codex;
 use crate::config::Config;
-use crate::error::{exit, Result};
-use crate::fetch::{self, FetchContext, Fetched};
-use crate::paths::Paths;
-use crate::{accounts, codex, sandbox};
+use crate::usage::fetch::{self, FetchContext, Fetched};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -206,13 +207,13 @@ fn path_order(paths: &Paths) -> Vec<Check> {
 
 fn account_check(a: &accounts::Account, ctx: &FetchContext) -> Check {
     let file = a.auth_file();
-    if let Err(e) = crate::paths::check_private_file(&file) {
+    if let Err(e) = crate::base::paths::check_private_file(&file) {
         return fail(
             format!("'{}': {}", a.name, e.message),
             e.help.unwrap_or_default(),
         );
     }
-    if let Err(e) = crate::auth::read(&file) {
+    if let Err(e) = crate::accounts::auth::read(&file) {
         return fail(
             format!("'{}': {}", a.name, e.message),
             format!("log in again: swop relogin {}", a.name),

@@ -6,6 +6,10 @@
 //! `plan_type` or `rate_limit` is "the wrong shape", and errors are fixed
 //! strings, never an echo of the body.
 
+pub mod cache;
+pub mod fetch;
+pub mod gather;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -11,10 +11,14 @@
 //! Deleting never follows a symlink out of a sandbox (std's remove_dir_all
 //! unlinks symlinks instead of descending into them).
 
-use crate::auth::{self, Identity};
-use crate::error::{exit, Error, Result};
-use crate::fsutil;
-use crate::paths::Paths;
+pub mod auth;
+pub mod rollouts;
+pub mod sandbox;
+
+use crate::accounts::auth::Identity;
+use crate::base::error::{exit, Error, Result};
+use crate::base::files;
+use crate::base::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -163,7 +167,7 @@ impl Staging {
             .accounts()
             .join(format!(".add-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
-        fsutil::create_private_dir(&dir)?;
+        files::create_private_dir(&dir)?;
         Ok(Staging {
             dir,
             committed: false,
@@ -200,7 +204,7 @@ pub fn ensure_free(paths: &Paths, name: &str) -> Result<()> {
 pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Account> {
     let auth = auth::read(&staging.dir.join("auth.json"))?;
     let identity = auth.identity();
-    let _lock = fsutil::lock(&paths.registry_lock())?;
+    let _lock = files::lock(&paths.registry_lock())?;
     ensure_free(paths, name)?;
     for other in list(paths)? {
         if same_login(&other.identity(), &identity) {
@@ -240,7 +244,7 @@ pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Accoun
 
 fn write_meta(home: &Path, meta: &Meta) -> Result<()> {
     let json = serde_json::to_vec_pretty(meta).expect("meta serialises");
-    fsutil::write_atomic(&home.join(META_FILE), &json)
+    files::write_atomic(&home.join(META_FILE), &json)
 }
 
 /// Re-reads the identity after a relogin and records it. Returns the old
@@ -270,7 +274,7 @@ pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> 
     // Hidden names end in the owner's pid: `sweep` leaves a live owner alone.
     let tag = format!("{name}-{}-{}", now_nanos(), std::process::id());
     let trash = paths.accounts().join(format!(".trash-{tag}"));
-    let lock = fsutil::lock(&paths.registry_lock())?;
+    let lock = files::lock(&paths.registry_lock())?;
     let links: Vec<std::ffi::OsString> = match (shared, fs::read_dir(&dir)) {
         (Some(shared), Ok(entries)) => entries
             .flatten()
@@ -283,8 +287,8 @@ pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> 
         None
     } else {
         let retire = paths.accounts().join(format!(".retire-{tag}"));
-        let made = fsutil::create_private_dir(&retire).and_then(|()| {
-            fsutil::write_atomic(
+        let made = files::create_private_dir(&retire).and_then(|()| {
+            files::write_atomic(
                 &retire.join(RETIRED_FILE),
                 b"logged out; links kept so its sessions stay resumable\n",
             )
@@ -334,7 +338,7 @@ pub fn sweep(paths: &Paths) {
             .rsplit('-')
             .next()
             .and_then(|p| p.parse::<i32>().ok())
-            .is_some_and(|pid| !crate::live::pid_alive(pid));
+            .is_some_and(|pid| !crate::launch::live::pid_alive(pid));
         if ours && owner_gone {
             let _ = fs::remove_dir_all(entry.path());
         }

@@ -30,7 +30,7 @@ pub fn note(msg: &str) {
     emit(format!("swop: {msg}\n"));
 }
 
-pub fn error(e: &crate::error::Error) {
+pub fn error(e: &crate::base::error::Error) {
     let mut text = format!("swop: {} {}\n", paint("31", "error:"), e.message);
     if let Some(h) = &e.help {
         text.push_str(&format!("{} {h}\n", paint("36", "help:")));

@@ -5,9 +5,9 @@
 //! Files are written atomically; a corrupt file is treated as missing (the
 //! caller warns) and rewritten by the next fetch.
 
-use crate::error::Result;
-use crate::fsutil;
-use crate::paths::Paths;
+use crate::base::error::Result;
+use crate::base::files;
+use crate::base::paths::Paths;
 use crate::usage::Usage;
 use serde::{Deserialize, Serialize};
 
@@ -55,9 +55,9 @@ pub fn load(paths: &Paths, name: &str) -> Loaded {
 }
 
 pub fn store(paths: &Paths, name: &str, entry: &Entry) -> Result<()> {
-    fsutil::create_private_dir(&paths.cache_dir())?;
+    files::create_private_dir(&paths.cache_dir())?;
     let json = serde_json::to_vec(entry).expect("cache entry serialises");
-    fsutil::write_atomic_cache(&paths.cache_file(name), &json)
+    files::write_atomic_cache(&paths.cache_file(name), &json)
 }
 
 impl Entry {

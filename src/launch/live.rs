@@ -4,9 +4,9 @@
 //! that can take the lock knows the entry is stale and removes it: no cleanup
 //! is ever needed after a crash, and pid reuse cannot fake a live session.
 
-use crate::error::Result;
-use crate::fsutil;
-use crate::paths::Paths;
+use crate::base::error::Result;
+use crate::base::files;
+use crate::base::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -32,7 +32,7 @@ impl Drop for Registration {
 
 pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
     let dir = paths.live_dir(account);
-    fsutil::create_private_dir(&dir)?;
+    files::create_private_dir(&dir)?;
     let pid = std::process::id();
     let entry = LiveSession {
         pid,
@@ -45,7 +45,7 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
     // sees an unlocked entry and mistakes it for a stale one.
     let tmp = dir.join(format!(".{pid}.tmp"));
     let path = dir.join(format!("{pid}.json"));
-    let io = |e| crate::error::Error::io("cannot register the session in", &dir, e);
+    let io = |e| crate::base::error::Error::io("cannot register the session in", &dir, e);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

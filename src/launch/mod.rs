@@ -7,16 +7,20 @@
 //! inside a swop-launched codex, then selection. A fresh cache means no
 //! network and no extra process before codex starts.
 
+pub mod failover;
+pub mod live;
+pub mod signals;
+
+use crate::accounts::sandbox;
 use crate::accounts::{self, Account};
+use crate::base::error::{exit, Error, Result};
+use crate::base::paths::{env_nonempty, Paths};
 use crate::codex;
 use crate::config::Config;
-use crate::error::{exit, Error, Result};
-use crate::paths::{env_nonempty, Paths};
-use crate::quota::{self, AccountState};
-use crate::sandbox;
 use crate::select::{self, Choice};
-use crate::signals;
-use crate::ui;
+use crate::usage::gather::{self, AccountState};
+
+use crate::base::term;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -106,7 +110,7 @@ pub fn run(args: Vec<OsString>) -> Result<i32> {
     paths.check_private()?;
     let all = accounts::list(&paths)?;
     if all.is_empty() {
-        ui::note(
+        term::note(
             "no accounts yet, so codex runs with your own login (add one with: swop add NAME)",
         );
         return exec_plain(&real, &args);
@@ -172,23 +176,23 @@ impl Launcher {
         let prepare = move |c: &mut std::process::Command| setup.apply(c);
         // status and pick also run without a real codex (no app-server then).
         let real = Some(self.real.as_path()).filter(|p| !p.as_os_str().is_empty());
-        let g = quota::gather(&self.paths, &self.cfg, accounts, real, &prepare, force);
+        let g = gather::gather(&self.paths, &self.cfg, accounts, real, &prepare, force);
         for s in &g.states {
             let Some(w) = &s.warning else { continue };
             if s.dead {
-                ui::warn(&format!(
+                term::warn(&format!(
                     "session for '{}' has expired ({w}); run: swop relogin {}",
                     s.name, s.name
                 ));
                 continue;
             }
             let fallback = match &s.usage {
-                Some((_, quota::Freshness::Stale(age))) => {
-                    format!("; using numbers from {} ago", crate::timefmt::span(*age))
+                Some((_, gather::Freshness::Stale(age))) => {
+                    format!("; using numbers from {} ago", crate::base::time::span(*age))
                 }
                 _ => String::new(),
             };
-            ui::warn(&format!(
+            term::warn(&format!(
                 "usage for '{}' unavailable: {w}{fallback}",
                 s.name
             ));
@@ -204,7 +208,7 @@ impl Launcher {
     ) -> std::result::Result<Choice, select::Blocked> {
         let lives: Vec<usize> = states
             .iter()
-            .map(|s| crate::live::list(&self.paths, &s.name).len())
+            .map(|s| crate::launch::live::list(&self.paths, &s.name).len())
             .collect();
         let mut cfg = self.cfg.selection.clone();
         cfg.exclude.extend(exclude.iter().cloned());
@@ -248,7 +252,7 @@ impl Launcher {
             // codex 0.169.0 runs with no credentials at all, silently, when
             // it cannot read auth.json.
             let account = self.account(&choice.name);
-            let Err(e) = crate::auth::read(&account.auth_file()) else {
+            let Err(e) = crate::accounts::auth::read(&account.auth_file()) else {
                 break choice;
             };
             let state = states
@@ -265,17 +269,17 @@ impl Launcher {
                 .help(format!("log in again: swop relogin {}", choice.name))
                 .code(exit::LOGIN_NEEDED));
             }
-            let _ = crate::cache::mark_dead(&self.paths, &choice.name, accounts::now());
-            ui::warn(&format!(
+            let _ = crate::usage::cache::mark_dead(&self.paths, &choice.name, accounts::now());
+            term::warn(&format!(
                 "session for '{}' has expired ({}); run: swop relogin {}",
                 choice.name, e.message, choice.name
             ));
             state.dead = true;
         };
         let cwd = std::env::current_dir().unwrap_or_default();
-        let args = match crate::sessions::resolve_last(&self.cfg, &args, &cwd) {
+        let args = match crate::accounts::rollouts::resolve_last(&self.cfg, &args, &cwd) {
             Some((resolved, id)) => {
-                ui::note(&format!(
+                term::note(&format!(
                     "resuming the newest session here across all accounts: {id}"
                 ));
                 resolved
@@ -299,18 +303,18 @@ impl Launcher {
             if let Ok(would) = self.choose(&revived, &[]) {
                 if dead.contains(&would.name) {
                     let name = would.name.clone();
-                    if ui::interactive()
-                        && ui::confirm(&format!(
+                    if term::interactive()
+                        && term::confirm(&format!(
                             "Session for '{name}' has expired. Log in again now?"
                         ))
                     {
-                        crate::commands::relogin(&self.paths, &self.cfg, &name, false, &[])?;
+                        crate::cli::commands::relogin(&self.paths, &self.cfg, &name, false, &[])?;
                         let fresh = self.states(std::slice::from_ref(self.account(&name)), true);
                         if let Some(i) = states.iter().position(|s| s.name == name) {
                             states[i] = fresh.into_iter().next().expect("one account in, one out");
                         }
                     } else {
-                        ui::warn(&format!(
+                        term::warn(&format!(
                             "skipping '{name}' for this launch (its session has expired)"
                         ));
                     }
@@ -322,7 +326,7 @@ impl Launcher {
 
     fn announce(&self, choice: &Choice, states: &[AccountState]) {
         for w in &choice.warnings {
-            ui::warn(w);
+            term::warn(w);
         }
         if !self.cfg.output.announce {
             return;
@@ -341,7 +345,7 @@ impl Launcher {
         if let Some(f) = usage.and_then(|u| u.five_hour_used()) {
             facts.push(format!("5h {f:.0}%"));
         }
-        ui::note(&format!(
+        term::note(&format!(
             "codex on '{}' ({}): {}",
             choice.name,
             facts.join(", "),
@@ -368,7 +372,7 @@ impl Launcher {
             // Only the first run's login was checked (in `launch`); a
             // relogin or a failover account is checked here.
             let code = self.run_child(&account, &args, used.len() == 1 && !relogged)?;
-            let _ = crate::cache::invalidate(&self.paths, &account.name);
+            let _ = crate::usage::cache::invalidate(&self.paths, &account.name);
             // Success, or the person stopped codex (Ctrl-C, kill): done.
             if code == 0 || code > 128 {
                 return Ok(code);
@@ -377,21 +381,27 @@ impl Launcher {
             let now = self.states(std::slice::from_ref(&account), true).remove(0);
             if now.dead {
                 if relogged {
-                    ui::warn(&format!("'{}' still fails after logging in again; not retrying (run: swop relogin {})", account.name, account.name));
+                    term::warn(&format!("'{}' still fails after logging in again; not retrying (run: swop relogin {})", account.name, account.name));
                     return Ok(code);
                 }
                 relogged = true;
-                if ui::interactive()
-                    && ui::confirm(&format!(
+                if term::interactive()
+                    && term::confirm(&format!(
                         "Session for '{}' has expired. Log in again now?",
                         account.name
                     ))
                 {
-                    crate::commands::relogin(&self.paths, &self.cfg, &account.name, false, &[])?;
-                    ui::note(&format!("retrying on '{}'", account.name));
+                    crate::cli::commands::relogin(
+                        &self.paths,
+                        &self.cfg,
+                        &account.name,
+                        false,
+                        &[],
+                    )?;
+                    term::note(&format!("retrying on '{}'", account.name));
                     continue;
                 }
-                ui::warn(&format!(
+                term::warn(&format!(
                     "the session for '{}' has expired; run: swop relogin {}",
                     account.name, account.name
                 ));
@@ -404,7 +414,9 @@ impl Launcher {
             if let Some(i) = states.iter().position(|s| s.name == now.name) {
                 states[i] = now.clone();
             }
-            match crate::failover::plan(self, &account, &now, &args, started, &states, &used)? {
+            match crate::launch::failover::plan(
+                self, &account, &now, &args, started, &states, &used,
+            )? {
                 Some((next, next_args)) => {
                     choice = next;
                     args = next_args;
@@ -417,11 +429,11 @@ impl Launcher {
     /// Runs codex once on `account`. `login_checked`: the caller has just
     /// read its auth.json (the first launch does, in `launch`).
     fn run_child(&self, account: &Account, args: &[OsString], login_checked: bool) -> Result<i32> {
-        crate::paths::check_private_file(&account.auth_file())?;
+        crate::base::paths::check_private_file(&account.auth_file())?;
         // codex 0.169.0 runs with no credentials at all, silently, when it
         // cannot read auth.json: never start it on an unusable login.
         if !login_checked {
-            crate::auth::read(&account.auth_file()).map_err(|e| {
+            crate::accounts::auth::read(&account.auth_file()).map_err(|e| {
                 Error::new(format!(
                     "cannot use account '{}': {}",
                     account.name, e.message
@@ -431,7 +443,7 @@ impl Launcher {
             })?;
         }
         for n in sandbox::link(&self.cfg, &account.home)? {
-            ui::note(&n);
+            term::note(&n);
         }
         let (mut cmd, removed) = codex::command(&self.real, &account.home);
         let mut dropped: Vec<&str> = removed;
@@ -439,7 +451,7 @@ impl Launcher {
             dropped.push("CODEX_HOME");
         }
         if !dropped.is_empty() {
-            ui::note(&format!(
+            term::note(&format!(
                 "removed {} from codex's environment so that it uses account '{}'",
                 dropped.join(", "),
                 account.name
@@ -447,8 +459,8 @@ impl Launcher {
         }
         self.setup().apply(&mut cmd);
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
-        let _live = crate::live::register(&self.paths, &account.name)
-            .map_err(|e| ui::warn(&format!("cannot register this session: {}", e.message)))
+        let _live = crate::launch::live::register(&self.paths, &account.name)
+            .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
         wait_child(cmd)
     }

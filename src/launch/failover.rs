@@ -5,14 +5,15 @@
 //! all, per `[failover] mode`. The launcher calls this at most once per
 //! account, so it never loops.
 
+use crate::accounts::rollouts::{self, Filter};
 use crate::accounts::Account;
+use crate::base::error::Result;
+use crate::base::term;
+use crate::base::time;
 use crate::config::FailoverMode;
-use crate::error::Result;
 use crate::launch::{subcommand, Launcher};
-use crate::quota::AccountState;
 use crate::select::Choice;
-use crate::sessions::{self, Filter};
-use crate::{timefmt, ui};
+use crate::usage::gather::AccountState;
 use std::ffi::OsString;
 use std::time::SystemTime;
 
@@ -86,7 +87,7 @@ pub fn plan(
         cwd: Some(&cwd),
         interactive_only: false,
     };
-    let id = sessions::newest(&sessions::dir(&l.cfg, account), &filter);
+    let id = rollouts::newest(&rollouts::dir(&l.cfg, account), &filter);
     let usage = now.usage.as_ref().map(|(u, _)| u);
     let weekly_out = usage
         .and_then(|u| u.weekly_used())
@@ -104,7 +105,7 @@ pub fn plan(
         _ => ("weekly", usage.and_then(|u| u.weekly_reset())),
     };
     let resets = reset
-        .map(|t| format!(" (resets {})", timefmt::wall(t)))
+        .map(|t| format!(" (resets {})", time::wall(t)))
         .unwrap_or_default();
     let headline = format!("{} hit its {which} limit{resets}", account.name);
     let resume_cmd = id.as_ref().map(|id| format!("codex resume {id}"));
@@ -115,7 +116,7 @@ pub fn plan(
             if let Some(cmd) = &resume_cmd {
                 msg.push_str(&format!("; session to resume later: {cmd}"));
             }
-            ui::warn(&msg);
+            term::warn(&msg);
             return Ok(None);
         }
     };
@@ -131,7 +132,7 @@ pub fn plan(
     } else {
         "this command"
     };
-    let mode = l.cfg.failover.mode.unwrap_or(if ui::interactive() {
+    let mode = l.cfg.failover.mode.unwrap_or(if term::interactive() {
         FailoverMode::Ask
     } else {
         FailoverMode::Off
@@ -139,13 +140,13 @@ pub fn plan(
     let go = match mode {
         FailoverMode::Off => false,
         FailoverMode::Auto => {
-            ui::note(&format!(
+            term::note(&format!(
                 "{headline}; continuing {what} on '{}'{next_weekly}",
                 next.name
             ));
             true
         }
-        FailoverMode::Ask => ui::confirm(&format!(
+        FailoverMode::Ask => term::confirm(&format!(
             "{headline}. Continue {what} on {}{next_weekly}?",
             next.name
         )),
@@ -155,7 +156,7 @@ pub fn plan(
             Some(cmd) => format!("to continue on another account run: {cmd}"),
             None => "run the command again to use another account".to_string(),
         };
-        ui::warn(&format!("{headline}; {how}"));
+        term::warn(&format!("{headline}; {how}"));
         return Ok(None);
     }
     let next_args = match &id {

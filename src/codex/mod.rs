@@ -6,9 +6,9 @@
 //! candidate that is the running executable (same canonical path, or the same
 //! inode, which also catches hard links and copies made by `ln`).
 
+use crate::base::error::{exit, Error, Result};
+use crate::base::paths::{env_nonempty, Paths};
 use crate::config::Config;
-use crate::error::{exit, Error, Result};
-use crate::paths::{env_nonempty, Paths};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
@@ -102,7 +102,10 @@ pub fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
         return explicit(PathBuf::from(p), "SWOP_CODEX");
     }
     if let Some(p) = &cfg.codex_path {
-        return explicit(crate::paths::expand_tilde(p)?, "codex_path in swop.toml");
+        return explicit(
+            crate::base::paths::expand_tilde(p)?,
+            "codex_path in swop.toml",
+        );
     }
     let shim = paths.shim_dir();
     let shim_canon = shim.canonicalize().ok();

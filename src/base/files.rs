@@ -5,7 +5,7 @@
 //! same directory, fsync, rename. A crash at any instant leaves the old or the
 //! new content, never a torn file. Directories are 0700, files 0600.
 
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};

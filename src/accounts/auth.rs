@@ -5,7 +5,7 @@
 //! does either (refresh tokens are single-use). Token strings live in
 //! [`Secret`], whose Debug and Display never show the value.
 
-use crate::error::{exit, Error, Result};
+use crate::base::error::{exit, Error, Result};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;

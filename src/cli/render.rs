@@ -3,10 +3,10 @@
 //! both Unix seconds and RFC 3339 for scripts. Nothing here can see a token.
 
 use crate::accounts::{self, Account};
-use crate::paths::Paths;
-use crate::quota::{AccountState, Freshness};
+use crate::base::paths::Paths;
+use crate::base::time;
 use crate::select::{Blocked, Choice};
-use crate::timefmt;
+use crate::usage::gather::{AccountState, Freshness};
 use serde_json::{json, Value};
 
 /// A plain left-aligned table with two spaces between columns.
@@ -54,7 +54,7 @@ pub fn state_word(s: &AccountState) -> String {
             };
             match fresh {
                 Freshness::Fresh => base.into(),
-                Freshness::Stale(age) => format!("{base}, stale ({} old)", timefmt::span(*age)),
+                Freshness::Stale(age) => format!("{base}, stale ({} old)", time::span(*age)),
             }
         }
     }
@@ -89,10 +89,10 @@ pub fn status_table(
                 pct(u.and_then(|u| u.five_hour_used())),
                 pct(u.and_then(|u| u.weekly_used())),
                 u.and_then(|u| u.weekly_reset())
-                    .map(|t| timefmt::reset(t, now))
+                    .map(|t| time::reset(t, now))
                     .unwrap_or_else(|| "-".into()),
                 state_word(s),
-                crate::live::list(paths, &a.name).len().to_string(),
+                crate::launch::live::list(paths, &a.name).len().to_string(),
             ]
         })
         .collect();
@@ -117,7 +117,7 @@ pub fn status_table(
 
 fn time_json(t: Option<i64>) -> Value {
     match t {
-        Some(t) => json!({"unix": t, "rfc3339": timefmt::rfc3339(t)}),
+        Some(t) => json!({"unix": t, "rfc3339": time::rfc3339(t)}),
         None => Value::Null,
     }
 }
@@ -141,7 +141,7 @@ pub fn status_json(
         .map(|(a, s)| {
             let u = s.usage.as_ref().map(|(u, _)| u);
             let id = a.identity();
-            let live: Vec<Value> = crate::live::list(paths, &a.name)
+            let live: Vec<Value> = crate::launch::live::list(paths, &a.name)
                 .into_iter()
                 .map(|l| json!({"pid": l.pid, "cwd": l.cwd, "started_at": time_json(Some(l.started_at))}))
                 .collect();

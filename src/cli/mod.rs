@@ -2,7 +2,13 @@
 //! no decision is taken here. Help and version return before any config is
 //! read. `swop codex ARGS...` passes ARGS through untouched.
 
-use crate::error::{Error, Result};
+pub mod commands;
+pub mod completions;
+pub mod doctor;
+pub mod install;
+pub mod render;
+
+use crate::base::error::{Error, Result};
 use lexopt::prelude::*;
 use std::ffi::OsString;
 
@@ -320,7 +326,7 @@ mod tests {
         assert!(p(&["add", "a", "b"]).is_err());
         assert_eq!(
             p(&["add", "--", "-rf"]).unwrap_err().code,
-            crate::error::exit::USAGE
+            crate::base::error::exit::USAGE
         );
     }
 

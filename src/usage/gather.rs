@@ -8,11 +8,11 @@
 //! they fetch on their own.
 
 use crate::accounts::{self, Account};
-use crate::cache::{self, Entry, Loaded};
+use crate::base::files;
+use crate::base::paths::Paths;
 use crate::config::Config;
-use crate::fetch::{self, FetchContext, Fetched};
-use crate::fsutil;
-use crate::paths::Paths;
+use crate::usage::cache::{self, Entry, Loaded};
+use crate::usage::fetch::{self, FetchContext, Fetched};
 use crate::usage::Usage;
 use std::path::Path;
 use std::time::Duration;
@@ -83,7 +83,7 @@ pub fn gather(
     if !todo.is_empty() {
         let wait = cfg.usage.timeout + Duration::from_secs(1);
         // Err: no lock possible here (read-only SWOP_HOME): fetch without it.
-        let lock = fsutil::lock_within(&paths.fetch_lock(), wait);
+        let lock = files::lock_within(&paths.fetch_lock(), wait);
         // Someone else may have fetched while we waited for the lock: what
         // was fetched since this call began is as good as our own fetch,
         // whatever the TTL (single flight even with cache_ttl = 0).

@@ -1,0 +1,10 @@
+//! The base every other unit stands on: paths under SWOP_HOME, atomic files
+//! and locks, the one error type, time, the terminal.
+//!
+//! Knows nothing of accounts, usage or codex; never imports from another unit.
+
+pub mod error;
+pub mod files;
+pub mod paths;
+pub mod term;
+pub mod time;
