@@ -225,7 +225,7 @@ pub fn commit(paths: &Paths, staging: &mut Staging, name: &str) -> Result<Accoun
     }
     let meta = Meta {
         identity: identity.clone(),
-        added_at: now(),
+        added_at: crate::base::time::now(),
     };
     write_meta(&staging.dir, &meta)?;
     let target = paths.account(name);
@@ -257,7 +257,7 @@ pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
         &account.home,
         &Meta {
             identity,
-            added_at: now(),
+            added_at: crate::base::time::now(),
         },
     )?;
     Ok(changed.then_some(old))
@@ -272,7 +272,11 @@ pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
 pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> {
     let dir = paths.account(name);
     // Hidden names end in the owner's pid: `sweep` leaves a live owner alone.
-    let tag = format!("{name}-{}-{}", now_nanos(), std::process::id());
+    let tag = format!(
+        "{name}-{}-{}",
+        crate::base::time::now_nanos(),
+        std::process::id()
+    );
     let trash = paths.accounts().join(format!(".trash-{tag}"));
     let lock = files::lock(&paths.registry_lock())?;
     let links: Vec<std::ffi::OsString> = match (shared, fs::read_dir(&dir)) {
@@ -338,25 +342,11 @@ pub fn sweep(paths: &Paths) {
             .rsplit('-')
             .next()
             .and_then(|p| p.parse::<i32>().ok())
-            .is_some_and(|pid| !crate::launch::live::pid_alive(pid));
+            .is_some_and(|pid| !crate::base::process::pid_alive(pid));
         if ours && owner_gone {
             let _ = fs::remove_dir_all(entry.path());
         }
     }
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-fn now_nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

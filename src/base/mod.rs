@@ -6,5 +6,6 @@
 pub mod error;
 pub mod files;
 pub mod paths;
+pub mod process;
 pub mod term;
 pub mod time;

@@ -4,6 +4,22 @@
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Nanoseconds since the Unix epoch, for unique names.
+pub fn now_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
 /// Local wall time, e.g. "Fri 28 Nov 10:00".
 pub fn wall(unix: i64) -> String {
     match Timestamp::from_second(unix) {

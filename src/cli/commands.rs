@@ -317,7 +317,7 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
                     Some(s) if s.success() => {}
                     Some(s) => term::warn(&format!(
                         "`codex logout` failed (exit {}); the login may stay valid on the server",
-                        crate::launch::signals::exit_code(s)
+                        crate::codex::signals::exit_code(s)
                     )),
                     None => term::warn(&format!(
                         "`codex logout` did not finish within {}; stopped it (the login may stay valid on the server)",

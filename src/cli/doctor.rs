@@ -113,7 +113,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         timeout: cfg.usage.timeout,
         codex: real_path.as_deref(),
         prepare: &prepare,
-        now: accounts::now(),
+        now: crate::base::time::now(),
     };
     let results: Vec<(String, Check)> = std::thread::scope(|s| {
         let hs: Vec<_> = all

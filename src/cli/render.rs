@@ -2,7 +2,7 @@
 //! list. Human times only (never a raw epoch in the table); JSON carries
 //! both Unix seconds and RFC 3339 for scripts. Nothing here can see a token.
 
-use crate::accounts::{self, Account};
+use crate::accounts::Account;
 use crate::base::paths::Paths;
 use crate::base::time;
 use crate::select::{Blocked, Choice};
@@ -69,7 +69,7 @@ pub fn status_table(
     rows: &[(&Account, &AccountState)],
     picked: Option<&str>,
 ) -> String {
-    let now = accounts::now();
+    let now = crate::base::time::now();
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|(a, s)| {

@@ -112,7 +112,7 @@ pub fn plan(
     let next = match l.choose(states, used) {
         Ok(c) => c,
         Err(blocked) => {
-            let mut msg = format!("{headline}; {}", blocked.headline(crate::accounts::now()));
+            let mut msg = format!("{headline}; {}", blocked.headline(crate::base::time::now()));
             if let Some(cmd) = &resume_cmd {
                 msg.push_str(&format!("; session to resume later: {cmd}"));
             }

@@ -36,7 +36,7 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
     let pid = std::process::id();
     let entry = LiveSession {
         pid,
-        started_at: crate::accounts::now(),
+        started_at: crate::base::time::now(),
         cwd: std::env::current_dir()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
@@ -96,13 +96,4 @@ pub fn list(paths: &Paths, account: &str) -> Vec<LiveSession> {
     }
     out.sort_by_key(|s: &LiveSession| s.started_at);
     out
-}
-
-/// Whether a process with this pid exists (it may belong to another user).
-pub fn pid_alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }

@@ -9,7 +9,6 @@
 
 pub mod failover;
 pub mod live;
-pub mod signals;
 
 use crate::accounts::sandbox;
 use crate::accounts::{self, Account};
@@ -229,7 +228,7 @@ impl Launcher {
                     .filter(|f| !exclude.iter().any(|e| e == f)),
                 cwd: &cwd,
                 home: home.as_deref(),
-                now: accounts::now(),
+                now: crate::base::time::now(),
             },
         )
     }
@@ -269,7 +268,8 @@ impl Launcher {
                 .help(format!("log in again: swop relogin {}", choice.name))
                 .code(exit::LOGIN_NEEDED));
             }
-            let _ = crate::usage::cache::mark_dead(&self.paths, &choice.name, accounts::now());
+            let _ =
+                crate::usage::cache::mark_dead(&self.paths, &choice.name, crate::base::time::now());
             term::warn(&format!(
                 "session for '{}' has expired ({}); run: swop relogin {}",
                 choice.name, e.message, choice.name
@@ -468,7 +468,7 @@ impl Launcher {
 
 /// The "all accounts blocked" error with each account's reason.
 pub fn blocked_error(b: &select::Blocked) -> Error {
-    let now = accounts::now();
+    let now = crate::base::time::now();
     let mut msg = b.headline(now);
     for (name, why, _) in &b.accounts {
         msg.push_str(&format!("\n  {name}: {why}"));

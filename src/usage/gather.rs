@@ -7,7 +7,7 @@
 //! fresh numbers. A holder that hangs cannot hang the others: past the wait
 //! they fetch on their own.
 
-use crate::accounts::{self, Account};
+use crate::accounts::Account;
 use crate::base::files;
 use crate::base::paths::Paths;
 use crate::config::Config;
@@ -55,7 +55,7 @@ pub fn gather(
     prepare: &(dyn Fn(&mut std::process::Command) + Sync),
     force: bool,
 ) -> Gathered {
-    let now = accounts::now();
+    let now = crate::base::time::now();
     let began_ms = now_ms();
     let ttl = cfg.usage.cache_ttl.as_secs() as i64;
     let mut warnings: Vec<Option<String>> = vec![None; accounts.len()];
