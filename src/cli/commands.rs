@@ -122,7 +122,7 @@ fn run_login(
     let (mut cmd, _) = codex::command(&real, home);
     crate::accounts::sandbox::setup(cfg).apply(&mut cmd);
     cmd.args(login_args(device_auth, extra));
-    let code = launch::wait_child(cmd)?;
+    let code = codex::run_attached(cmd)?;
     if code != 0 {
         let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})"))
             .code(exit::LOGIN_NEEDED);

@@ -6,6 +6,8 @@
 //! candidate that is the running executable (same canonical path, or the same
 //! inode, which also catches hard links and copies made by `ln`).
 
+pub mod signals;
+
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::{env_nonempty, Paths};
 use crate::config::Config;
@@ -190,4 +192,19 @@ pub fn version(real: &Path) -> Option<String> {
     wait_bounded(&mut child, Duration::from_secs(10))?;
     let v = out.trim().to_string();
     (!v.is_empty()).then_some(v)
+}
+
+/// Runs `cmd` as swop's child with stdio inherited and signals forwarded;
+/// returns codex's exit code (128+N when a signal ended it).
+pub fn run_attached(mut cmd: Command) -> Result<i32> {
+    let forwarder = signals::Forwarder::install();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::new(format!("cannot start codex: {e}")).code(exit::NO_CODEX))?;
+    forwarder.set_child(child.id());
+    let status = child
+        .wait()
+        .map_err(|e| Error::new(format!("lost track of codex: {e}")))?;
+    drop(forwarder);
+    Ok(signals::exit_code(status))
 }

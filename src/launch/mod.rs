@@ -104,7 +104,7 @@ pub fn run(args: Vec<OsString>) -> Result<i32> {
         let (mut cmd, _) = codex::command(&real, &home);
         sandbox::setup(&cfg).apply(&mut cmd);
         cmd.env(LAUNCHED_VAR, &home).args(&args);
-        return wait_child(cmd);
+        return codex::run_attached(cmd);
     }
     paths.check_private()?;
     let all = accounts::list(&paths)?;
@@ -141,20 +141,6 @@ fn exec_plain(real: &Path, args: &[OsString]) -> Result<i32> {
         .env(codex::DEPTH_VAR, (codex::depth() + 1).to_string())
         .exec();
     Err(Error::new(format!("cannot run '{}': {err}", real.display())).code(exit::NO_CODEX))
-}
-
-/// Runs `cmd` as swop's child with stdio inherited and signals forwarded.
-pub fn wait_child(mut cmd: std::process::Command) -> Result<i32> {
-    let forwarder = signals::Forwarder::install();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| Error::new(format!("cannot start codex: {e}")).code(exit::NO_CODEX))?;
-    forwarder.set_child(child.id());
-    let status = child
-        .wait()
-        .map_err(|e| Error::new(format!("lost track of codex: {e}")))?;
-    drop(forwarder);
-    Ok(signals::exit_code(status))
 }
 
 pub struct Launcher {
@@ -462,7 +448,7 @@ impl Launcher {
         let _live = crate::launch::live::register(&self.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
-        wait_child(cmd)
+        codex::run_attached(cmd)
     }
 }
 
