@@ -3,6 +3,11 @@
 //! One binary with two names: started as `codex` (through the shim) it
 //! behaves as `swop codex ...`; under any other name it is the management
 //! CLI. The decision is taken from argv[0]'s file name before anything else.
+//!
+//! Nothing prints with `println!`/`eprintln!` (they panic on a closed pipe):
+//! stdout goes through `base::out`, stderr through `base::term`. The lints
+//! below hold every later change to that.
+#![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
 mod accounts;
 mod base;
@@ -40,9 +45,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        // stdout's reader went away: nothing more can be said (base::out).
+        Err(e) if e.quiet => ExitCode::from(e.code),
         Err(e) => {
             if json {
-                println!("{}", e.to_json());
+                // A closed stdout must not hide the error: it still goes to
+                // stderr and the exit code stays the error's.
+                let _ = base::out::line(&e.to_json());
             }
             base::term::error(&e);
             ExitCode::from(e.code)

@@ -5,6 +5,7 @@ mod helpers;
 mod support;
 
 mod accounts;
+mod cli;
 mod install;
 mod launch;
 mod live;

@@ -4,6 +4,7 @@
 
 use crate::accounts::{self, sandbox};
 use crate::base::error::{exit, Result};
+use crate::base::out;
 use crate::base::paths::Paths;
 use crate::codex;
 use crate::config::Config;
@@ -128,37 +129,42 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     checks.extend(results.into_iter().map(|(_, c)| c));
 
     let failed = checks.iter().any(|c| c.level == Level::Fail);
-    if json_out {
-        let v: Vec<_> = checks
-            .iter()
-            .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json")
-        );
+    out::print(&if json_out {
+        report_json(&checks, failed)
     } else {
-        for c in &checks {
-            let tag = match c.level {
-                Level::Ok => "ok  ",
-                Level::Warn => "warn",
-                Level::Fail => "FAIL",
-            };
-            println!("{tag}  {}", c.what);
-            if let Some(f) = &c.fix {
-                println!("      fix: {f}");
-            }
-        }
-        println!(
-            "{}",
-            if failed {
-                "\nsome checks failed: `codex` through swop will not work until they are fixed"
-            } else {
-                "\nall good: `codex` runs through swop"
-            }
-        );
-    }
+        report_text(&checks, failed)
+    })?;
     Ok(if failed { exit::FAILURE as i32 } else { 0 })
+}
+
+fn report_json(checks: &[Check], failed: bool) -> String {
+    let v: Vec<_> = checks
+        .iter()
+        .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
+        .collect();
+    let doc = serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json");
+    format!("{doc}\n")
+}
+
+fn report_text(checks: &[Check], failed: bool) -> String {
+    let mut text = String::new();
+    for c in checks {
+        let tag = match c.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        text.push_str(&format!("{tag}  {}\n", c.what));
+        if let Some(f) = &c.fix {
+            text.push_str(&format!("      fix: {f}\n"));
+        }
+    }
+    text.push_str(if failed {
+        "\nsome checks failed: `codex` through swop will not work until they are fixed\n"
+    } else {
+        "\nall good: `codex` runs through swop\n"
+    });
+    text
 }
 
 /// The shim dir must be on PATH, ahead of every real codex.

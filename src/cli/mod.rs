@@ -102,6 +102,9 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
      "Print a shell completion script for swop."),
 ];
 
+/// The documented example config, printed by `swop help config`.
+pub const CONFIG_EXAMPLE: &str = include_str!("../../config.example.toml");
+
 pub fn main_help() -> String {
     let mut s = String::from(
         "swop: run codex on whichever of your ChatGPT accounts has the most quota left\n\nUsage: swop COMMAND [OPTIONS]\n       codex [ARGS...]     (through the shim: same as `swop codex`)\n\nCommands:\n",
