@@ -20,15 +20,11 @@ use std::process::Stdio;
 
 pub fn run(cmd: Command) -> Result<i32> {
     match cmd {
-        Command::Help(None) => out::print(&cli::main_help())?,
-        Command::Help(Some(topic)) if topic == "config" => out::print(cli::CONFIG_EXAMPLE)?,
-        Command::Help(Some(topic)) => match cli::command_help(&topic) {
+        Command::Help(None) => out::print(&cli::help::main_help())?,
+        Command::Help(Some(topic)) => match cli::help::topic_help(&topic) {
             Some(h) => out::print(&h)?,
             None => {
-                return Err(
-                    Error::usage(format!("no help for '{topic}': not a command"))
-                        .help("see: swop --help"),
-                )
+                return Err(Error::usage(format!("no help for '{topic}'")).help("see: swop --help"))
             }
         },
         Command::Version => out::line(&format!("swop {}", env!("CARGO_PKG_VERSION")))?,
