@@ -397,13 +397,15 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
                 println!("{}", render::pick_json(&c));
             } else {
                 println!("{}: {}", c.name, c.why);
-                for (n, why) in &c.passed {
-                    println!("  not {n}: {why}");
+                for p in &c.passed {
+                    println!("  not {}: {p}", p.name());
                 }
             }
             Ok(0)
         }
-        Err(b) => Err(launch::blocked_error(&b).details(render::blocked_json(&b))),
+        Err(b) => Err(b
+            .error(crate::base::time::now())
+            .details(render::blocked_json(&b))),
     }
 }
 

@@ -307,7 +307,8 @@ impl Launcher {
                 }
             }
         }
-        self.choose(states, &[]).map_err(|b| blocked_error(&b))
+        self.choose(states, &[])
+            .map_err(|b| b.error(crate::base::time::now()))
     }
 
     fn announce(&self, choice: &Choice, states: &[AccountState]) {
@@ -450,29 +451,6 @@ impl Launcher {
             .ok();
         codex::run_attached(cmd)
     }
-}
-
-/// The "all accounts blocked" error with each account's reason.
-pub fn blocked_error(b: &select::Blocked) -> Error {
-    let now = crate::base::time::now();
-    let mut msg = b.headline(now);
-    for (name, why, _) in &b.accounts {
-        msg.push_str(&format!("\n  {name}: {why}"));
-    }
-    let all_dead = b
-        .accounts
-        .iter()
-        .all(|(_, why, _)| why.starts_with("session expired"));
-    let (code, help) = if all_dead {
-        let first = &b.accounts[0].0;
-        (
-            exit::LOGIN_NEEDED,
-            format!("log in again: swop relogin {first}"),
-        )
-    } else {
-        (exit::ALL_BLOCKED, "wait for a reset, add another account (swop add NAME), or force one: SWOP_ACCOUNT=NAME codex ...".to_string())
-    };
-    Error::new(msg).help(help).code(code)
 }
 
 #[cfg(test)]
