@@ -7,11 +7,12 @@
 //! inside a swop-launched codex, then selection. A fresh cache means no
 //! network and no extra process before codex starts.
 
+pub mod argv;
 pub mod failover;
 pub mod live;
 
 use crate::accounts::sandbox;
-use crate::accounts::{self, Account};
+use crate::accounts::{self, rollouts, Account};
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::{env_nonempty, Paths};
 use crate::codex;
@@ -31,49 +32,6 @@ use std::path::{Path, PathBuf};
 /// KEY/SECRET/TOKEN in it: codex's shell environment policy drops those.)
 pub const LAUNCHED_VAR: &str = "SWOP_LAUNCHED_HOME";
 
-const FAST_PATHS: &[&str] = &["--version", "-V", "--help", "-h", "help", "completion"];
-
-/// The codex subcommand: the first argument that is not an option (skipping
-/// the value of `-c`/`--config`, `-p`/`--profile`, `-m`/`--model`, ...).
-pub fn subcommand(args: &[OsString]) -> Option<&str> {
-    let mut skip = false;
-    for a in args {
-        let s = a.to_str()?;
-        if skip {
-            skip = false;
-            continue;
-        }
-        if matches!(
-            s,
-            "-c" | "--config"
-                | "-p"
-                | "--profile"
-                | "-m"
-                | "--model"
-                | "-C"
-                | "--cd"
-                | "-s"
-                | "--sandbox"
-                | "-a"
-                | "--ask-for-approval"
-                | "-i"
-                | "--image"
-                | "--enable"
-                | "--disable"
-        ) {
-            skip = true;
-            continue;
-        }
-        if s == "--" {
-            return None;
-        }
-        if !s.starts_with('-') {
-            return Some(s);
-        }
-    }
-    None
-}
-
 pub fn run(args: Vec<OsString>) -> Result<i32> {
     codex::check_depth()?;
     let paths = Paths::from_env()?;
@@ -83,13 +41,12 @@ pub fn run(args: Vec<OsString>) -> Result<i32> {
         let real = codex::find(&cfg, &paths)?;
         return exec_plain(&real, &args);
     }
-    let first = args.first().and_then(|a| a.to_str());
     let cfg = Config::load(&paths.config())?;
     let real = codex::find(&cfg, &paths)?;
-    if first.is_some_and(|f| FAST_PATHS.contains(&f)) {
+    if argv::is_fast_path(&args) {
         return exec_plain(&real, &args);
     }
-    match subcommand(&args) {
+    match argv::subcommand(&args) {
         Some("login") => {
             return Err(Error::usage("`codex login` through swop would log in to an arbitrary account sandbox")
                 .help("add an account: swop add NAME; log in again: swop relogin NAME; or run the real codex: SWOP_BYPASS=1 codex login"))
@@ -263,7 +220,7 @@ impl Launcher {
             state.dead = true;
         };
         let cwd = std::env::current_dir().unwrap_or_default();
-        let args = match crate::accounts::rollouts::resolve_last(&self.cfg, &args, &cwd) {
+        let args = match resolve_last(&self.cfg, &args, &cwd) {
             Some((resolved, id)) => {
                 term::note(&format!(
                     "resuming the newest session here across all accounts: {id}"
@@ -453,6 +410,21 @@ impl Launcher {
     }
 }
 
+/// `resume --last` / `exec resume --last` with `--last` replaced by the id
+/// of the newest matching session in the shared dir, across accounts; None
+/// when the args do not ask for `--last` or no session matches (codex then
+/// decides).
+fn resolve_last(cfg: &Config, args: &[OsString], cwd: &Path) -> Option<(Vec<OsString>, String)> {
+    let req = argv::LastRequest::find(args)?;
+    let filter = rollouts::Filter {
+        since: None,
+        cwd: (!req.all).then_some(cwd),
+        interactive_only: !req.exec && !req.include_non_interactive,
+    };
+    let id = rollouts::newest(&rollouts::shared_dir(cfg)?, &filter)?;
+    Some((req.answer(args, &id), id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,12 +433,42 @@ mod tests {
         a.iter().map(OsString::from).collect()
     }
 
+    fn meta(cwd: &str, source: &str) -> String {
+        format!("{{\"type\":\"session_meta\",\"payload\":{{\"cwd\":\"{cwd}\",\"source\":\"{source}\"}}}}\n")
+    }
+
     #[test]
-    fn subcommand_skips_option_values() {
-        assert_eq!(subcommand(&args(&["-c", "a=b", "login"])), Some("login"));
-        assert_eq!(subcommand(&args(&["--json", "exec", "hi"])), Some("exec"));
-        assert_eq!(subcommand(&args(&["-m", "login", "exec"])), Some("exec"));
-        assert_eq!(subcommand(&args(&["--", "login"])), None);
-        assert_eq!(subcommand(&args(&[])), None);
+    fn resume_last_is_answered_across_accounts_from_the_shared_sessions() {
+        const ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
+        const ID2: &str = "0199a213-81c0-7800-8aa1-bbab2a035a54";
+        let dir = std::env::temp_dir().join(format!("swop-last-{}", std::process::id()));
+        let sessions = dir.join("sessions/2026/11/25");
+        std::fs::create_dir_all(&sessions).unwrap();
+        let write = |name: String, text: String| std::fs::write(sessions.join(name), text).unwrap();
+        write(
+            format!("rollout-2026-11-25T12-00-00-{ID}.jsonl"),
+            meta("/w", "exec"),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write(
+            format!("rollout-2026-11-25T12-00-01-{ID2}.jsonl"),
+            meta("/other", "cli"),
+        );
+        let mut cfg = Config::default();
+        cfg.sandbox.shared_home = dir.display().to_string();
+        let w = Path::new("/w");
+        let (out, id) = resolve_last(&cfg, &args(&["exec", "resume", "--last", "go"]), w).unwrap();
+        assert_eq!(id, ID);
+        assert_eq!(out, args(&["exec", "resume", ID, "go"]));
+        let all = args(&["exec", "resume", "--last", "--all", "go"]);
+        assert_eq!(resolve_last(&cfg, &all, w).unwrap().1, ID2);
+        assert!(resolve_last(&cfg, &args(&["exec", "resume", ID, "go"]), w).is_none());
+        assert!(
+            resolve_last(&cfg, &args(&["resume", "--last"]), w).is_none(),
+            "only an exec session here"
+        );
+        cfg.sandbox.share.clear();
+        assert!(resolve_last(&cfg, &args(&["exec", "resume", "--last"]), w).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
