@@ -216,10 +216,20 @@ mod tests {
 
     /// The whole grammar in one table: command line -> subcommand, mode,
     /// fast path, continuation of session ID, hint.
+    /// args, subcommand, mode, fast path, continuation of ID, hint.
+    type Row = (
+        &'static [&'static str],
+        Option<&'static str>,
+        Mode,
+        bool,
+        &'static [&'static str],
+        &'static str,
+    );
+
     #[test]
     fn grammar_table() {
         #[rustfmt::skip]
-        let rows: &[(&[&str], Option<&str>, Mode, bool, &[&str], &str)] = &[
+        let rows: &[Row] = &[
             (&[], None, Mode::Interactive, false, &["resume", "ID"], "codex resume ID"),
             (&["fix the bug"], Some("fix the bug"), Mode::Interactive, false, &["resume", "ID"], "codex resume ID"),
             (&["-m", "o3", "hi"], Some("hi"), Mode::Interactive, false, &["-m", "o3", "resume", "ID"], "codex resume ID"),
