@@ -50,7 +50,7 @@ pub fn plan(
     states: &[AccountState],
     used: &[String],
 ) -> Result<Option<(Choice, Vec<OsString>)>> {
-    let cwd = std::env::current_dir().unwrap_or_default();
+    let cwd = l.ctx.cwd.clone();
     let filter = Filter {
         since: Some(started),
         cwd: Some(&cwd),
@@ -82,7 +82,7 @@ pub fn plan(
     } else {
         "this command"
     };
-    let mode = l.cfg.failover.mode.unwrap_or(if term::interactive() {
+    let mode = l.cfg.failover.mode.unwrap_or(if l.interactive() {
         FailoverMode::Ask
     } else {
         FailoverMode::Off

@@ -9,178 +9,114 @@
 
 pub mod argv;
 pub mod failover;
+mod pool;
+mod route;
+
+pub use pool::Pool;
 pub mod live;
 
 use crate::accounts::sandbox;
 use crate::accounts::{self, rollouts, Account};
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::{env_nonempty, Paths};
-use crate::codex;
+use crate::base::process::Context;
+use crate::codex::{self, Codex};
 use crate::config::Config;
-use crate::select::{self, Choice};
-use crate::usage::gather::{self, AccountState};
+use crate::select::Choice;
+use crate::usage::gather::AccountState;
 
 use crate::base::term;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Set for the codex swop starts: the sandbox it runs in. A nested `codex`
-/// keeps the parent's account only while CODEX_HOME still equals this path
-/// and the sandbox exists, so a marker inherited by a long-lived daemon can
-/// never pin a later, unrelated call to a removed account. (The name has no
-/// KEY/SECRET/TOKEN in it: codex's shell environment policy drops those.)
-pub const LAUNCHED_VAR: &str = "SWOP_LAUNCHED_HOME";
+pub use route::LAUNCHED_VAR;
+use route::{Guarded, Route};
 
-pub fn run(args: Vec<OsString>) -> Result<i32> {
+/// `codex ARGS...`: decide the route, then carry it out. Reads top to
+/// bottom: guard -> config -> route -> accounts -> pick -> run.
+pub fn run(ctx: Context) -> Result<i32> {
     codex::check_depth()?;
     let paths = Paths::from_env()?;
-    if env_nonempty("SWOP_BYPASS").is_some_and(|v| v != "0") {
-        // Exactly as if swop were not there: same args, same environment.
-        let cfg = Config::load(&paths.config()).unwrap_or_default();
-        let real = codex::find(&cfg, &paths)?;
-        return exec_plain(&real, &args);
-    }
-    let cfg = Config::load(&paths.config())?;
-    let real = codex::find(&cfg, &paths)?;
-    if argv::is_fast_path(&args) {
-        return exec_plain(&real, &args);
-    }
-    match argv::subcommand(&args) {
-        Some("login") => {
-            return Err(Error::usage("`codex login` through swop would log in to an arbitrary account sandbox")
-                .help("add an account: swop add NAME; log in again: swop relogin NAME; or run the real codex: SWOP_BYPASS=1 codex login"))
+    let has_login = |home: &Path| home.join("auth.json").is_file();
+    let disk = route::Disk {
+        accounts_dir: &paths.accounts(),
+        has_login: &has_login,
+    };
+    let route = route::route(&ctx, &disk);
+    // A broken swop.toml never stands between the user and the real codex
+    // when swop is asked to stay out of the way.
+    let cfg = match route {
+        Route::Bypass => Config::load(&paths.config()).unwrap_or_default(),
+        _ => Config::load(&paths.config())?,
+    };
+    let codex = Codex::locate(&cfg, &paths)?;
+    let args = ctx.args.clone();
+    match route {
+        Route::Bypass | Route::FastPath => exec_plain(&codex, &args),
+        Route::Refuse(what) => Err(refusal(what)),
+        Route::Nested(home) => {
+            let mut cmd = codex.in_home(&home)?.command;
+            cmd.env(LAUNCHED_VAR, &home).args(&args);
+            codex::run_attached(cmd)
         }
-        Some("logout") => {
-            return Err(Error::usage("`codex logout` through swop would log out of an arbitrary account sandbox")
-                .help("remove an account: swop logout NAME; or run the real codex: SWOP_BYPASS=1 codex logout"))
+        Route::Pick => {
+            paths.check_private()?;
+            let all = accounts::list(&paths)?;
+            if all.is_empty() {
+                term::note(
+                    "no accounts yet, so codex runs with your own login (add one with: swop add NAME)",
+                );
+                return exec_plain(&codex, &args);
+            }
+            let pool = Pool {
+                paths,
+                cfg,
+                codex,
+                accounts: all,
+                ctx,
+            };
+            Launcher { pool }.launch(args)
         }
-        _ => {}
     }
-    if let Some(home) = nested_home(&paths) {
-        let (mut cmd, _) = codex::command(&real, &home);
-        sandbox::setup(&cfg).apply(&mut cmd);
-        cmd.env(LAUNCHED_VAR, &home).args(&args);
-        return codex::run_attached(cmd);
-    }
-    paths.check_private()?;
-    let all = accounts::list(&paths)?;
-    if all.is_empty() {
-        term::note(
-            "no accounts yet, so codex runs with your own login (add one with: swop add NAME)",
-        );
-        return exec_plain(&real, &args);
-    }
-    Launcher {
-        paths,
-        cfg,
-        real,
-        accounts: all,
-    }
-    .launch(args)
 }
 
-/// The sandbox of the swop-launched codex this call comes from, if it is one.
-fn nested_home(paths: &Paths) -> Option<PathBuf> {
-    let marker = PathBuf::from(env_nonempty(LAUNCHED_VAR)?);
-    let home = PathBuf::from(env_nonempty("CODEX_HOME")?);
-    if marker != home || !home.starts_with(paths.accounts()) || !home.join("auth.json").is_file() {
-        return None;
+fn refusal(what: Guarded) -> Error {
+    match what {
+        Guarded::Login => Error::usage("`codex login` through swop would log in to an arbitrary account sandbox")
+            .help("add an account: swop add NAME; log in again: swop relogin NAME; or run the real codex: SWOP_BYPASS=1 codex login"),
+        Guarded::Logout => Error::usage("`codex logout` through swop would log out of an arbitrary account sandbox")
+            .help("remove an account: swop logout NAME; or run the real codex: SWOP_BYPASS=1 codex logout"),
     }
-    Some(home)
 }
 
 /// Replaces swop with the real codex: no selection, nothing changed but the
 /// recursion counter.
-fn exec_plain(real: &Path, args: &[OsString]) -> Result<i32> {
-    let err = std::process::Command::new(real)
-        .args(args)
-        .env(codex::DEPTH_VAR, (codex::depth() + 1).to_string())
-        .exec();
+fn exec_plain(codex: &Codex, args: &[OsString]) -> Result<i32> {
+    let err = codex.plain()?.args(args).exec();
+    let real = codex.binary().unwrap_or(Path::new("codex"));
     Err(Error::new(format!("cannot run '{}': {err}", real.display())).code(exit::NO_CODEX))
 }
 
+/// One `codex ...` call that needs an account.
 pub struct Launcher {
-    pub paths: Paths,
-    pub cfg: Config,
-    pub real: PathBuf,
-    pub accounts: Vec<Account>,
+    pub pool: Pool,
+}
+
+impl std::ops::Deref for Launcher {
+    type Target = Pool;
+    fn deref(&self) -> &Pool {
+        &self.pool
+    }
 }
 
 impl Launcher {
-    fn setup(&self) -> sandbox::Setup {
-        sandbox::setup(&self.cfg)
-    }
-
-    /// Usage for some accounts (cache first); warnings printed.
-    pub fn states(&self, accounts: &[Account], force: bool) -> Vec<AccountState> {
-        let setup = self.setup();
-        let prepare = move |c: &mut std::process::Command| setup.apply(c);
-        // status and pick also run without a real codex (no app-server then).
-        let real = Some(self.real.as_path()).filter(|p| !p.as_os_str().is_empty());
-        let g = gather::gather(&self.paths, &self.cfg, accounts, real, &prepare, force);
-        for s in &g.states {
-            let Some(w) = &s.warning else { continue };
-            if s.dead {
-                term::warn(&format!(
-                    "session for '{}' has expired ({w}); run: swop relogin {}",
-                    s.name, s.name
-                ));
-                continue;
-            }
-            let fallback = match &s.usage {
-                Some((_, gather::Freshness::Stale(age))) => {
-                    format!("; using numbers from {} ago", crate::base::time::span(*age))
-                }
-                _ => String::new(),
-            };
-            term::warn(&format!(
-                "usage for '{}' unavailable: {w}{fallback}",
-                s.name
-            ));
-        }
-        g.states
-    }
-
-    /// Selection over `states`, skipping `exclude`d accounts.
-    pub fn choose(
-        &self,
-        states: &[AccountState],
-        exclude: &[String],
-    ) -> std::result::Result<Choice, select::Blocked> {
-        let lives: Vec<usize> = states
-            .iter()
-            .map(|s| crate::launch::live::list(&self.paths, &s.name).len())
-            .collect();
-        let mut cfg = self.cfg.selection.clone();
-        cfg.exclude.extend(exclude.iter().cloned());
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let forced = env_nonempty("SWOP_ACCOUNT").and_then(|v| v.into_string().ok());
-        let home = dirs::home_dir();
-        let inputs: Vec<select::Input> = states
-            .iter()
-            .zip(lives)
-            .map(|(state, live)| select::Input { state, live })
-            .collect();
-        select::select(
-            &inputs,
-            &select::Policy {
-                cfg: &cfg,
-                forced: forced
-                    .as_deref()
-                    .filter(|f| !exclude.iter().any(|e| e == f)),
-                cwd: &cwd,
-                home: home.as_deref(),
-                now: crate::base::time::now(),
-            },
-        )
-    }
-
-    fn account(&self, name: &str) -> &Account {
-        self.accounts
-            .iter()
-            .find(|a| a.name == name)
-            .expect("chosen from this list")
+    /// Logs `name` in again (the person said yes) and forgets the old
+    /// login's numbers.
+    fn relogin(&self, name: &str) -> Result<()> {
+        codex::login::relogin(&self.paths, &self.codex, name, false, &[])?;
+        crate::usage::cache::clear(&self.paths, name);
+        Ok(())
     }
 
     fn launch(self, args: Vec<OsString>) -> Result<i32> {
@@ -219,7 +155,7 @@ impl Launcher {
             ));
             state.dead = true;
         };
-        let cwd = std::env::current_dir().unwrap_or_default();
+        let cwd = self.ctx.cwd.clone();
         let args = match resolve_last(&self.cfg, &args, &cwd) {
             Some((resolved, id)) => {
                 term::note(&format!(
@@ -246,12 +182,12 @@ impl Launcher {
             if let Ok(would) = self.choose(&revived, &[]) {
                 if dead.contains(&would.name) {
                     let name = would.name.clone();
-                    if term::interactive()
+                    if self.interactive()
                         && term::confirm(&format!(
                             "Session for '{name}' has expired. Log in again now?"
                         ))
                     {
-                        crate::cli::commands::relogin(&self.paths, &self.cfg, &name, false, &[])?;
+                        self.relogin(&name)?;
                         let fresh = self.states(std::slice::from_ref(self.account(&name)), true);
                         if let Some(i) = states.iter().position(|s| s.name == name) {
                             states[i] = fresh.into_iter().next().expect("one account in, one out");
@@ -329,19 +265,13 @@ impl Launcher {
                     return Ok(code);
                 }
                 relogged = true;
-                if term::interactive()
+                if self.interactive()
                     && term::confirm(&format!(
                         "Session for '{}' has expired. Log in again now?",
                         account.name
                     ))
                 {
-                    crate::cli::commands::relogin(
-                        &self.paths,
-                        &self.cfg,
-                        &account.name,
-                        false,
-                        &[],
-                    )?;
+                    self.relogin(&account.name)?;
                     term::note(&format!("retrying on '{}'", account.name));
                     continue;
                 }
@@ -389,8 +319,10 @@ impl Launcher {
         for n in sandbox::link(&self.cfg, &account.home)? {
             term::note(&n);
         }
-        let (mut cmd, removed) = codex::command(&self.real, &account.home);
-        let mut dropped: Vec<&str> = removed;
+        let codex::HomeCommand {
+            command: mut cmd,
+            removed: mut dropped,
+        } = self.codex.in_home(&account.home)?;
         if env_nonempty("CODEX_HOME").is_some_and(|h| Path::new(&h) != account.home) {
             dropped.push("CODEX_HOME");
         }
@@ -401,7 +333,6 @@ impl Launcher {
                 account.name
             ));
         }
-        self.setup().apply(&mut cmd);
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
         let _live = crate::launch::live::register(&self.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
