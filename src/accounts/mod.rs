@@ -10,6 +10,10 @@
 //!
 //! Deleting never follows a symlink out of a sandbox (std's remove_dir_all
 //! unlinks symlinks instead of descending into them).
+//!
+//! Unit `accounts/`: registry, auth.json and JWT claims (`auth`), sandbox
+//! sharing (`sandbox`), codex's session files (`rollouts`). Never writes
+//! auth.json (only codex does), never starts codex, never touches the network.
 
 pub mod auth;
 pub mod rollouts;

@@ -2,10 +2,16 @@
 //! `swop codex ARGS...`. Picks an account, says which on stderr, runs the real
 //! codex under it with ARGS unchanged, and passes its exit status through.
 //!
-//! Order of checks, cheapest first: recursion depth, SWOP_BYPASS, fast paths
-//! (--version, --help, help, completion), login/logout guard, nested call from
-//! inside a swop-launched codex, then selection. A fresh cache means no
-//! network and no extra process before codex starts.
+//! One call, top to bottom: [`run`] guards recursion, reads swop.toml, asks
+//! [`route`] where the call goes (bypass, fast path, refused login/logout,
+//! nested call, or a pick), and for a pick hands a [`Launcher`] the
+//! [`Pool`] (accounts + usage + policy). The launcher picks, runs codex
+//! (`run_child`), and after each run `after_run` decides: exit, retry after
+//! a relogin, or switch accounts ([`failover`]). codex's argv grammar lives
+//! in [`argv`]; running sessions are registered in [`live`].
+//!
+//! Never parses swop's own flags and never renders tables: that is `cli/`.
+//! A fresh cache means no network and no extra process before codex starts.
 
 pub mod argv;
 pub mod failover;
