@@ -144,3 +144,183 @@ fn a_closed_stdout_ends_account_commands_quietly_and_keeps_their_work() {
     assert_quiet_end(env.swop().args(["import", "old"]), 0);
     assert!(env.account_home("old").join("auth.json").is_file());
 }
+
+/// Every `see: swop ...` / `did you mean: swop ...` an error points to is
+/// a command that works (`swop --verbose` used to point to `swop help
+/// swop`, which failed).
+#[test]
+fn every_help_pointer_of_a_usage_error_runs() {
+    let env = TestEnv::new();
+    let bad: &[&[&str]] = &[
+        &["--verbose"],
+        &["-x"],
+        &["--versoin"],
+        &["stauts"],
+        &["frobnicate"],
+        &["status", "--jsn"],
+        &["list", "--bogus"],
+        &["logout", "a", "--refresh"],
+        &["add"],
+        &["add", "a", "b"],
+        &["import", "x", "--from"],
+        &["help", "stauts"],
+        &["help", "nope"],
+        &["pick", "now"],
+        &["completions"],
+    ];
+    let mut ran = 0;
+    for args in bad {
+        let out = env.swop().args(args.iter().copied()).code(2);
+        let help = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("help:"))
+            .unwrap_or_else(|| panic!("{args:?}: no help line: {}", out.stderr));
+        let Some(at) = help.find("swop ") else {
+            continue; // e.g. "use one of: bash, zsh, fish"
+        };
+        let pointed: Vec<&str> = help[at + 5..]
+            .split(|c: char| c == ')' || c == '?')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .take_while(|w| !w.ends_with(':') && *w != "NAME")
+            .collect();
+        if pointed
+            .first()
+            .is_some_and(|w| ["add", "import"].contains(w))
+        {
+            continue; // "swop add NAME -- ARGS": a shape, not a command
+        }
+        let run = env.swop().args(pointed.iter().copied()).run();
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{args:?} points to `swop {}`, which fails: {}",
+            pointed.join(" "),
+            run.stderr
+        );
+        assert!(run.stdout.starts_with("Usage: swop") || run.stdout.starts_with("swop: run"));
+        ran += 1;
+    }
+    assert!(ran >= 10, "only {ran} pointers followed");
+}
+
+#[test]
+fn did_you_mean_for_commands_and_flags() {
+    let env = TestEnv::new();
+    let out = env.swop().arg("stauts").code(2);
+    assert!(
+        out.stderr.contains("unknown command 'stauts'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean 'status'"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+    let out = env.swop().args(["status", "--jsn"]).code(2);
+    assert!(
+        out.stderr.contains("did you mean '--json'"),
+        "{}",
+        out.stderr
+    );
+    let out = env.swop().args(["logout", "old", "--refresh"]).code(2);
+    assert!(
+        out.stderr.contains("'--refresh' is an option of: status"),
+        "{}",
+        out.stderr
+    );
+    // Nothing near: no guess, just the pointer.
+    let out = env.swop().arg("frobnicate").code(2);
+    assert!(!out.stderr.contains("did you mean"), "{}", out.stderr);
+}
+
+/// `swop help config` is the documented config, and it is a config swop
+/// accepts as it is.
+#[test]
+fn help_config_prints_a_config_that_swop_accepts() {
+    let env = TestEnv::new();
+    let text = env.swop().args(["help", "config"]).ok().stdout;
+    assert!(
+        text.contains("[usage]") && text.contains("timeout"),
+        "{text}"
+    );
+    crate::helpers::write_config(&env, &text);
+    env.swop().arg("list").ok();
+    let doctor = env.swop().args(["doctor", "--json"]).run();
+    assert!(
+        doctor.stdout.contains("parses"),
+        "doctor did not accept it: {}",
+        doctor.stdout
+    );
+    // A broken config points to it, never to a file the user may not have.
+    crate::helpers::write_config(&env, "[usage]\nbogus = 1\n");
+    let out = env.swop().arg("list").code(3);
+    assert!(out.stderr.contains("swop help config"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("config.example.toml"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn help_teaches_examples_and_environment() {
+    let env = TestEnv::new();
+    let main = env.swop().arg("--help").ok().stdout;
+    for var in [
+        "SWOP_HOME",
+        "SWOP_ACCOUNT",
+        "SWOP_BYPASS",
+        "SWOP_CODEX",
+        "NO_COLOR",
+        "SWOP_ACCOUNT_NAME",
+        "swop help config",
+    ] {
+        assert!(main.contains(var), "swop --help lacks {var}");
+    }
+    let commands = main
+        .split("\nCommands:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .expect("a Commands: section");
+    assert!(commands.lines().count() >= 12, "{commands}");
+    for line in commands.lines() {
+        assert!(
+            line.ends_with('.') && !line.ends_with(".."),
+            "a summary is cut: {line:?}"
+        );
+    }
+    for cmd in ["add", "status", "logout", "completions", "help"] {
+        let h = env.swop().args([cmd, "--help"]).ok().stdout;
+        assert_eq!(h, env.swop().args(["help", cmd]).ok().stdout);
+        assert!(h.contains("\nExamples:\n  "), "{cmd}: {h}");
+    }
+}
+
+/// The bash script, sourced into a real bash, completes each command's own
+/// flags (the old hand-written one offered `--refresh` to `logout`).
+#[test]
+fn bash_completion_offers_each_commands_own_flags() {
+    let env = TestEnv::new();
+    let script = env.swop().args(["completions", "bash"]).ok().stdout;
+    let path = env.root.join("swop.bash");
+    std::fs::write(&path, script).unwrap();
+    let complete = |words: &str| {
+        let line = format!(
+            "source '{}'; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); _swop; echo \"${{COMPREPLY[*]}}\"",
+            path.display()
+        );
+        env.command("/bin/bash").args(["-c", &line]).ok().stdout
+    };
+    assert_eq!(complete("swop stat").trim(), "status");
+    assert_eq!(complete("swop logout --").trim(), "--force --help");
+    assert_eq!(complete("swop status --").trim(), "--json --refresh --help");
+    assert_eq!(
+        complete("swop completions ''").trim(),
+        "bash zsh fish --help"
+    );
+}

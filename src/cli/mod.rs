@@ -4,6 +4,10 @@
 //! [`Command::from_matches`] below. No decision is taken here; help and
 //! version return before any config is read. `swop codex ARGS...` passes
 //! ARGS through untouched.
+//!
+//! Unit `cli/`: the management commands (`commands`), the table, parser,
+//! help and completions, rendering of tables and JSON (`render`), `doctor`,
+//! `install`. The top of the stack: may use every other unit; nothing uses it.
 
 pub mod commands;
 pub mod completions;

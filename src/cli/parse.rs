@@ -195,9 +195,9 @@ fn unknown_global(flag: &str) -> Error {
     let names = flags::GLOBAL_FLAGS.iter().map(|f| f.long);
     let near = suggest::closest(flag.trim_start_matches('-'), names);
     match near.filter(|_| flag.starts_with("--")) {
-        Some(s) => Error::usage(format!("unknown option '{flag}'"))
+        Some(s) => Error::usage(format!("invalid option '{flag}'"))
             .help(format!("did you mean '--{s}'? (see: swop --help)")),
-        None => top_error(format!("unknown option '{flag}'")),
+        None => top_error(format!("invalid option '{flag}'")),
     }
 }
 
@@ -212,7 +212,7 @@ fn unknown_command(name: &str) -> Error {
 /// An option the command does not take: the nearest of its own, else the
 /// commands that do take it.
 fn unknown_flag(spec: &Spec, flag: &str) -> Error {
-    let e = Error::usage(format!("{}: unknown option '{flag}'", spec.name));
+    let e = Error::usage(format!("{}: invalid option '{flag}'", spec.name));
     let long = flag.trim_start_matches('-');
     let own = spec.flags.iter().map(|f| f.long).chain(["help"]);
     if let Some(s) = suggest::closest(long, own).filter(|_| flag.starts_with("--")) {
