@@ -33,15 +33,13 @@ fn main() -> ExitCode {
     let mut args = std::env::args_os();
     let argv0 = args.next();
     let rest: Vec<OsString> = args.collect();
-    let mut json = false;
-    let result = if invoked_as_codex(argv0.as_ref()) {
+    let as_codex = invoked_as_codex(argv0.as_ref());
+    // From the flags table, so it holds whether or not argv parses.
+    let json = !as_codex && cli::asks_json(&rest);
+    let result = if as_codex {
         launch::run(base::process::Context::from_process(rest))
     } else {
-        json = cli::asks_json(&rest);
-        cli::parse(rest).and_then(|cmd| {
-            json = cmd.json();
-            cli::commands::run(cmd)
-        })
+        cli::parse(rest).and_then(cli::commands::run)
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -180,7 +180,7 @@ fn every_help_pointer_of_a_usage_error_runs() {
             continue; // e.g. "use one of: bash, zsh, fish"
         };
         let pointed: Vec<&str> = help[at + 5..]
-            .split(|c: char| c == ')' || c == '?')
+            .split([')', '?'])
             .next()
             .unwrap()
             .split_whitespace()

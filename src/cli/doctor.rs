@@ -50,19 +50,7 @@ fn fail(what: String, fix: String) -> Check {
 
 pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     let mut checks = Vec::new();
-    let cfg = match Config::load(&paths.config()) {
-        Ok(c) => {
-            checks.push(ok(format!("config '{}' parses", paths.config().display())));
-            c
-        }
-        Err(e) => {
-            checks.push(fail(
-                e.message.clone(),
-                "fix the file; `swop help config` shows every key and its default".into(),
-            ));
-            Config::default()
-        }
-    };
+    let cfg = config_check(paths, &mut checks);
     checks.extend(path_order(paths));
     let codex = Codex::locate(&cfg, paths);
     match codex.as_ref().map(|c| c.binary().expect("located")) {
@@ -113,17 +101,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         codex: &codex,
         now: crate::base::time::now(),
     };
-    let results: Vec<(String, Check)> = std::thread::scope(|s| {
-        let hs: Vec<_> = all
-            .iter()
-            .map(|a| {
-                let ctx = &ctx;
-                s.spawn(move || (a.name.clone(), account_check(a, ctx)))
-            })
-            .collect();
-        hs.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    checks.extend(results.into_iter().map(|(_, c)| c));
+    checks.extend(account_checks(&all, &ctx));
 
     let failed = checks.iter().any(|c| c.level == Level::Fail);
     out::print(&if json_out {
@@ -132,6 +110,34 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         report_text(&checks, failed)
     })?;
     Ok(if failed { exit::FAILURE as i32 } else { 0 })
+}
+
+/// The config parses (else: defaults, and a failed check).
+fn config_check(paths: &Paths, checks: &mut Vec<Check>) -> Config {
+    match Config::load(&paths.config()) {
+        Ok(c) => {
+            checks.push(ok(format!("config '{}' parses", paths.config().display())));
+            c
+        }
+        Err(e) => {
+            checks.push(fail(
+                e.message.clone(),
+                "fix the file; `swop help config` shows every key and its default".into(),
+            ));
+            Config::default()
+        }
+    }
+}
+
+/// One check per account, asked in parallel.
+fn account_checks(all: &[accounts::Account], ctx: &FetchContext) -> Vec<Check> {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = all
+            .iter()
+            .map(|a| s.spawn(move || account_check(a, ctx)))
+            .collect();
+        hs.into_iter().filter_map(|h| h.join().ok()).collect()
+    })
 }
 
 fn report_json(checks: &[Check], failed: bool) -> String {

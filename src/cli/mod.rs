@@ -71,17 +71,6 @@ pub enum Command {
 }
 
 impl Command {
-    /// Whether the output is a JSON document (errors then are JSON too).
-    pub fn json(&self) -> bool {
-        matches!(
-            self,
-            Command::List { json: true }
-                | Command::Status { json: true, .. }
-                | Command::Pick { json: true }
-                | Command::Doctor { json: true }
-        )
-    }
-
     /// The one place a parsed command line becomes a [`Command`]: one arm
     /// per entry of `flags::COMMANDS`.
     fn from_matches(m: Matches) -> Result<Command> {
@@ -145,10 +134,11 @@ fn name(m: &Matches, v: &OsString) -> Result<String> {
     Ok(s.to_string())
 }
 
-/// For an argv that did not parse: did it ask for JSON? Only a command
-/// whose table entry has `--json` does (never `codex`, whose arguments are
-/// codex's); for an unknown command, a `--json` anywhere counts, so that a
-/// script that asked for JSON gets a JSON error.
+/// Did argv ask for JSON output (so errors are a JSON document on stdout
+/// too)? Answered from the table whether or not argv parses: only a command
+/// whose entry has `--json` does (never `codex`, whose arguments are
+/// codex's); for an unknown command a `--json` counts, so that a script that
+/// asked for JSON gets a JSON error.
 pub fn asks_json(args: &[OsString]) -> bool {
     let given = || {
         args.iter()
