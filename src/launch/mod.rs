@@ -141,7 +141,13 @@ impl Launcher {
     /// Logs `name` in again (the person said yes) and forgets the old
     /// login's numbers.
     fn relogin(&self, name: &str) -> Result<()> {
-        codex::login::relogin(&self.pool.paths, &self.pool.codex, name, false, &[])?;
+        let how = codex::login::Relogin {
+            device_auth: false,
+            extra: &[],
+            live_sessions: live::list(&self.pool.paths, name).len(),
+            timeout: self.pool.cfg.usage.timeout,
+        };
+        codex::login::relogin(&self.pool.paths, &self.pool.codex, name, &how)?;
         crate::usage::cache::clear(&self.pool.paths, name);
         Ok(())
     }
