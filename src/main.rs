@@ -42,7 +42,10 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             if json {
-                println!("{}", e.to_json());
+                println!(
+                    "{}",
+                    cli::views::to_string(&cli::views::ErrorView::from(&e))
+                );
             }
             base::term::error(&e);
             ExitCode::from(e.code)

@@ -12,6 +12,7 @@
 //! unlinks symlinks instead of descending into them).
 
 pub mod auth;
+pub mod disabled;
 pub mod rollouts;
 pub mod sandbox;
 

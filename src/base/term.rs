@@ -4,16 +4,49 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
-fn paint(code: &str, text: &str) -> String {
-    if color() {
+fn color() -> bool {
+    !no_color() && std::io::stderr().is_terminal()
+}
+
+/// Colour for what goes to stdout (tables, doctor): a terminal, no NO_COLOR.
+pub fn stdout_color() -> bool {
+    !no_color() && std::io::stdout().is_terminal()
+}
+
+/// `text` in SGR colour `code` when `on` (red "31", yellow "33", green "32").
+pub fn painted(on: bool, code: &str, text: &str) -> String {
+    if on {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
         text.to_string()
     }
+}
+
+/// The width stdout's lines must fit in: None when stdout is not a terminal
+/// (piped output keeps every column). On a terminal, COLUMNS when set (what
+/// the shell says, and how tests pick a width), else the terminal's own size.
+pub fn stdout_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    from_env.or_else(|| {
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ fills a winsize; fd 1 is open (it is a terminal).
+        let rc = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+        (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+    })
+}
+
+fn paint(code: &str, text: &str) -> String {
+    painted(color(), code, text)
 }
 
 /// Writes `text` to stderr in one write(2), so that lines of swops running

@@ -10,8 +10,8 @@ use crate::cli::render;
 use crate::cli::{self, Command};
 use crate::codex;
 use crate::config::Config;
+use crate::launch;
 use crate::launch::live;
-use crate::launch::{self, Launcher};
 use crate::usage::cache;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -69,8 +69,12 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
             json,
             refresh,
             names,
-        } => status(paths, cfg, json, refresh, &names),
-        Command::Pick { json } => pick(paths, cfg, json),
+            watch,
+        } => crate::cli::status::status(paths, cfg, json, refresh, &names, watch),
+        Command::Pick { json } => crate::cli::status::pick(paths, cfg, json),
+        Command::Ps { json } => crate::cli::status::ps(paths, cfg, json),
+        Command::Disable { name, duration } => crate::cli::toggle::disable(paths, &name, duration),
+        Command::Enable { name } => crate::cli::toggle::enable(paths, &name),
         _ => unreachable!("handled in run"),
     }
 }
@@ -232,14 +236,8 @@ fn move_file(src: &Path, dst: &Path) -> Result<()> {
 fn list(paths: &Paths, json: bool) -> Result<i32> {
     let all = accounts::list(paths)?;
     if json {
-        let v: Vec<serde_json::Value> = all
-            .iter()
-            .map(|a| {
-                let id = a.identity();
-                serde_json::json!({"name": a.name, "email": id.email, "plan": id.plan, "home": a.home})
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        let v: Vec<crate::cli::views::ListEntryView> = all.iter().map(Into::into).collect();
+        println!("{}", crate::cli::views::to_string(&v));
     } else if all.is_empty() {
         eprintln!("no accounts yet; add one with: swop add NAME");
     } else {
@@ -342,71 +340,6 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
         );
     }
     Ok(0)
-}
-
-fn launcher(paths: &Paths, cfg: &Config) -> Result<Launcher> {
-    Ok(Launcher {
-        paths: paths.clone(),
-        cfg: cfg.clone(),
-        real: codex::find(cfg, paths).unwrap_or_default(),
-        accounts: accounts::list(paths)?,
-    })
-}
-
-fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[String]) -> Result<i32> {
-    let l = launcher(paths, cfg)?;
-    for n in names {
-        accounts::get(paths, n)?;
-    }
-    let states = l.states(&l.accounts, refresh);
-    let choice = l.choose(&states, &[]);
-    let shown: Vec<_> = l
-        .accounts
-        .iter()
-        .zip(&states)
-        .filter(|(a, _)| names.is_empty() || names.contains(&a.name))
-        .collect();
-    let picked = choice.as_ref().ok().map(|c| c.name.as_str());
-    if json {
-        println!("{}", render::status_json(paths, &shown, picked));
-    } else if l.accounts.is_empty() {
-        eprintln!("no accounts yet; add one with: swop add NAME");
-    } else {
-        print!("{}", render::status_table(paths, &shown, picked));
-    }
-    Ok(0)
-}
-
-fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
-    let l = launcher(paths, cfg)?;
-    if l.accounts.is_empty() {
-        return Err(Error::new("no accounts yet")
-            .help("add one with: swop add NAME")
-            .code(exit::NOT_FOUND));
-    }
-    if let Some(forced) = crate::base::paths::env_nonempty("SWOP_ACCOUNT") {
-        accounts::get(paths, &forced.to_string_lossy())?;
-    }
-    let states = l.states(&l.accounts, false);
-    match l.choose(&states, &[]) {
-        Ok(c) => {
-            for w in &c.warnings {
-                term::warn(w);
-            }
-            if json {
-                println!("{}", render::pick_json(&c));
-            } else {
-                println!("{}: {}", c.name, c.why);
-                for p in &c.passed {
-                    println!("  not {}: {p}", p.name());
-                }
-            }
-            Ok(0)
-        }
-        Err(b) => Err(b
-            .error(crate::base::time::now())
-            .details(render::blocked_json(&b))),
-    }
 }
 
 fn uninstall(purge: bool) -> Result<i32> {

@@ -7,6 +7,9 @@ pub mod completions;
 pub mod doctor;
 pub mod install;
 pub mod render;
+pub mod status;
+pub mod toggle;
+pub mod views;
 
 use crate::base::error::{Error, Result};
 use lexopt::prelude::*;
@@ -41,6 +44,18 @@ pub enum Command {
         json: bool,
         refresh: bool,
         names: Vec<String>,
+        /// `--watch [SECS]`: redraw every SECS seconds.
+        watch: Option<u64>,
+    },
+    Ps {
+        json: bool,
+    },
+    Disable {
+        name: String,
+        duration: Option<std::time::Duration>,
+    },
+    Enable {
+        name: String,
     },
     Pick {
         json: bool,
@@ -68,6 +83,7 @@ impl Command {
                 | Command::Status { json: true, .. }
                 | Command::Pick { json: true }
                 | Command::Doctor { json: true }
+                | Command::Ps { json: true }
         )
     }
 }
@@ -88,8 +104,13 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
      "Log in to an existing account again (runs `codex login` in its sandbox)."),
     ("logout", "swop logout NAME [--force]",
      "Try `codex logout` (bounded; a failure is only a warning), then delete the\naccount's sandbox. Refuses while codex runs on the account, unless --force."),
-    ("status", "swop status [--json] [--refresh] [NAME...]",
-     "Per account: plan, 5-hour and weekly usage, weekly reset, state, live\nsessions; `*` marks the account a launch would pick now.\n\n  --refresh   ignore the cache and ask the usage server now\n  --json      machine-readable output (see README)"),
+    ("status", "swop status [--json] [--refresh] [--watch [SECS]] [NAME...]",
+     "Per account: plan, 5-hour and weekly usage, weekly reset, state, live\nsessions; `*` marks the account a launch would pick now.\n\n  --refresh   ignore the cache and ask the usage server now\n  --watch [SECS]  redraw every SECS seconds (default 5) until Ctrl-C; usage\n              is refetched at most once per cache_ttl\n  --json      machine-readable output (see README)"),
+    ("ps", "swop ps [--json]",
+     "List the codex sessions running through swop: pid, account, directory,\nsince when, and codex's session id when it is known."),
+    ("disable", "swop disable NAME [--for DURATION]",
+     "Keep an account out of automatic picks (until `swop enable`, or for\nDURATION, e.g. 2h, 3days). SWOP_ACCOUNT=NAME still uses it."),
+    ("enable", "swop enable NAME", "Let automatic picks use a disabled account again."),
     ("pick", "swop pick [--json]",
      "Show which account `codex` would use now and why each other was passed over.\nExits 5 when every account is blocked."),
     ("codex", "swop codex [ARGS...]",
@@ -140,6 +161,32 @@ fn name_arg(cmd: &str, v: Option<OsString>) -> Result<String> {
     Ok(s)
 }
 
+/// `--watch`, `--watch=SECS` or `--watch SECS` (a following number is the
+/// interval, not an account name).
+fn watch_secs(p: &mut lexopt::Parser) -> Result<u64> {
+    const DEFAULT: u64 = 5;
+    let bad = |v: &str| {
+        Error::usage(format!("status: bad --watch interval '{v}'"))
+            .help("give whole seconds, e.g. --watch 10")
+    };
+    if let Some(v) = p.optional_value() {
+        let v = v.to_string_lossy().to_string();
+        return v.parse().map_err(|_| bad(&v));
+    }
+    let next = p
+        .try_raw_args()
+        .and_then(|r| r.peek().and_then(|a| a.to_str()).map(str::to_string));
+    match next.and_then(|n| n.parse::<u64>().ok()) {
+        Some(secs) => {
+            if let Some(mut raw) = p.try_raw_args() {
+                raw.next();
+            }
+            Ok(secs)
+        }
+        None => Ok(DEFAULT),
+    }
+}
+
 pub fn parse(args: Vec<OsString>) -> Result<Command> {
     let mut p = lexopt::Parser::from_args(args);
     let sub = match p.next().map_err(|e| unexpected("swop", e))? {
@@ -166,12 +213,23 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
     let mut refresh = false;
     let mut purge = false;
     let mut from = None;
+    let mut watch = None;
+    let mut duration = None;
     let mut extra = Vec::new();
     let mut positional: Vec<OsString> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| unexpected(sub, e))? {
         match (sub, arg) {
             (_, Short('h') | Long("help")) => return Ok(Command::Help(Some(sub.to_string()))),
-            ("list" | "status" | "pick" | "doctor", Long("json")) => json = true,
+            ("list" | "status" | "pick" | "doctor" | "ps", Long("json")) => json = true,
+            ("status", Long("watch")) => watch = Some(watch_secs(&mut p)?),
+            ("disable", Long("for")) => {
+                let v = p.value().map_err(|e| unexpected(sub, e))?;
+                let v = v.to_string_lossy();
+                duration = Some(humantime::parse_duration(&v).map_err(|e| {
+                    Error::usage(format!("disable: bad --for '{v}': {e}"))
+                        .help("give a duration such as 30m, 2h or 3days")
+                })?);
+            }
             ("add" | "relogin", Long("device-auth")) => device_auth = true,
             ("logout", Long("force") | Short('f')) => force = true,
             ("status", Long("refresh")) => refresh = true,
@@ -235,6 +293,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
             force,
         },
         "list" => Command::List { json },
+        "ps" => Command::Ps { json },
+        "disable" => Command::Disable {
+            name: name_arg(sub, pos.next())?,
+            duration,
+        },
+        "enable" => Command::Enable {
+            name: name_arg(sub, pos.next())?,
+        },
         "pick" => Command::Pick { json },
         "doctor" => Command::Doctor { json },
         "uninstall" => Command::Uninstall { purge },
@@ -247,6 +313,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
                 json,
                 refresh,
                 names,
+                watch,
             }
         }
         "completions" => {
@@ -350,8 +417,49 @@ mod tests {
             Command::Status {
                 json: true,
                 refresh: true,
-                names: vec!["a".into(), "b".into()]
+                names: vec!["a".into(), "b".into()],
+                watch: None,
             }
+        );
+        let watch = |args: &[&str]| match p(args).unwrap() {
+            Command::Status { watch, names, .. } => (watch, names),
+            c => panic!("{c:?}"),
+        };
+        assert_eq!(watch(&["status", "--watch"]), (Some(5), vec![]));
+        assert_eq!(
+            watch(&["status", "--watch", "2", "a"]),
+            (Some(2), vec!["a".into()])
+        );
+        assert_eq!(watch(&["status", "--watch=7"]), (Some(7), vec![]));
+        assert_eq!(
+            watch(&["status", "--watch", "a"]),
+            (Some(5), vec!["a".into()])
+        );
+        assert!(p(&["status", "--watch=x"]).is_err());
+    }
+
+    #[test]
+    fn ps_disable_enable() {
+        assert_eq!(p(&["ps", "--json"]).unwrap(), Command::Ps { json: true });
+        assert_eq!(
+            p(&["disable", "a", "--for", "2h"]).unwrap(),
+            Command::Disable {
+                name: "a".into(),
+                duration: Some(std::time::Duration::from_secs(7200))
+            }
+        );
+        assert_eq!(
+            p(&["disable", "a"]).unwrap(),
+            Command::Disable {
+                name: "a".into(),
+                duration: None
+            }
+        );
+        assert!(p(&["disable", "a", "--for", "soon"]).is_err());
+        assert!(p(&["disable"]).is_err());
+        assert_eq!(
+            p(&["enable", "a"]).unwrap(),
+            Command::Enable { name: "a".into() }
         );
     }
 

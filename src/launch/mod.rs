@@ -200,6 +200,8 @@ impl Launcher {
         let cwd = std::env::current_dir().unwrap_or_default();
         let forced = env_nonempty("SWOP_ACCOUNT").and_then(|v| v.into_string().ok());
         let home = dirs::home_dir();
+        let now = crate::base::time::now();
+        let disabled = crate::accounts::disabled::load(&self.paths, now);
         let inputs: Vec<select::Input> = states
             .iter()
             .zip(lives)
@@ -214,7 +216,8 @@ impl Launcher {
                     .filter(|f| !exclude.iter().any(|e| e == f)),
                 cwd: &cwd,
                 home: home.as_deref(),
-                now: crate::base::time::now(),
+                disabled: &disabled,
+                now,
             },
         )
     }

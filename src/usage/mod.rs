@@ -6,6 +6,7 @@
 //! `plan_type` or `rate_limit` is "the wrong shape", and errors are fixed
 //! strings, never an echo of the body.
 
+pub mod advice;
 pub mod cache;
 pub mod fetch;
 pub mod gather;
