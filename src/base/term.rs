@@ -55,12 +55,56 @@ fn emit(text: String) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// The width of the terminal on stderr (COLUMNS when set), if it is one.
+fn stderr_width() -> Option<usize> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    from_env.filter(|&c| c > 0).or_else(|| {
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ fills a winsize; fd 2 is open (a terminal).
+        let rc = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut ws) };
+        (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+    })
+}
+
+/// Breaks `text` at spaces into lines of at most `width` characters (a
+/// word longer than that stays whole); later lines are indented by two, so
+/// a narrow terminal shows a tidy paragraph instead of its own hard wrap.
+pub fn fill(text: &str, width: Option<usize>) -> String {
+    let Some(width) = width.filter(|&w| w > 10) else {
+        return text.to_string();
+    };
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let cur = lines.last_mut().expect("one line at least");
+        let len = cur.chars().count();
+        if len > 2 && len + 1 + word.chars().count() > width {
+            lines.push(format!("  {word}"));
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+    }
+    lines.join("\n")
+}
+
 pub fn warn(msg: &str) {
-    emit(format!("swop: {} {msg}\n", paint("33", "warning:")));
+    let text = fill(&format!("swop: warning: {msg}"), stderr_width());
+    let text = text.replacen("warning:", &paint("33", "warning:"), 1);
+    emit(format!("{text}\n"));
 }
 
 pub fn note(msg: &str) {
-    emit(format!("swop: {msg}\n"));
+    emit(format!(
+        "{}\n",
+        fill(&format!("swop: {msg}"), stderr_width())
+    ));
 }
 
 pub fn error(e: &crate::base::error::Error) {
@@ -69,6 +113,22 @@ pub fn error(e: &crate::base::error::Error) {
         text.push_str(&format!("{} {h}\n", paint("36", "help:")));
     }
     emit(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_breaks_at_spaces_within_the_width() {
+        let t = fill(
+            "swop: warning: usage for 'a' unavailable: HTTP 500",
+            Some(20),
+        );
+        assert!(t.lines().all(|l| l.chars().count() <= 20), "{t}");
+        assert!(t.lines().skip(1).all(|l| l.starts_with("  ")), "{t}");
+        assert_eq!(fill("a b", None), "a b");
+    }
 }
 
 /// Both stdin and stderr are terminals: a person can answer a question.

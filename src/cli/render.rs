@@ -66,8 +66,11 @@ pub fn state_text(reason: Option<&Reason>, stale: Option<i64>, long: bool) -> St
     }
 }
 
+/// How old the numbers are, when that matters (not for a dead session,
+/// whose numbers are not used at all).
 fn stale_of(s: &AccountState) -> Option<i64> {
     match &s.usage {
+        _ if s.dead => None,
         Some((_, Freshness::Stale(age))) => Some(*age),
         _ => None,
     }
@@ -370,7 +373,10 @@ pub fn status_view(rows: &[StatusRow], picked: Option<&str>) -> StatusView {
                     true,
                 ),
                 session_expired: r.state.dead,
-                stale_seconds: stale_of(r.state),
+                stale_seconds: match &r.state.usage {
+                    Some((_, Freshness::Stale(age))) => Some(*age),
+                    _ => None,
+                },
                 allowed: u.and_then(|u| u.allowed),
                 limit_reached: u.and_then(|u| u.limit_reached),
                 five_hour: u.and_then(|u| u.five_hour.as_ref()).map(WindowView::from),
