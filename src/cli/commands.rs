@@ -9,6 +9,7 @@ use crate::base::term;
 use crate::cli::render;
 use crate::cli::{self, Command};
 use crate::codex;
+use crate::codex::{login, Codex};
 use crate::config::Config;
 use crate::launch;
 use crate::launch::live;
@@ -30,7 +31,9 @@ pub fn run(cmd: Command) -> Result<i32> {
             }
         },
         Command::Version => println!("swop {}", env!("CARGO_PKG_VERSION")),
-        Command::Codex { args } => return launch::run(args),
+        Command::Codex { args } => {
+            return launch::run(crate::base::process::Context::from_process(args))
+        }
         Command::Completions { shell } => print!("{}", crate::cli::completions::script(&shell)),
         Command::Uninstall { purge } => return uninstall(purge),
         Command::Doctor { json } => {
@@ -61,7 +64,9 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
             device_auth,
             extra,
         } => {
-            relogin(paths, cfg, &name, device_auth, &extra)?;
+            let codex = Codex::locate(cfg, paths)?;
+            login::relogin(paths, &codex, &name, device_auth, &extra)?;
+            cache::clear(paths, &name);
             Ok(0)
         }
         Command::Logout { name, force } => logout(paths, cfg, &name, force),
@@ -79,73 +84,6 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
     }
 }
 
-/// Whether a browser login is unlikely to work here (WSL, SSH without a
-/// display): codex's device-code flow is the better choice.
-pub fn headless_hint() -> Option<&'static str> {
-    let wsl = std::env::var_os("WSL_DISTRO_NAME").is_some()
-        || std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .is_ok_and(|r| r.to_lowercase().contains("microsoft"));
-    let ssh = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
-    let display =
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if wsl {
-        Some("this looks like WSL, where the browser login often cannot reach codex")
-    } else if ssh && !display && !cfg!(target_os = "macos") {
-        Some("this is an SSH session without a display")
-    } else {
-        None
-    }
-}
-
-fn login_args(device_auth: bool, extra: &[OsString]) -> Vec<OsString> {
-    let mut a: Vec<OsString> = vec!["login".into()];
-    if device_auth {
-        a.push("--device-auth".into());
-    }
-    a.extend(extra.iter().cloned());
-    a
-}
-
-/// Runs `codex login` in `home` with the terminal attached.
-fn run_login(
-    paths: &Paths,
-    cfg: &Config,
-    home: &Path,
-    name: &str,
-    device_auth: bool,
-    extra: &[OsString],
-) -> Result<()> {
-    let real = codex::find(cfg, paths)?;
-    if !device_auth {
-        if let Some(why) = headless_hint() {
-            term::note(&format!(
-                "{why}; if the browser login fails, use: swop add {name} --device-auth"
-            ));
-        }
-    }
-    let (mut cmd, _) = codex::command(&real, home);
-    crate::accounts::sandbox::setup(cfg).apply(&mut cmd);
-    cmd.args(login_args(device_auth, extra));
-    let code = codex::run_attached(cmd)?;
-    if code != 0 {
-        let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})"))
-            .code(exit::LOGIN_NEEDED);
-        if !device_auth {
-            e = e.help(format!("try the device-code flow: swop add {name} --device-auth (or swop relogin {name} --device-auth)"));
-        }
-        return Err(e);
-    }
-    Ok(())
-}
-
-fn describe(id: &crate::accounts::auth::Identity) -> String {
-    format!(
-        "{} ({})",
-        id.email.as_deref().unwrap_or("unknown email"),
-        id.plan.as_deref().unwrap_or("unknown plan")
-    )
-}
-
 fn add(
     paths: &Paths,
     cfg: &Config,
@@ -156,8 +94,16 @@ fn add(
     accounts::ensure_free(paths, name)?;
     accounts::sweep(paths);
     let mut staging = Staging::new(paths, name)?;
-    run_login(paths, cfg, &staging.dir, name, device_auth, extra).map_err(|e| Error {
+    let codex = Codex::locate(cfg, paths)?;
+    login::run_login(&codex, &staging.dir, name, device_auth, extra).map_err(|e| Error {
         message: format!("{}; nothing was added", e.message),
+        // The account does not exist: only `add` can be retried.
+        help: match (&e.help, device_auth) {
+            (Some(_), false) => Some(format!(
+                "try the device-code flow: swop add {name} --device-auth"
+            )),
+            _ => e.help.clone(),
+        },
         ..e
     })?;
     let account = accounts::commit(paths, &mut staging, name)?;
@@ -166,7 +112,7 @@ fn add(
     println!(
         "added '{}': {}",
         account.name,
-        describe(&account.identity())
+        login::describe(&account.identity())
     );
     eprintln!(
         "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left"
@@ -204,7 +150,7 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
             println!(
                 "imported '{}': {}\nmoved '{}' -> '{}'\n(the login now lives only in swop's sandbox; codex run without swop is logged out of '{}')",
                 account.name,
-                describe(&account.identity()),
+                login::describe(&account.identity()),
                 src.display(),
                 account.auth_file().display(),
                 from.display()
@@ -257,27 +203,6 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-pub fn relogin(
-    paths: &Paths,
-    cfg: &Config,
-    name: &str,
-    device_auth: bool,
-    extra: &[OsString],
-) -> Result<()> {
-    let account = accounts::get(paths, name)?;
-    run_login(paths, cfg, &account.home, name, device_auth, extra)?;
-    cache::clear(paths, name);
-    match accounts::refresh_identity(&account)? {
-        Some(old) => term::warn(&format!(
-            "'{name}' is now logged in as {} (was {})",
-            describe(&accounts::get(paths, name)?.identity()),
-            describe(&old)
-        )),
-        None => term::note(&format!("logged in to '{name}' again")),
-    }
-    Ok(())
-}
-
 fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let account = accounts::get(paths, name)?;
     let sessions = live::list(paths, name);
@@ -301,10 +226,9 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
             .code(exit::FAILURE));
     }
     // Best effort: revoke the login remotely. Never the exit status.
-    match codex::find(cfg, paths) {
-        Ok(real) => {
-            let (mut cmd, _) = codex::command(&real, &account.home);
-            crate::accounts::sandbox::setup(cfg).apply(&mut cmd);
+    match Codex::locate(cfg, paths).and_then(|c| c.in_home(&account.home)) {
+        Ok(home_cmd) => {
+            let mut cmd = home_cmd.command;
             cmd.arg("logout")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -330,13 +254,15 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let shared = cfg.shared_home().ok();
     let kept = accounts::delete(paths, name, shared.as_deref())?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
-    println!(
-        "logged out '{name}' and deleted its sandbox '{}'",
-        account.home.display()
-    );
     if kept {
-        eprintln!(
-            "note: its links into the shared home stay in that dir (no credentials) so that sessions it started can still be resumed"
+        println!(
+            "logged out '{name}': its login is deleted; '{}' keeps only its links into the shared home (no credentials), so sessions it started can still be resumed",
+            account.home.display()
+        );
+    } else {
+        println!(
+            "logged out '{name}' and deleted its sandbox '{}'",
+            account.home.display()
         );
     }
     Ok(0)

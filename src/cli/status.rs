@@ -9,18 +9,21 @@ use crate::base::term;
 use crate::cli::render::{self, StatusRow};
 use crate::cli::views::{self, PickView, PsView, SessionView, TimeView};
 use crate::config::Config;
-use crate::launch::Launcher;
+use crate::launch::Pool;
 use crate::select::{Blocked, Choice};
 use crate::usage::gather::{self, AccountState};
 use std::io::Write;
 use std::time::Duration;
 
-fn launcher(paths: &Paths, cfg: &Config) -> Result<Launcher> {
-    Ok(Launcher {
+/// The accounts with their usage and the policy. No real codex is needed
+/// (then no app-server fallback).
+fn launcher(paths: &Paths, cfg: &Config) -> Result<Pool> {
+    Ok(Pool {
         paths: paths.clone(),
         cfg: cfg.clone(),
-        real: crate::codex::find(cfg, paths).unwrap_or_default(),
+        codex: crate::codex::Codex::if_present(cfg, paths),
         accounts: accounts::list(paths)?,
+        ctx: crate::base::process::Context::from_process(Vec::new()),
     })
 }
 
@@ -30,7 +33,7 @@ struct Snapshot<'a> {
     choice: std::result::Result<Choice, Blocked>,
 }
 
-fn snapshot<'a>(l: &'a Launcher, states: &'a [AccountState], names: &[String]) -> Snapshot<'a> {
+fn snapshot<'a>(l: &'a Pool, states: &'a [AccountState], names: &[String]) -> Snapshot<'a> {
     let choice = l.choose(states, &[]);
     let now = crate::base::time::now();
     let disabled = accounts::disabled::load(&l.paths, now);
@@ -92,11 +95,8 @@ fn table_of(snap: &Snapshot) -> String {
 
 /// Usage without printing warnings (they would scroll the watched screen);
 /// the caller shows them in the frame instead.
-fn quiet_states(l: &Launcher, force: bool) -> Vec<AccountState> {
-    let setup = crate::accounts::sandbox::setup(&l.cfg);
-    let prepare = move |c: &mut std::process::Command| setup.apply(c);
-    let real = Some(l.real.as_path()).filter(|p| !p.as_os_str().is_empty());
-    gather::gather(&l.paths, &l.cfg, &l.accounts, real, &prepare, force).states
+fn quiet_states(l: &Pool, force: bool) -> Vec<AccountState> {
+    gather::gather(&l.paths, &l.cfg, &l.accounts, &l.codex, force).states
 }
 
 /// Redraws the table every `secs` until interrupted. Usage comes from the
@@ -104,7 +104,7 @@ fn quiet_states(l: &Launcher, force: bool) -> Vec<AccountState> {
 /// short interval never means more requests. On a terminal each frame
 /// replaces the last (cursor home, clear below); piped, frames follow one
 /// another.
-fn watch_loop(l: &Launcher, names: &[String], refresh: bool, secs: u64) -> Result<i32> {
+fn watch_loop(l: &Pool, names: &[String], refresh: bool, secs: u64) -> Result<i32> {
     let tty = term::stdout_width().is_some();
     let mut force = refresh;
     loop {
@@ -152,7 +152,7 @@ pub fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
     }
     if let Some(forced) = crate::base::paths::env_nonempty("SWOP_ACCOUNT") {
         accounts::get(paths, &forced.to_string_lossy()).map_err(|e| Error {
-            message: format!("SWOP_ACCOUNT: {}", e.message),
+            message: format!("SWOP_ACCOUNT={}: {}", forced.to_string_lossy(), e.message),
             ..e
         })?;
     }
