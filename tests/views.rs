@@ -229,7 +229,7 @@ fn ps_lists_live_sessions() {
     let empty: Value =
         serde_json::from_str(&env.swop().args(["ps", "--json"]).ok().stdout).unwrap();
     assert_eq!(empty["sessions"].as_array().unwrap().len(), 0);
-    let mut run = env
+    let run = env
         .codex()
         .args(["exec", "hi"])
         .env("FAKE_SLEEP", "20")

@@ -115,6 +115,21 @@ pub fn error(e: &crate::base::error::Error) {
     emit(text);
 }
 
+
+/// Asks `question [Y/n]` on stderr; Enter means yes. EOF means no.
+pub fn confirm(question: &str) -> bool {
+    eprint!("swop: {question} [Y/n] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => {
+            eprintln!();
+            false
+        }
+        Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,19 +143,5 @@ mod tests {
         assert!(t.lines().all(|l| l.chars().count() <= 20), "{t}");
         assert!(t.lines().skip(1).all(|l| l.starts_with("  ")), "{t}");
         assert_eq!(fill("a b", None), "a b");
-    }
-}
-
-/// Asks `question [Y/n]` on stderr; Enter means yes. EOF means no.
-pub fn confirm(question: &str) -> bool {
-    eprint!("swop: {question} [Y/n] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    match std::io::stdin().lock().read_line(&mut line) {
-        Ok(0) | Err(_) => {
-            eprintln!();
-            false
-        }
-        Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes"),
     }
 }
