@@ -115,7 +115,6 @@ pub fn error(e: &crate::base::error::Error) {
     emit(text);
 }
 
-
 /// Asks `question [Y/n]` on stderr; Enter means yes. EOF means no.
 pub fn confirm(question: &str) -> bool {
     eprint!("swop: {question} [Y/n] ");
