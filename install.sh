@@ -57,8 +57,8 @@ else
         echo "install.sh: cargo not found; install Rust from https://rustup.rs and run this again" >&2
         exit 1
     }
-    say "building swop (cargo build --release)..."
-    (cd "$here" && cargo build --release --locked --quiet)
+    say "building swop (cargo build --release; about a minute the first time)..."
+    (cd "$here" && cargo build --release --locked)
     built="${CARGO_TARGET_DIR:-$here/target}/release/swop"
 fi
 [ -x "$built" ] || { echo "install.sh: no binary at '$built'" >&2; exit 1; }
@@ -124,8 +124,34 @@ else
     next_shell="add that line, then open a new terminal"
 fi
 
-# 4. Show that it runs, and what to do next.
+# 4. The real codex: swop runs it, so `swop add` needs it. Found the way
+#    swop finds it: SWOP_CODEX, else the first `codex` on PATH that is not
+#    the shim (or another link to swop).
+real_codex=""
+if [ -n "${SWOP_CODEX:-}" ] && [ -x "$SWOP_CODEX" ]; then
+    real_codex=$SWOP_CODEX
+else
+    old_ifs=$IFS; IFS=:
+    for d in $PATH; do
+        [ -n "$d" ] && [ -x "$d/codex" ] && [ ! -d "$d/codex" ] || continue
+        [ "$d" = "$shim_dir" ] && continue
+        target=$(readlink "$d/codex" 2>/dev/null || true)
+        [ "$target" = "$bin_dir/swop" ] && continue
+        real_codex="$d/codex"; break
+    done
+    IFS=$old_ifs
+fi
+
+# 5. Show that it runs, and what to do next.
 "$bin_dir/swop" --version
+if [ -z "$real_codex" ]; then
+    say "the real codex is not installed (swop runs it for every account). Install it with:"
+    printf '    npm install -g @openai/codex\n'
+    [ "$os" = Darwin ] && printf '    brew install codex          # or, on macOS\n'
+    say "swop works as soon as \`codex --version\` answers; then add your accounts as below."
+else
+    say "real codex: '$real_codex' ($("$real_codex" --version 2>/dev/null || echo 'version unknown'))"
+fi
 say "done. Next: $next_shell, then add your accounts:"
 printf '    swop add work      # runs the real `codex login` in its own sandbox\n'
 printf '    swop add personal\n    codex              # picks the account with the most weekly quota left\n'

@@ -1,17 +1,28 @@
 #!/bin/sh
 # Runs every test of swop: formatting, lints, unit and integration tests,
-# including the suite that drives the real codex (npm @openai/codex, pinned),
-# which this script installs into .cache/ on first use.
+# including the suite that drives the real codex (npm @openai/codex), which
+# this script installs into .cache/ on first use. The real-codex suite runs
+# twice: on the pinned version and on the oldest version swop supports
+# (the range the README's "Compatibility" and `swop doctor` name).
 set -eu
 cd "$(dirname "$0")"
 CODEX_VERSION=0.169.0
-codex_dir=${SWOP_CODEX_CACHE:-"$PWD/.cache/codex-$CODEX_VERSION"}
-if [ ! -x "$codex_dir/node_modules/.bin/codex" ]; then
-    echo "test.sh: installing @openai/codex@$CODEX_VERSION into $codex_dir"
-    npm install --prefix "$codex_dir" --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION"
-fi
-SWOP_TEST_REAL_CODEX="$codex_dir/node_modules/.bin/codex"
+CODEX_OLDEST=0.162.1
+
+codex_for() { # version -> path of its codex binary (installed on first use)
+    dir=${SWOP_CODEX_CACHE_ROOT:-"$PWD/.cache"}/codex-$1
+    if [ ! -x "$dir/node_modules/.bin/codex" ]; then
+        echo "test.sh: installing @openai/codex@$1 into $dir" >&2
+        npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "@openai/codex@$1" >&2
+    fi
+    echo "$dir/node_modules/.bin/codex"
+}
+
+SWOP_TEST_REAL_CODEX=${SWOP_CODEX_CACHE:+"$SWOP_CODEX_CACHE/node_modules/.bin/codex"}
+[ -n "$SWOP_TEST_REAL_CODEX" ] || SWOP_TEST_REAL_CODEX=$(codex_for "$CODEX_VERSION")
 export SWOP_TEST_REAL_CODEX
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+echo "test.sh: the real-codex suite again on the oldest supported codex, $CODEX_OLDEST"
+SWOP_TEST_REAL_CODEX=$(codex_for "$CODEX_OLDEST") cargo test --locked --test tests real_codex::

@@ -49,7 +49,8 @@ fn main() -> ExitCode {
             if json {
                 // A closed stdout must not hide the error: it still goes to
                 // stderr and the exit code stays the error's.
-                let _ = base::out::line(&e.to_json());
+                let view = cli::views::ErrorView::from(&e);
+                let _ = base::out::line(&cli::views::to_string(&view));
             }
             base::term::error(&e);
             ExitCode::from(e.code)

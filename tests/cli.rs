@@ -318,7 +318,10 @@ fn bash_completion_offers_each_commands_own_flags() {
     };
     assert_eq!(complete("swop stat").trim(), "status");
     assert_eq!(complete("swop logout --").trim(), "--force --help");
-    assert_eq!(complete("swop status --").trim(), "--json --refresh --help");
+    assert_eq!(
+        complete("swop status --").trim(),
+        "--json --refresh --watch --help"
+    );
     assert_eq!(
         complete("swop completions ''").trim(),
         "bash zsh fish --help"

@@ -285,3 +285,30 @@ fn doctor_reports_a_wrong_path_order_and_a_missing_codex_with_fixes() {
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert!(v["checks"].as_array().unwrap().len() >= 5);
 }
+
+#[test]
+fn install_without_codex_finishes_and_says_how_to_get_it() {
+    let env = TestEnv::new();
+    let mut c = env.command("/bin/sh");
+    c.arg(install_sh())
+        .env("SHELL", "/bin/bash")
+        .env("SWOP_INSTALL_BINARY", swop_bin())
+        .env_remove("SWOP_CODEX")
+        .env("PATH", "/usr/bin:/bin");
+    let out = c.ok();
+    assert!(
+        out.stdout.contains("npm install -g @openai/codex"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("swop works as soon as"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("swop add work"), "{}", out.stdout);
+    // With a real codex (here the fake one) it names it instead.
+    let found = install(&env, "/bin/bash", &[]);
+    assert!(found.stdout.contains("real codex: '"), "{}", found.stdout);
+    assert!(!found.stdout.contains("npm install"), "{}", found.stdout);
+}

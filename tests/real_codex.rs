@@ -163,7 +163,15 @@ fn real_shim_runs_on_the_lowest_weekly_account_and_the_backend_sees_its_token() 
     // The fast path prints the real version and asks nothing.
     let before = rig.backend.requests().len();
     let out = rig.codex().arg("--version").ok();
-    assert_eq!(out.stdout.trim(), "codex-cli 0.169.0");
+    let own = std::process::Command::new(&rig.real)
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.stdout.trim(),
+        String::from_utf8_lossy(&own.stdout).trim()
+    );
+    assert!(out.stdout.starts_with("codex-cli 0."), "{}", out.stdout);
     assert_eq!(rig.backend.requests().len(), before);
 }
 
@@ -445,9 +453,11 @@ fn real_failover_ask_on_a_terminal() {
             "{screen}"
         );
         assert_eq!(code, want_code, "{screen}");
+        // swop's warnings fill the terminal's width: join continued lines.
+        let joined = screen.replace("\r\n  ", " ").replace("\n  ", " ");
         if want_code == Some(1) {
             assert!(
-                screen.contains("to continue on another account run: codex exec resume "),
+                joined.contains("to continue on another account run: codex exec resume "),
                 "{screen}"
             );
             assert_eq!(rig.turn_tokens().last().unwrap(), &rig.token("work"));

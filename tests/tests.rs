@@ -15,3 +15,4 @@ mod reliability;
 mod rig_selftest;
 mod sharing;
 mod usage;
+mod views;

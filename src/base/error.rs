@@ -27,7 +27,8 @@ pub struct Error {
     pub message: String,
     pub help: Option<String>,
     pub code: u8,
-    /// Extra fields for the JSON error document of `--json` commands.
+    /// Extra fields for the JSON error document of `--json` commands
+    /// (cli::views::ErrorView merges them in).
     pub details: Option<serde_json::Value>,
     /// Set only by [`Error::reader_gone`]: end quietly, print nothing.
     pub quiet: bool,
@@ -72,21 +73,6 @@ impl Error {
     pub fn details(mut self, details: serde_json::Value) -> Error {
         self.details = Some(details);
         self
-    }
-
-    /// The error as the JSON document `--json` commands print on stdout, so
-    /// that a script always gets valid JSON.
-    pub fn to_json(&self) -> String {
-        let mut doc =
-            serde_json::json!({"error": self.message, "help": self.help, "exit_code": self.code});
-        if let (Some(serde_json::Value::Object(extra)), Some(obj)) =
-            (&self.details, doc.as_object_mut())
-        {
-            for (k, v) in extra {
-                obj.entry(k.clone()).or_insert(v.clone());
-            }
-        }
-        serde_json::to_string_pretty(&doc).expect("json")
     }
 
     /// An I/O failure on `path`: the path is always part of the message.

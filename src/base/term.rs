@@ -4,16 +4,49 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
-fn paint(code: &str, text: &str) -> String {
-    if color() {
+fn color() -> bool {
+    !no_color() && std::io::stderr().is_terminal()
+}
+
+/// Colour for what goes to stdout (tables, doctor): a terminal, no NO_COLOR.
+pub fn stdout_color() -> bool {
+    !no_color() && std::io::stdout().is_terminal()
+}
+
+/// `text` in SGR colour `code` when `on` (red "31", yellow "33", green "32").
+pub fn painted(on: bool, code: &str, text: &str) -> String {
+    if on {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
         text.to_string()
     }
+}
+
+/// The width stdout's lines must fit in: None when stdout is not a terminal
+/// (piped output keeps every column). On a terminal, COLUMNS when set (what
+/// the shell says, and how tests pick a width), else the terminal's own size.
+pub fn stdout_width() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    from_env.or_else(|| {
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ fills a winsize; fd 1 is open (it is a terminal).
+        let rc = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+        (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+    })
+}
+
+fn paint(code: &str, text: &str) -> String {
+    painted(color(), code, text)
 }
 
 /// Writes `text` to stderr in one write(2), so that lines of swops running
@@ -22,8 +55,49 @@ fn emit(text: String) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// The width of the terminal on stderr (COLUMNS when set), if it is one.
+fn stderr_width() -> Option<usize> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok());
+    from_env.filter(|&c| c > 0).or_else(|| {
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ fills a winsize; fd 2 is open (a terminal).
+        let rc = unsafe { libc::ioctl(2, libc::TIOCGWINSZ, &mut ws) };
+        (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+    })
+}
+
+/// Breaks `text` at spaces into lines of at most `width` characters (a
+/// word longer than that stays whole); later lines are indented by two, so
+/// a narrow terminal shows a tidy paragraph instead of its own hard wrap.
+pub fn fill(text: &str, width: Option<usize>) -> String {
+    let Some(width) = width.filter(|&w| w > 10) else {
+        return text.to_string();
+    };
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let cur = lines.last_mut().expect("one line at least");
+        let len = cur.chars().count();
+        if len > 2 && len + 1 + word.chars().count() > width {
+            lines.push(format!("  {word}"));
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+    }
+    lines.join("\n")
+}
+
 pub fn warn(msg: &str) {
-    emit(format!("swop: {} {msg}\n", paint("33", "warning:")));
+    let text = fill(&format!("swop: warning: {msg}"), stderr_width());
+    let text = text.replacen("warning:", &paint("33", "warning:"), 1);
+    emit(format!("{text}\n"));
 }
 
 /// A line on stderr without the `swop: ` prefix (a next step, a note
@@ -33,7 +107,10 @@ pub fn plain(msg: &str) {
 }
 
 pub fn note(msg: &str) {
-    emit(format!("swop: {msg}\n"));
+    emit(format!(
+        "{}\n",
+        fill(&format!("swop: {msg}"), stderr_width())
+    ));
 }
 
 pub fn error(e: &crate::base::error::Error) {
@@ -54,5 +131,21 @@ pub fn confirm(question: &str) -> bool {
             false
         }
         Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_breaks_at_spaces_within_the_width() {
+        let t = fill(
+            "swop: warning: usage for 'a' unavailable: HTTP 500",
+            Some(20),
+        );
+        assert!(t.lines().all(|l| l.chars().count() <= 20), "{t}");
+        assert!(t.lines().skip(1).all(|l| l.starts_with("  ")), "{t}");
+        assert_eq!(fill("a b", None), "a b");
     }
 }

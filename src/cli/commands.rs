@@ -12,8 +12,8 @@ use crate::cli::{self, Command};
 use crate::codex;
 use crate::codex::{login, Codex};
 use crate::config::Config;
+use crate::launch;
 use crate::launch::live;
-use crate::launch::{self, Pool};
 use crate::usage::cache;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -78,8 +78,12 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
             json,
             refresh,
             names,
-        } => status(paths, cfg, json, refresh, &names),
-        Command::Pick { json } => pick(paths, cfg, json),
+            watch,
+        } => crate::cli::status::status(paths, cfg, json, refresh, &names, watch),
+        Command::Pick { json } => crate::cli::status::pick(paths, cfg, json),
+        Command::Ps { json } => crate::cli::status::ps(paths, cfg, json),
+        Command::Disable { name, duration } => crate::cli::toggle::disable(paths, &name, duration),
+        Command::Enable { name } => crate::cli::toggle::enable(paths, &name),
         _ => unreachable!("handled in run"),
     }
 }
@@ -97,6 +101,13 @@ fn add(
     let codex = Codex::locate(cfg, paths)?;
     login::run_login(&codex, &staging.dir, name, device_auth, extra).map_err(|e| Error {
         message: format!("{}; nothing was added", e.message),
+        // The account does not exist: only `add` can be retried.
+        help: match (&e.help, device_auth) {
+            (Some(_), false) => Some(format!(
+                "try the device-code flow: swop add {name} --device-auth"
+            )),
+            _ => e.help.clone(),
+        },
         ..e
     })?;
     let account = accounts::commit(paths, &mut staging, name)?;
@@ -175,14 +186,8 @@ fn move_file(src: &Path, dst: &Path) -> Result<()> {
 fn list(paths: &Paths, json: bool) -> Result<i32> {
     let all = accounts::list(paths)?;
     if json {
-        let v: Vec<serde_json::Value> = all
-            .iter()
-            .map(|a| {
-                let id = a.identity();
-                serde_json::json!({"name": a.name, "email": id.email, "plan": id.plan, "home": a.home})
-            })
-            .collect();
-        out::line(&serde_json::to_string_pretty(&v).expect("json"))?;
+        let v: Vec<crate::cli::views::ListEntryView> = all.iter().map(Into::into).collect();
+        out::line(&crate::cli::views::to_string(&v))?;
     } else if all.is_empty() {
         term::plain("no accounts yet; add one with: swop add NAME");
     } else {
@@ -253,85 +258,18 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let shared = cfg.shared_home().ok();
     let kept = accounts::delete(paths, name, shared.as_deref())?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
-    out::line(&format!(
-        "logged out '{name}' and deleted its sandbox '{}'",
-        account.home.display()
-    ))?;
     if kept {
-        term::plain(
-            "note: its links into the shared home stay in that dir (no credentials) so that sessions it started can still be resumed",
-        );
-    }
-    Ok(0)
-}
-
-/// The accounts with their usage and the policy, for status and pick. No
-/// real codex is needed (then no app-server fallback).
-fn pool(paths: &Paths, cfg: &Config) -> Result<Pool> {
-    Ok(Pool {
-        paths: paths.clone(),
-        cfg: cfg.clone(),
-        codex: Codex::if_present(cfg, paths),
-        accounts: accounts::list(paths)?,
-        ctx: crate::base::process::Context::from_process(Vec::new()),
-    })
-}
-
-fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[String]) -> Result<i32> {
-    let l = pool(paths, cfg)?;
-    for n in names {
-        accounts::get(paths, n)?;
-    }
-    let states = l.states(&l.accounts, refresh);
-    let choice = l.choose(&states, &[]);
-    let shown: Vec<_> = l
-        .accounts
-        .iter()
-        .zip(&states)
-        .filter(|(a, _)| names.is_empty() || names.contains(&a.name))
-        .collect();
-    let picked = choice.as_ref().ok().map(|c| c.name.as_str());
-    if json {
-        out::line(&render::status_json(paths, &shown, picked))?;
-    } else if l.accounts.is_empty() {
-        term::plain("no accounts yet; add one with: swop add NAME");
+        out::line(&format!(
+            "logged out '{name}': its login is deleted; '{}' keeps only its links into the shared home (no credentials), so sessions it started can still be resumed",
+            account.home.display()
+        ))?;
     } else {
-        out::print(&render::status_table(paths, &shown, picked))?;
+        out::line(&format!(
+            "logged out '{name}' and deleted its sandbox '{}'",
+            account.home.display()
+        ))?;
     }
     Ok(0)
-}
-
-fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
-    let l = pool(paths, cfg)?;
-    if l.accounts.is_empty() {
-        return Err(Error::new("no accounts yet")
-            .help("add one with: swop add NAME")
-            .code(exit::NOT_FOUND));
-    }
-    if let Some(forced) = crate::base::paths::env_nonempty("SWOP_ACCOUNT") {
-        accounts::get(paths, &forced.to_string_lossy())?;
-    }
-    let states = l.states(&l.accounts, false);
-    match l.choose(&states, &[]) {
-        Ok(c) => {
-            for w in &c.warnings {
-                term::warn(w);
-            }
-            if json {
-                out::line(&render::pick_json(&c))?;
-            } else {
-                let mut text = format!("{}: {}\n", c.name, c.why);
-                for p in &c.passed {
-                    text.push_str(&format!("  not {}: {p}\n", p.name()));
-                }
-                out::print(&text)?;
-            }
-            Ok(0)
-        }
-        Err(b) => Err(b
-            .error(crate::base::time::now())
-            .details(render::blocked_json(&b))),
-    }
 }
 
 fn uninstall(purge: bool) -> Result<i32> {

@@ -6,10 +6,10 @@ use crate::accounts::{self, sandbox};
 use crate::base::error::{exit, Result};
 use crate::base::out;
 use crate::base::paths::Paths;
+use crate::cli::views::{CheckView, DoctorView};
 use crate::codex::{self, Codex};
 use crate::config::Config;
 use crate::usage::fetch::{self, FetchContext, Fetched};
-use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -55,7 +55,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     let codex = Codex::locate(&cfg, paths);
     match codex.as_ref().map(|c| c.binary().expect("located")) {
         Ok(p) => match codex::version(p) {
-            Some(v) => checks.push(ok(format!("real codex: '{}' ({v})", p.display()))),
+            Some(v) => checks.push(version_check(p, &v)),
             None => checks.push(fail(
                 format!("real codex '{}' does not answer --version", p.display()),
                 "reinstall codex: npm install -g @openai/codex".into(),
@@ -68,6 +68,53 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         Err(e) => checks.push(fail(e.message.clone(), e.help.clone().unwrap_or_default())),
     }
     let all = accounts::list(paths).unwrap_or_default();
+    checks.extend(login_checks(&cfg, &all));
+    let codex = codex.unwrap_or_else(|_| Codex::if_present(&cfg, paths));
+    let ctx = FetchContext {
+        base_url: &cfg.usage.base_url,
+        timeout: cfg.usage.timeout,
+        codex: &codex,
+        now: crate::base::time::now(),
+    };
+    checks.extend(account_checks(&all, &ctx));
+    let failed = checks.iter().any(|c| c.level == Level::Fail);
+    out::print(&if json_out {
+        report_json(&checks, failed)
+    } else {
+        report_text(&checks, failed)
+    })?;
+    Ok(if failed { exit::FAILURE as i32 } else { 0 })
+}
+
+/// The config parses; no file means the defaults (else: defaults, and a
+/// failed check).
+fn config_check(paths: &Paths, checks: &mut Vec<Check>) -> Config {
+    match Config::load(&paths.config()) {
+        Ok(c) if paths.config().exists() => {
+            checks.push(ok(format!("config '{}' parses", paths.config().display())));
+            c
+        }
+        Ok(c) => {
+            checks.push(ok(format!(
+                "no config file ('{}'): the defaults apply",
+                paths.config().display()
+            )));
+            c
+        }
+        Err(e) => {
+            checks.push(fail(
+                e.message.clone(),
+                "fix the file; `swop help config` shows every key and its default".into(),
+            ));
+            Config::default()
+        }
+    }
+}
+
+/// No accounts yet, a stray own login in the shared home, a credential
+/// store that swop overrides.
+fn login_checks(cfg: &Config, all: &[accounts::Account]) -> Vec<Check> {
+    let mut checks = Vec::new();
     if all.is_empty() {
         checks.push(warn(
             "no accounts yet: codex runs with your own login".into(),
@@ -89,73 +136,69 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             "adopt it as an account (it is moved, not copied): swop import NAME".into(),
         ));
     }
-    if let Some(s) = sandbox::shared_credentials_store(&cfg).filter(|s| s != "file") {
+    if let Some(s) = sandbox::shared_credentials_store(cfg).filter(|s| s != "file") {
         checks.push(ok(format!(
             "the shared config.toml sets cli_auth_credentials_store = \"{s}\"; swop overrides it with \"file\" so each account keeps its own auth.json"
         )));
     }
-    let codex = codex.unwrap_or_else(|_| Codex::if_present(&cfg, paths));
-    let ctx = FetchContext {
-        base_url: &cfg.usage.base_url,
-        timeout: cfg.usage.timeout,
-        codex: &codex,
-        now: crate::base::time::now(),
-    };
-    checks.extend(account_checks(&all, &ctx));
-
-    let failed = checks.iter().any(|c| c.level == Level::Fail);
-    out::print(&if json_out {
-        report_json(&checks, failed)
-    } else {
-        report_text(&checks, failed)
-    })?;
-    Ok(if failed { exit::FAILURE as i32 } else { 0 })
+    checks
 }
 
-/// The config parses (else: defaults, and a failed check).
-fn config_check(paths: &Paths, checks: &mut Vec<Check>) -> Config {
-    match Config::load(&paths.config()) {
-        Ok(c) => {
-            checks.push(ok(format!("config '{}' parses", paths.config().display())));
-            c
-        }
-        Err(e) => {
-            checks.push(fail(
-                e.message.clone(),
-                "fix the file; `swop help config` shows every key and its default".into(),
-            ));
-            Config::default()
-        }
-    }
-}
-
-/// One check per account, asked in parallel.
+/// One check per account, asked in parallel; the fix for a usage failure
+/// depends on how it failed, and on whether every account failed.
 fn account_checks(all: &[accounts::Account], ctx: &FetchContext) -> Vec<Check> {
-    std::thread::scope(|s| {
-        let hs: Vec<_> = all
-            .iter()
-            .map(|a| s.spawn(move || account_check(a, ctx)))
-            .collect();
-        hs.into_iter().filter_map(|h| h.join().ok()).collect()
-    })
+    let results: Vec<std::result::Result<Check, (String, String, u128)>> =
+        std::thread::scope(|s| {
+            let hs: Vec<_> = all
+                .iter()
+                .map(|a| s.spawn(move || account_check(a, ctx)))
+                .collect();
+            hs.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+    let all_failed = results.iter().all(|r| r.is_err());
+    results
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|(name, why, ms)| {
+                warn(
+                    format!("'{name}': usage server did not answer usefully after {ms} ms: {why}"),
+                    format!(
+                        "{} (launches still work from cached numbers or without quota data)",
+                        crate::usage::advice::fix(&why, all_failed)
+                    ),
+                )
+            })
+        })
+        .collect()
 }
 
 fn report_json(checks: &[Check], failed: bool) -> String {
-    let v: Vec<_> = checks
-        .iter()
-        .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
-        .collect();
-    let doc = serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json");
-    format!("{doc}\n")
+    let view = DoctorView {
+        ok: !failed,
+        checks: checks
+            .iter()
+            .map(|c| CheckView {
+                level: match c.level {
+                    Level::Ok => "ok",
+                    Level::Warn => "warn",
+                    Level::Fail => "fail",
+                },
+                check: c.what.clone(),
+                fix: c.fix.clone(),
+            })
+            .collect(),
+    };
+    format!("{}\n", crate::cli::views::to_string(&view))
 }
 
 fn report_text(checks: &[Check], failed: bool) -> String {
+    let color = crate::base::term::stdout_color();
     let mut text = String::new();
     for c in checks {
         let tag = match c.level {
-            Level::Ok => "ok  ",
-            Level::Warn => "warn",
-            Level::Fail => "FAIL",
+            Level::Ok => "ok  ".to_string(),
+            Level::Warn => crate::base::term::painted(color, "33", "warn"),
+            Level::Fail => crate::base::term::painted(color, "31", "FAIL"),
         };
         text.push_str(&format!("{tag}  {}\n", c.what));
         if let Some(f) = &c.fix {
@@ -170,78 +213,151 @@ fn report_text(checks: &[Check], failed: bool) -> String {
     text
 }
 
-/// The shim dir must be on PATH, ahead of every real codex.
+/// What plain `codex` runs: the first executable `codex` on PATH, judged by
+/// what it resolves to (the shim, or any other link to swop, is fine).
 fn path_order(paths: &Paths) -> Vec<Check> {
     let shim = paths.shim_dir();
     let line = format!("export PATH=\"{}:$PATH\"", shim.display());
     let path_var = std::env::var_os("PATH").unwrap_or_default();
     let dirs: Vec<PathBuf> = std::env::split_paths(&path_var).collect();
-    let shim_canon = shim.canonicalize().ok();
-    let is_shim =
-        |d: &PathBuf| *d == shim || (shim_canon.is_some() && d.canonicalize().ok() == shim_canon);
-    let Some(shim_pos) = dirs.iter().position(is_shim) else {
-        return vec![fail(
+    let canon = |p: &std::path::Path| p.canonicalize().ok();
+    let shim_canon = canon(&shim);
+    let is_shim = |d: &PathBuf| *d == shim || (shim_canon.is_some() && canon(d) == shim_canon);
+    let swop: Vec<PathBuf> = [std::env::current_exe().ok(), Some(shim.join("codex"))]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| canon(&p))
+        .collect();
+    let executable = |p: &PathBuf| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let first = dirs
+        .iter()
+        .map(|d| (d, d.join("codex")))
+        .find(|(_, c)| executable(c));
+    let shim_on_path = dirs.iter().any(is_shim);
+    let not_on_path = || {
+        fail(
             format!(
                 "the shim dir '{}' is not on PATH, so plain `codex` bypasses swop",
                 shim.display()
             ),
             format!("run ./install.sh again, or add to your shell rc: {line}"),
-        )];
+        )
     };
-    if !shim.join("codex").exists() {
-        return vec![fail(
-            format!("'{}' is missing", shim.join("codex").display()),
-            "run ./install.sh again".into(),
-        )];
-    }
-    let first_real = dirs.iter().position(|d| {
-        !is_shim(d)
-            && d.join("codex").is_file()
-            && d.join("codex").canonicalize().ok()
-                != std::env::current_exe()
-                    .ok()
-                    .and_then(|e| e.canonicalize().ok())
-    });
-    match first_real {
-        Some(r) if r < shim_pos => vec![fail(
+    match first {
+        Some((dir, c)) if canon(&c).is_some_and(|t| swop.contains(&t)) => {
+            if is_shim(dir) {
+                vec![ok(format!("the shim dir '{}' comes first on PATH", shim.display()))]
+            } else {
+                vec![ok(format!(
+                    "`codex` on PATH is '{}', a link to swop: plain `codex` runs through swop",
+                    c.display()
+                ))]
+            }
+        }
+        Some((_, c)) if shim_on_path => vec![fail(
             format!(
                 "a real codex ('{}') comes before the shim dir on PATH, so plain `codex` bypasses swop",
-                dirs[r].join("codex").display()
+                c.display()
             ),
             format!("put the shim first: {line} (at the end of your shell rc), then open a new shell"),
         )],
-        _ => vec![ok(format!("the shim dir '{}' comes first on PATH", shim.display()))],
+        _ if shim_on_path => vec![fail(
+            format!("'{}' is missing", shim.join("codex").display()),
+            "run ./install.sh again".into(),
+        )],
+        _ => vec![not_on_path()],
     }
 }
 
-fn account_check(a: &accounts::Account, ctx: &FetchContext) -> Check {
+/// One account's login and usage; Err(name, why, ms) when the usage
+/// server did not answer usefully (the fix depends on how the others did).
+fn account_check(
+    a: &accounts::Account,
+    ctx: &FetchContext,
+) -> std::result::Result<Check, (String, String, u128)> {
     let file = a.auth_file();
     if let Err(e) = crate::base::paths::check_private_file(&file) {
-        return fail(
+        return Ok(fail(
             format!("'{}': {}", a.name, e.message),
             e.help.unwrap_or_default(),
-        );
+        ));
     }
     if let Err(e) = crate::accounts::auth::read(&file) {
-        return fail(
+        return Ok(fail(
             format!("'{}': {}", a.name, e.message),
             format!("log in again: swop relogin {}", a.name),
-        );
+        ));
     }
     let t = Instant::now();
     let outcome = fetch::fetch(&a.home, ctx);
     let ms = t.elapsed().as_millis();
-    match outcome {
+    Ok(match outcome {
         Fetched::Ok(u) => ok(format!(
             "'{}': logged in, usage server answered in {ms} ms (weekly {})",
             a.name,
-            u.weekly_used().map(|w| format!("{w:.0}%")).unwrap_or_else(|| "unknown".into())
+            u.weekly_used()
+                .map(|w| format!("{w:.0}%"))
+                .unwrap_or_else(|| "unknown".into())
         )),
         Fetched::ApiKey => ok(format!("'{}': API-key login (no usage data)", a.name)),
-        Fetched::Dead(why) => fail(format!("'{}': session expired: {why}", a.name), format!("swop relogin {}", a.name)),
-        Fetched::Failed(why) => warn(
-            format!("'{}': usage server did not answer usefully after {ms} ms: {why}", a.name),
-            "launches still work from cached numbers or without quota data; check your network or [usage] base_url".into(),
+        Fetched::Dead(why) => fail(
+            format!("'{}': session expired: {why}", a.name),
+            format!("swop relogin {}", a.name),
         ),
+        Fetched::Failed(why) => return Err((a.name.clone(), why, ms)),
+    })
+}
+
+/// The oldest and newest codex versions the real-codex suite runs against
+/// (test.sh and the README's "Compatibility" say the same).
+pub const TESTED_CODEX: (&str, &str) = ("0.162.1", "0.169.0");
+
+fn version_numbers(v: &str) -> Option<(u64, u64, u64)> {
+    let word = v
+        .split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    let mut parts = word.split(['.', '-']).map(|p| p.parse::<u64>().ok());
+    Some((parts.next()??, parts.next()??, parts.next()??))
+}
+
+/// The real codex's version, and a warning when swop's tests do not cover it.
+fn version_check(path: &std::path::Path, v: &str) -> Check {
+    let what = format!("real codex: '{}' ({v})", path.display());
+    let (lo, hi) = TESTED_CODEX;
+    let covered = match (version_numbers(v), version_numbers(lo), version_numbers(hi)) {
+        (Some(n), Some(lo), Some(hi)) => (lo..=hi).contains(&n),
+        _ => false,
+    };
+    if covered {
+        return ok(what);
+    }
+    warn(
+        format!("{what}: swop is tested with codex {lo} to {hi}"),
+        format!("it may work; if something fails, install a tested version: npm install -g @openai/codex@{hi}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_range() {
+        assert_eq!(version_numbers("codex-cli 0.169.0"), Some((0, 169, 0)));
+        assert_eq!(version_numbers("codex-cli 0.0.0-fake"), Some((0, 0, 0)));
+        assert_eq!(version_numbers("nonsense"), None);
+        let p = std::path::Path::new("/x/codex");
+        assert!(version_check(p, "codex-cli 0.169.0").level == Level::Ok);
+        assert!(version_check(p, "codex-cli 0.162.1").level == Level::Ok);
+        let old = version_check(p, "codex-cli 0.150.0");
+        assert!(old.level == Level::Warn);
+        assert!(
+            old.what.contains("tested with codex 0.162.1 to 0.169.0"),
+            "{}",
+            old.what
+        );
     }
 }

@@ -75,6 +75,12 @@ impl Spec {
     }
 }
 
+/// A value name in brackets (`[SECS]`) is optional: `--watch`, `--watch 7`
+/// and `--watch=7` all parse.
+pub fn is_optional(value: &str) -> bool {
+    value.starts_with('[')
+}
+
 /// The shells `swop completions` writes scripts for.
 pub const SHELLS: &[&str] = &["bash", "zsh", "fish"];
 
@@ -232,6 +238,12 @@ pub const COMMANDS: &[Spec] = &[
                 value: None,
                 help: "ignore the cache and ask the usage server now",
             },
+            Flag {
+                long: "watch",
+                short: None,
+                value: Some("[SECS]"),
+                help: "redraw every SECS seconds (default 5) until Ctrl-C",
+            },
         ],
         examples: &[
             ("swop status", "every account"),
@@ -239,7 +251,48 @@ pub const COMMANDS: &[Spec] = &[
                 "swop status --refresh work",
                 "fresh numbers for 'work' only",
             ),
+            (
+                "swop status --watch",
+                "keep the table on screen, refreshed from the cache",
+            ),
         ],
+    },
+    Spec {
+        name: "ps",
+        summary: "List the codex sessions running through swop right now.",
+        about: "Per session: pid, account, directory, since when, and codex's session\n\
+                id when it is known.",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[JSON],
+        examples: &[("swop ps", "one line per running codex")],
+    },
+    Spec {
+        name: "disable",
+        summary: "Keep an account out of automatic picks, now or for a while.",
+        about: "SWOP_ACCOUNT=NAME still uses a disabled account. The state is kept\n\
+                in $SWOP_HOME/disabled.json; `swop status` shows it.",
+        operands: Operands::Account,
+        after_dashes: None,
+        flags: &[Flag {
+            long: "for",
+            short: None,
+            value: Some("DURATION"),
+            help: "only for this long, e.g. 2h or 3days",
+        }],
+        examples: &[
+            ("swop disable work", "until `swop enable work`"),
+            ("swop disable work --for 2h", "for the next two hours"),
+        ],
+    },
+    Spec {
+        name: "enable",
+        summary: "Let automatic picks use a disabled account again.",
+        about: "",
+        operands: Operands::Account,
+        after_dashes: None,
+        flags: &[],
+        examples: &[("swop enable work", "undo `swop disable work`")],
     },
     Spec {
         name: "pick",

@@ -17,7 +17,10 @@ pub mod help;
 pub mod install;
 mod parse;
 pub mod render;
+pub mod status;
 mod suggest;
+pub mod toggle;
+pub mod views;
 
 use crate::base::error::Result;
 use parse::{Matches, Parsed};
@@ -54,6 +57,18 @@ pub enum Command {
         json: bool,
         refresh: bool,
         names: Vec<String>,
+        /// `--watch [SECS]`: redraw every SECS seconds.
+        watch: Option<u64>,
+    },
+    Ps {
+        json: bool,
+    },
+    Disable {
+        name: String,
+        duration: Option<std::time::Duration>,
+    },
+    Enable {
+        name: String,
     },
     Pick {
         json: bool,
@@ -105,6 +120,15 @@ impl Command {
                     .iter()
                     .map(|v| name(&m, v))
                     .collect::<Result<_>>()?,
+                watch: m.value("watch").map(|v| watch_secs(&v)).transpose()?,
+            },
+            "ps" => Command::Ps { json },
+            "disable" => Command::Disable {
+                name: account_name(&m)?,
+                duration: m.value("for").map(|v| for_duration(&v)).transpose()?,
+            },
+            "enable" => Command::Enable {
+                name: account_name(&m)?,
             },
             "pick" => Command::Pick { json },
             "codex" => Command::Codex { args: m.operands },
@@ -118,6 +142,28 @@ impl Command {
             other => unreachable!("'{other}' is in flags::COMMANDS but has no arm here"),
         })
     }
+}
+
+/// `--watch` alone is every 5 seconds; `--watch SECS` / `--watch=SECS`.
+fn watch_secs(v: &OsString) -> Result<u64> {
+    const DEFAULT: u64 = 5;
+    if v.is_empty() {
+        return Ok(DEFAULT);
+    }
+    let v = v.to_string_lossy();
+    v.parse::<u64>().ok().filter(|&s| s > 0).ok_or_else(|| {
+        crate::base::error::Error::usage(format!("status: bad --watch interval '{v}'"))
+            .help("give whole seconds, e.g. --watch 10")
+    })
+}
+
+/// `--for 2h`, `--for 3days`.
+fn for_duration(v: &OsString) -> Result<std::time::Duration> {
+    let v = v.to_string_lossy();
+    humantime::parse_duration(&v).map_err(|e| {
+        crate::base::error::Error::usage(format!("disable: bad --for '{v}': {e}"))
+            .help("give a duration such as 30m, 2h or 3days")
+    })
 }
 
 /// The first operand as an account name (its presence is checked by parse).
@@ -249,8 +295,51 @@ mod tests {
             Command::Status {
                 json: true,
                 refresh: true,
-                names: vec!["a".into(), "b".into()]
+                names: vec!["a".into(), "b".into()],
+                watch: None,
             }
+        );
+        let watch = |args: &[&str]| match p(args).unwrap() {
+            Command::Status { watch, names, .. } => (watch, names),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(watch(&["status", "--watch"]), (Some(5), vec![]));
+        assert_eq!(
+            watch(&["status", "--watch", "2", "a"]),
+            (Some(2), vec!["a".to_string()])
+        );
+        assert_eq!(watch(&["status", "--watch=7"]), (Some(7), vec![]));
+        assert_eq!(
+            watch(&["status", "--watch", "a"]),
+            (Some(5), vec!["a".to_string()]),
+            "a name after --watch is an account, not an interval"
+        );
+        assert!(p(&["status", "--watch=x"]).is_err());
+        assert!(p(&["status", "--watch=0"]).is_err());
+    }
+
+    #[test]
+    fn ps_disable_enable() {
+        assert_eq!(p(&["ps", "--json"]).unwrap(), Command::Ps { json: true });
+        assert_eq!(
+            p(&["disable", "a", "--for", "2h"]).unwrap(),
+            Command::Disable {
+                name: "a".into(),
+                duration: Some(std::time::Duration::from_secs(7200))
+            }
+        );
+        assert_eq!(
+            p(&["disable", "a"]).unwrap(),
+            Command::Disable {
+                name: "a".into(),
+                duration: None
+            }
+        );
+        assert!(p(&["disable", "a", "--for", "soon"]).is_err());
+        assert!(p(&["disable"]).is_err());
+        assert_eq!(
+            p(&["enable", "a"]).unwrap(),
+            Command::Enable { name: "a".into() }
         );
     }
 
@@ -288,8 +377,11 @@ mod tests {
             _ => {}
         }
         v.push(Box::leak(format!("--{}", f.long).into_boxed_str()));
-        if f.value.is_some() {
-            v.push("/x");
+        match f.value {
+            Some(name) if flags::is_optional(name) => v.push("7"),
+            Some("DURATION") => v.push("2h"),
+            Some(_) => v.push("/x"),
+            None => {}
         }
         v
     }

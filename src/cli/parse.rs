@@ -92,6 +92,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
                 .ok_or_else(|| unknown_flag(spec, &format!("-{c}"))),
         }?;
         let value = match flag.value {
+            Some(v) if flags::is_optional(v) => Some(optional_number(&mut p)),
             Some(_) => Some(p.value().map_err(|e| cmd_error(spec, e))?),
             None => None,
         };
@@ -102,6 +103,22 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
         return Ok(Parsed::Help(topic(&m)?));
     }
     Ok(Parsed::Run(m))
+}
+
+/// The value of a flag whose value is optional (`--watch`, `--watch=7`,
+/// `--watch 7`): a following argument counts only when it is a number, so
+/// `--watch work` leaves `work` an operand. Empty when not given.
+fn optional_number(p: &mut lexopt::Parser) -> OsString {
+    if let Some(v) = p.optional_value() {
+        return v;
+    }
+    let numeric = |a: &std::ffi::OsStr| {
+        a.to_str()
+            .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty())
+    };
+    p.try_raw_args()
+        .and_then(|mut raw| raw.next_if(numeric))
+        .unwrap_or_default()
 }
 
 fn next_is_dashes(p: &mut lexopt::Parser) -> bool {

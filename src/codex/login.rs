@@ -63,7 +63,9 @@ pub fn run_login(
         let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})"))
             .code(exit::LOGIN_NEEDED);
         if !device_auth {
-            e = e.help(format!("try the device-code flow: swop add {name} --device-auth (or swop relogin {name} --device-auth)"));
+            // The same flow serves `add` and `relogin`: name neither, so the
+            // hint never suggests relogin for an account that does not exist.
+            e = e.help("try the device-code flow: run the same command again with --device-auth");
         }
         return Err(e);
     }

@@ -154,7 +154,11 @@ impl Launcher {
 
     fn launch(self, args: Vec<OsString>) -> Result<i32> {
         if let Some(forced) = env_nonempty("SWOP_ACCOUNT") {
-            accounts::get(&self.pool.paths, &forced.to_string_lossy())?;
+            let forced = forced.to_string_lossy();
+            accounts::get(&self.pool.paths, &forced).map_err(|e| Error {
+                message: format!("SWOP_ACCOUNT={forced}: {}", e.message),
+                ..e
+            })?;
         }
         let mut states = self.pool.states(&self.pool.accounts, false);
         let choice = loop {
@@ -400,6 +404,8 @@ impl Launcher {
                 account.name
             ));
         }
+        // The account's name (no secret), for prompts and scripts.
+        cmd.env("SWOP_ACCOUNT_NAME", &account.name);
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
         let _live = crate::launch::live::register(&self.pool.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))

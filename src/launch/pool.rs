@@ -62,6 +62,8 @@ impl Pool {
         cfg.exclude.extend(exclude.iter().cloned());
         let forced = self.ctx.var_str("SWOP_ACCOUNT");
         let home = dirs::home_dir();
+        let now = crate::base::time::now();
+        let disabled = crate::accounts::disabled::load(&self.paths, now);
         let inputs: Vec<select::Input> = states
             .iter()
             .zip(lives)
@@ -74,7 +76,8 @@ impl Pool {
                 forced: forced.filter(|f| !exclude.iter().any(|e| e == f)),
                 cwd: &self.ctx.cwd,
                 home: home.as_deref(),
-                now: crate::base::time::now(),
+                disabled: &disabled,
+                now,
             },
         )
     }

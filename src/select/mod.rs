@@ -7,6 +7,7 @@
 
 mod reason;
 
+pub use crate::accounts::disabled::Disabled;
 pub use reason::{Basis, Passed, Pick, Reason, Unusable};
 
 use crate::base::error::{exit, Error};
@@ -24,6 +25,8 @@ pub struct Policy<'a> {
     pub cwd: &'a Path,
     /// For `~` in rule dirs.
     pub home: Option<&'a Path>,
+    /// `swop disable`: out of automatic picks (SWOP_ACCOUNT still wins).
+    pub disabled: &'a [Disabled],
     pub now: i64,
 }
 
@@ -104,8 +107,35 @@ enum Verdict {
     Blocked(Reason, Option<i64>),
 }
 
-fn verdict(i: &Input, cfg: &SelectionConfig) -> Verdict {
-    let s = i.state;
+/// Why one account cannot be picked now, and when it can again; None when
+/// it can be. (Unknown usage is reported too: it is usable only when no
+/// account has numbers, which [`select`] decides.) What `status` shows.
+pub fn judge(
+    state: &AccountState,
+    cfg: &SelectionConfig,
+    disabled: &[Disabled],
+    now: i64,
+) -> Option<Unusable> {
+    let (reason, until) = match verdict(state, cfg, disabled, now) {
+        Verdict::Eligible => return None,
+        Verdict::Unknown(r) => (r, None),
+        Verdict::Blocked(r, t) => (r, t),
+    };
+    Some(Unusable {
+        name: state.name.clone(),
+        reason,
+        until,
+        now,
+    })
+}
+
+fn verdict(s: &AccountState, cfg: &SelectionConfig, disabled: &[Disabled], now: i64) -> Verdict {
+    if let Some(d) = disabled
+        .iter()
+        .find(|d| d.name == s.name && d.until.is_none_or(|t| t > now))
+    {
+        return Verdict::Blocked(Reason::Disabled, d.until);
+    }
     if cfg.exclude.contains(&s.name) {
         return Verdict::Blocked(Reason::Excluded, None);
     }
@@ -194,8 +224,12 @@ struct Table<'i, 'a> {
 }
 
 impl<'i, 'a> Table<'i, 'a> {
-    fn new(inputs: &'i [Input<'a>], cfg: &SelectionConfig, now: i64) -> Self {
-        let verdicts: Vec<Verdict> = inputs.iter().map(|i| verdict(i, cfg)).collect();
+    fn new(inputs: &'i [Input<'a>], policy: &Policy) -> Self {
+        let (cfg, now) = (policy.cfg, policy.now);
+        let verdicts: Vec<Verdict> = inputs
+            .iter()
+            .map(|i| verdict(i.state, cfg, policy.disabled, now))
+            .collect();
         let known_good = verdicts.iter().any(|v| matches!(v, Verdict::Eligible));
         Table {
             inputs,
@@ -286,7 +320,7 @@ impl<'i, 'a> Table<'i, 'a> {
 
 pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
     let cfg = policy.cfg;
-    let table = Table::new(inputs, cfg, policy.now);
+    let table = Table::new(inputs, policy);
     let mut warnings = Vec::new();
     if let Some(k) = forced(&table, policy.forced, &mut warnings) {
         return Ok(table.choice(k, Basis::Forced, warnings, false));
@@ -457,6 +491,7 @@ mod tests {
                 forced,
                 cwd: Path::new(cwd),
                 home: Some(Path::new("/home/u")),
+                disabled: &[],
                 now: 1000,
             },
         )
@@ -529,6 +564,7 @@ mod tests {
             forced: None,
             cwd: Path::new("/"),
             home: None,
+            disabled: &[],
             now: 0,
         };
         assert_eq!(select(&inputs, &p).unwrap().name, "b");
@@ -565,6 +601,7 @@ mod tests {
             forced: None,
             cwd: Path::new("/"),
             home: None,
+            disabled: &[],
             now: 0,
         };
         let inputs = [
@@ -737,5 +774,62 @@ mod tests {
         );
         assert!(h.ends_with("(in 1h 40m)"), "{h}");
         assert_eq!(e.accounts.len(), 3);
+    }
+
+    #[test]
+    fn disabled_is_skipped_until_its_time_but_forced_still_wins() {
+        let s = [
+            state("a", Some(10.0), 0.0, 9000),
+            state("b", Some(50.0), 0.0, 3000),
+        ];
+        let cfg = SelectionConfig::default();
+        let pick_at = |disabled: &[Disabled], forced: Option<&str>, now: i64| {
+            let inputs: Vec<Input> = s.iter().map(|s| Input { state: s, live: 0 }).collect();
+            select(
+                &inputs,
+                &Policy {
+                    cfg: &cfg,
+                    forced,
+                    cwd: Path::new("/"),
+                    home: None,
+                    disabled,
+                    now,
+                },
+            )
+        };
+        let forever = [Disabled {
+            name: "a".into(),
+            until: None,
+        }];
+        let c = pick_at(&forever, None, 1000).unwrap();
+        assert_eq!(c.name, "b");
+        assert_eq!(c.passed[0].to_string(), "disabled (swop enable a)");
+        assert_eq!(pick_at(&forever, Some("a"), 1000).unwrap().name, "a");
+        let for_a_while = [Disabled {
+            name: "a".into(),
+            until: Some(2000),
+        }];
+        assert_eq!(pick_at(&for_a_while, None, 1000).unwrap().name, "b");
+        assert_eq!(pick_at(&for_a_while, None, 2000).unwrap().name, "a");
+    }
+
+    #[test]
+    fn judge_says_which_reset_brings_an_account_back() {
+        let cfg = SelectionConfig::default();
+        let judge_at = |s: &AccountState| judge(s, &cfg, &[], 1000);
+        assert_eq!(judge_at(&state("a", Some(10.0), 0.0, 9000)), None);
+        // A 5-hour block comes back at the 5-hour reset, not the weekly one.
+        let mut five = state("a", Some(10.0), 100.0, 9000);
+        five.usage.as_mut().unwrap().0.allowed = Some(false);
+        let u = judge_at(&five).unwrap();
+        assert_eq!(u.reason, Reason::NotAllowed);
+        assert_eq!(u.until, Some(8000));
+        let mut week = state("a", Some(100.0), 0.0, 9000);
+        week.usage.as_mut().unwrap().0.limit_reached = Some(true);
+        assert_eq!(judge_at(&week).unwrap().until, Some(9000));
+        assert_eq!(
+            judge_at(&state("a", None, 0.0, 0)).unwrap().reason,
+            Reason::UsageUnavailable
+        );
     }
 }

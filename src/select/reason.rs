@@ -7,35 +7,88 @@ use std::fmt;
 /// Why an account cannot be used right now.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reason {
+    /// `swop disable` (until [`Unusable::until`], or until `swop enable`).
+    Disabled,
     Excluded,
     SessionExpired,
     ApiKeyLogin,
     UsageUnavailable,
     LimitReached,
     NotAllowed,
-    WeeklyAtCap { used: f64, max: f64 },
-    FiveHourAtCap { used: f64, max: f64 },
+    WeeklyAtCap {
+        used: f64,
+        max: f64,
+    },
+    FiveHourAtCap {
+        used: f64,
+        max: f64,
+    },
+}
+
+impl Reason {
+    /// The state in one or two words: the status table's STATE column and
+    /// the JSON `state`; every Display below starts with it, so `status`,
+    /// `pick` and the launch line use one vocabulary.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Reason::Disabled => "disabled",
+            Reason::Excluded => "excluded",
+            Reason::SessionExpired => "session expired",
+            Reason::ApiKeyLogin => "api key (no usage data)",
+            Reason::UsageUnavailable => "usage unavailable",
+            Reason::LimitReached => "limit reached",
+            Reason::NotAllowed => "not allowed",
+            Reason::WeeklyAtCap { .. } => "over weekly max",
+            Reason::FiveHourAtCap { .. } => "over 5h max",
+        }
+    }
+
+    /// The same for a narrow terminal.
+    pub fn short(&self) -> &'static str {
+        match self {
+            Reason::SessionExpired => "expired",
+            Reason::ApiKeyLogin => "api key",
+            Reason::UsageUnavailable => "no data",
+            Reason::LimitReached => "limit",
+            Reason::WeeklyAtCap { .. } | Reason::FiveHourAtCap { .. } => "over max",
+            r => r.word(),
+        }
+    }
+
+    /// Out for a reason the person did not choose and must notice (shown
+    /// red), as against no numbers yet or their own disable/exclude.
+    pub fn is_bad(&self) -> bool {
+        matches!(
+            self,
+            Reason::SessionExpired
+                | Reason::LimitReached
+                | Reason::NotAllowed
+                | Reason::WeeklyAtCap { .. }
+                | Reason::FiveHourAtCap { .. }
+        )
+    }
 }
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Reason::Disabled => f.write_str("disabled"),
             Reason::Excluded => f.write_str("excluded by [selection] exclude"),
             Reason::SessionExpired => f.write_str("session expired"),
-            Reason::ApiKeyLogin => f.write_str("API-key login (no usage data)"),
+            Reason::ApiKeyLogin => f.write_str("api key (no usage data)"),
             Reason::UsageUnavailable => f.write_str("usage unavailable"),
             Reason::LimitReached => f.write_str("limit reached"),
             Reason::NotAllowed => f.write_str("not allowed"),
             Reason::WeeklyAtCap { used, max } => {
                 write!(
                     f,
-                    "weekly {used:.0}% is at or above max_weekly_percent {max:.0}"
+                    "over weekly max (weekly {used:.0}% used, max_weekly_percent {max:.0})"
                 )
             }
             Reason::FiveHourAtCap { used, max } => {
                 write!(
                     f,
-                    "5-hour {used:.0}% is at or above max_5h_percent {max:.0}"
+                    "over 5h max (5-hour {used:.0}% used, max_5h_percent {max:.0})"
                 )
             }
         }
@@ -56,6 +109,12 @@ pub struct Unusable {
 impl fmt::Display for Unusable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.reason)?;
+        if self.reason == Reason::Disabled {
+            if let Some(t) = self.until {
+                write!(f, " until {}", time::reset(t, self.now))?;
+            }
+            return write!(f, " (swop enable {})", self.name);
+        }
         if self.reason == Reason::SessionExpired {
             write!(f, " (run: swop relogin {})", self.name)?;
         }
@@ -211,8 +270,16 @@ mod tests {
         };
         assert_eq!(
             cap.to_string(),
-            "weekly 95% is at or above max_weekly_percent 90"
+            "over weekly max (weekly 95% used, max_weekly_percent 90)"
         );
+        assert!(cap.to_string().starts_with(cap.word()));
+        let off = Unusable {
+            name: "work".into(),
+            reason: Reason::Disabled,
+            until: None,
+            now: 0,
+        };
+        assert_eq!(off.to_string(), "disabled (swop enable work)");
         let p = Pick {
             basis: Basis::LowestWeekly { weekly: Some(10.0) },
             stale_for: Some(180),

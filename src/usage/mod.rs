@@ -11,6 +11,7 @@
 //! accounts). Never picks an account and never prints: warnings travel back
 //! as values.
 
+pub mod advice;
 pub mod cache;
 pub mod fetch;
 pub mod gather;

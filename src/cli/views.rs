@@ -1,0 +1,557 @@
+//! The `--json` documents: one `Serialize` type per schema, so that a field
+//! is named in exactly one place and the README's "JSON output" section can
+//! be checked against these types (the test at the bottom does).
+//!
+//! Views are plain data built from domain values; they never read files or
+//! the network, and hold no secret (no token field exists to fill).
+
+use crate::accounts::Account;
+use crate::base::time;
+use crate::select::{Blocked, Choice};
+use serde::Serialize;
+
+/// A point in time, for scripts: Unix seconds and RFC 3339 (UTC).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TimeView {
+    pub unix: i64,
+    pub rfc3339: String,
+}
+
+impl TimeView {
+    pub fn at(unix: i64) -> TimeView {
+        TimeView {
+            unix,
+            rfc3339: time::rfc3339(unix),
+        }
+    }
+    pub fn opt(unix: Option<i64>) -> Option<TimeView> {
+        unix.map(TimeView::at)
+    }
+}
+
+/// One usage window (5-hour or weekly).
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowView {
+    pub used_percent: f64,
+    pub window_seconds: Option<i64>,
+    pub reset_at: Option<TimeView>,
+}
+
+impl From<&crate::usage::Window> for WindowView {
+    fn from(w: &crate::usage::Window) -> WindowView {
+        WindowView {
+            used_percent: w.used_percent,
+            window_seconds: w.window_seconds,
+            reset_at: TimeView::opt(w.reset_at),
+        }
+    }
+}
+
+/// A running launch of codex under swop.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveView {
+    pub pid: u32,
+    pub cwd: String,
+    pub started_at: TimeView,
+}
+
+/// One account in `swop status --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub name: String,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    /// The same words as the table's STATE column and `pick`'s reasons.
+    pub state: String,
+    pub session_expired: bool,
+    pub stale_seconds: Option<i64>,
+    pub allowed: Option<bool>,
+    pub limit_reached: Option<bool>,
+    pub five_hour: Option<WindowView>,
+    pub weekly: Option<WindowView>,
+    pub warning: Option<String>,
+    pub picked: bool,
+    /// Kept out of automatic picks by `swop disable`.
+    pub disabled: bool,
+    /// When an account that cannot be used now becomes usable again (the
+    /// reset that unblocks it, or the end of a `disable --for`).
+    pub usable_at: Option<TimeView>,
+    pub live_sessions: usize,
+    pub live: Vec<LiveView>,
+}
+
+/// `swop status --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub picked: Option<String>,
+    pub accounts: Vec<AccountView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PassedView {
+    pub name: String,
+    pub reason: String,
+}
+
+/// `swop pick --json` when an account can be used.
+#[derive(Debug, Clone, Serialize)]
+pub struct PickView {
+    pub account: String,
+    pub reason: String,
+    pub without_quota_data: bool,
+    pub passed_over: Vec<PassedView>,
+    pub warnings: Vec<String>,
+}
+
+impl From<&Choice> for PickView {
+    fn from(c: &Choice) -> PickView {
+        PickView {
+            account: c.name.clone(),
+            reason: c.why.to_string(),
+            without_quota_data: c.without_data,
+            passed_over: c
+                .passed
+                .iter()
+                .map(|p| PassedView {
+                    name: p.name().to_string(),
+                    reason: p.to_string(),
+                })
+                .collect(),
+            warnings: c.warnings.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EarliestView {
+    pub name: String,
+    pub at: TimeView,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockedAccountView {
+    pub name: String,
+    pub reason: String,
+    pub usable_at: Option<TimeView>,
+}
+
+/// The extra fields of the error document when every account is blocked.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockedView {
+    /// Always null: no account can be used.
+    pub account: Option<String>,
+    pub earliest: Option<EarliestView>,
+    pub accounts: Vec<BlockedAccountView>,
+}
+
+impl From<&Blocked> for BlockedView {
+    fn from(b: &Blocked) -> BlockedView {
+        BlockedView {
+            account: None,
+            earliest: b.earliest.as_ref().map(|c| EarliestView {
+                name: c.name.clone(),
+                at: TimeView::at(c.at),
+            }),
+            accounts: b
+                .accounts
+                .iter()
+                .map(|u| BlockedAccountView {
+                    name: u.name.clone(),
+                    reason: u.to_string(),
+                    usable_at: TimeView::opt(u.until),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The document every `--json` command prints on stdout when it fails.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorView {
+    pub error: String,
+    pub help: Option<String>,
+    pub exit_code: u8,
+    /// Command-specific details (a [`BlockedView`] for `pick`).
+    #[serde(flatten)]
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl From<&crate::base::error::Error> for ErrorView {
+    fn from(e: &crate::base::error::Error) -> ErrorView {
+        ErrorView {
+            error: e.message.clone(),
+            help: e.help.clone(),
+            exit_code: e.code,
+            details: match &e.details {
+                Some(serde_json::Value::Object(m)) => Some(m.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// One entry of `swop list --json` (the document is an array of these).
+#[derive(Debug, Clone, Serialize)]
+pub struct ListEntryView {
+    pub name: String,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+    pub home: std::path::PathBuf,
+}
+
+impl From<&Account> for ListEntryView {
+    fn from(a: &Account) -> ListEntryView {
+        let id = a.identity();
+        ListEntryView {
+            name: a.name.clone(),
+            email: id.email,
+            plan: id.plan,
+            home: a.home.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckView {
+    /// "ok", "warn" or "fail".
+    pub level: &'static str,
+    pub check: String,
+    pub fix: Option<String>,
+}
+
+/// `swop doctor --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorView {
+    pub ok: bool,
+    pub checks: Vec<CheckView>,
+}
+
+/// One live codex session in `swop ps --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub pid: u32,
+    pub account: String,
+    pub cwd: String,
+    pub started_at: TimeView,
+    /// codex's session (thread) id, once its rollout file names it.
+    pub session_id: Option<String>,
+}
+
+/// `swop ps --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PsView {
+    pub sessions: Vec<SessionView>,
+}
+
+/// Pretty JSON of a view, for stdout.
+pub fn to_string<T: Serialize>(view: &T) -> String {
+    serde_json::to_string_pretty(view).expect("views serialise")
+}
+
+#[cfg(test)]
+pub mod samples {
+    //! One fully filled value of each view (no field left null or empty), so
+    //! that every nested field name is present when compared with the README.
+    use super::*;
+
+    fn time() -> TimeView {
+        TimeView::at(1_795_612_585)
+    }
+    fn window(secs: i64) -> WindowView {
+        WindowView {
+            used_percent: 10.0,
+            window_seconds: Some(secs),
+            reset_at: Some(time()),
+        }
+    }
+
+    pub fn status() -> StatusView {
+        StatusView {
+            picked: Some("work".into()),
+            accounts: vec![AccountView {
+                name: "work".into(),
+                email: Some("w@example.com".into()),
+                plan: Some("plus".into()),
+                state: "ok".into(),
+                session_expired: false,
+                stale_seconds: Some(60),
+                allowed: Some(true),
+                limit_reached: Some(false),
+                five_hour: Some(window(18000)),
+                weekly: Some(window(604800)),
+                warning: Some("usage server timed out".into()),
+                picked: true,
+                disabled: false,
+                usable_at: Some(time()),
+                live_sessions: 1,
+                live: vec![LiveView {
+                    pid: 42,
+                    cwd: "/src".into(),
+                    started_at: time(),
+                }],
+            }],
+        }
+    }
+
+    pub fn pick() -> PickView {
+        PickView {
+            account: "work".into(),
+            reason: "lowest weekly usage (10%)".into(),
+            without_quota_data: false,
+            passed_over: vec![PassedView {
+                name: "home".into(),
+                reason: "limit reached".into(),
+            }],
+            warnings: vec!["a warning".into()],
+        }
+    }
+
+    pub fn blocked_error() -> ErrorView {
+        let blocked = BlockedView {
+            account: None,
+            earliest: Some(EarliestView {
+                name: "work".into(),
+                at: time(),
+            }),
+            accounts: vec![BlockedAccountView {
+                name: "work".into(),
+                reason: "limit reached".into(),
+                usable_at: Some(time()),
+            }],
+        };
+        let e = crate::base::error::Error::new("all accounts blocked")
+            .help("wait")
+            .details(serde_json::to_value(blocked).unwrap());
+        ErrorView::from(&e)
+    }
+
+    pub fn list() -> Vec<ListEntryView> {
+        vec![ListEntryView {
+            name: "work".into(),
+            email: Some("w@example.com".into()),
+            plan: Some("plus".into()),
+            home: "/home/u/.swop/accounts/work".into(),
+        }]
+    }
+
+    pub fn doctor() -> DoctorView {
+        DoctorView {
+            ok: false,
+            checks: vec![CheckView {
+                level: "fail",
+                check: "the shim dir is not on PATH".into(),
+                fix: Some("run ./install.sh again".into()),
+            }],
+        }
+    }
+
+    pub fn ps() -> PsView {
+        PsView {
+            sessions: vec![SessionView {
+                pid: 42,
+                account: "work".into(),
+                cwd: "/src".into(),
+                started_at: time(),
+                session_id: Some("019a-example".into()),
+            }],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// The README's ```json blocks, each under the `swop ... --json` named on
+    /// the nearest line above it.
+    fn readme_examples() -> Vec<(String, Value)> {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## JSON output")
+            .nth(1)
+            .expect("README has a JSON output section");
+        let section = section.split("\n## ").next().unwrap();
+        let mut out = Vec::new();
+        let mut label = String::new();
+        let mut lines = section.lines();
+        while let Some(line) = lines.next() {
+            if line.trim() == "```json" {
+                let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+                let v: Value = serde_json::from_str(&body.join("\n"))
+                    .unwrap_or_else(|e| panic!("README example for {label} is not JSON: {e}"));
+                out.push((label.clone(), v));
+            } else if let Some(start) = line.find("`swop ") {
+                let rest = &line[start + 1..];
+                label = rest[..rest.find('`').unwrap()].to_string();
+            }
+        }
+        out
+    }
+
+    /// Compares the field names of two documents at every depth (arrays by
+    /// their first element); returns the paths that differ.
+    fn key_diff(path: &str, doc: &Value, view: &Value, out: &mut Vec<String>) {
+        match (doc, view) {
+            (Value::Object(d), Value::Object(v)) => {
+                for k in d.keys().filter(|k| !v.contains_key(*k)) {
+                    out.push(format!("{path}.{k} is in the README, not in the view"));
+                }
+                for k in v.keys().filter(|k| !d.contains_key(*k)) {
+                    out.push(format!("{path}.{k} is in the view, not in the README"));
+                }
+                for (k, dv) in d {
+                    if let Some(vv) = v.get(k) {
+                        key_diff(&format!("{path}.{k}"), dv, vv, out);
+                    }
+                }
+            }
+            (Value::Array(d), Value::Array(v)) => match (d.first(), v.first()) {
+                (Some(d), Some(v)) => key_diff(&format!("{path}[0]"), d, v, out),
+                (None, Some(v)) if v.is_object() => {
+                    out.push(format!("{path}: the README shows an empty array"))
+                }
+                _ => {}
+            },
+            (Value::Null, v) if v.is_object() || v.is_array() => {
+                out.push(format!("{path}: the README shows null, not the shape"))
+            }
+            (Value::Object(_), _) | (_, Value::Object(_)) => out.push(format!(
+                "{path}: the README and the view disagree on the shape"
+            )),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn readme_json_section_names_exactly_the_view_fields() {
+        let views: Vec<(&str, Value)> = vec![
+            (
+                "swop status --json",
+                serde_json::to_value(samples::status()).unwrap(),
+            ),
+            (
+                "swop pick --json",
+                serde_json::to_value(samples::pick()).unwrap(),
+            ),
+            (
+                "swop pick --json (all blocked)",
+                serde_json::to_value(samples::blocked_error()).unwrap(),
+            ),
+            (
+                "swop list --json",
+                serde_json::to_value(samples::list()).unwrap(),
+            ),
+            (
+                "swop doctor --json",
+                serde_json::to_value(samples::doctor()).unwrap(),
+            ),
+            (
+                "swop ps --json",
+                serde_json::to_value(samples::ps()).unwrap(),
+            ),
+        ];
+        let examples = readme_examples();
+        let mut problems = Vec::new();
+        for (label, view) in &views {
+            match examples.iter().find(|(l, _)| l == label) {
+                Some((_, doc)) => key_diff(label, doc, view, &mut problems),
+                None => problems.push(format!("the README has no ```json example under `{label}`")),
+            }
+        }
+        for (label, _) in &examples {
+            if !views.iter().any(|(l, _)| l == label) {
+                problems.push(format!("README example `{label}` matches no view type"));
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn key_diff_catches_a_renamed_nested_field() {
+        let doc = serde_json::json!({"a": [{"b": 1, "c": {"d": 2}}]});
+        let view = serde_json::json!({"a": [{"b": 1, "c": {"e": 2}}]});
+        let mut out = Vec::new();
+        key_diff("x", &doc, &view, &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out[0].contains("x.a[0].c.d"), "{out:?}");
+    }
+
+    #[test]
+    fn empty_options_are_null_and_times_carry_both_forms() {
+        let w = WindowView::from(&crate::usage::Window {
+            used_percent: 12.5,
+            window_seconds: None,
+            reset_at: Some(0),
+        });
+        let v = serde_json::to_value(w).unwrap();
+        assert_eq!(v["window_seconds"], Value::Null);
+        assert_eq!(v["reset_at"]["unix"], 0);
+        assert_eq!(v["reset_at"]["rfc3339"], "1970-01-01T00:00:00Z");
+        assert_eq!(v["used_percent"], 12.5);
+    }
+
+    #[test]
+    fn pick_view_keeps_the_choice() {
+        use crate::select::{Basis, Passed, Pick, Reason, Unusable};
+        let c = Choice {
+            name: "a".into(),
+            why: Pick {
+                basis: Basis::LowestWeekly { weekly: None },
+                stale_for: None,
+                blind: true,
+            },
+            passed: vec![Passed::Unusable(Unusable {
+                name: "b".into(),
+                reason: Reason::LimitReached,
+                until: None,
+                now: 0,
+            })],
+            without_data: true,
+            warnings: vec![],
+        };
+        let v = serde_json::to_value(PickView::from(&c)).unwrap();
+        assert_eq!(v["account"], "a");
+        assert_eq!(v["passed_over"][0]["name"], "b");
+        assert_eq!(v["passed_over"][0]["reason"], "limit reached");
+        assert_eq!(v["without_quota_data"], true);
+    }
+
+    #[test]
+    fn blocked_view_has_a_null_account_and_the_earliest_reset() {
+        use crate::select::{Comeback, Reason, Unusable};
+        let out = |name: &str, until| Unusable {
+            name: name.into(),
+            reason: Reason::LimitReached,
+            until,
+            now: 0,
+        };
+        let b = Blocked {
+            accounts: vec![out("a", Some(100)), out("b", None)],
+            earliest: Some(Comeback {
+                name: "a".into(),
+                at: 100,
+            }),
+        };
+        let v = serde_json::to_value(BlockedView::from(&b)).unwrap();
+        assert_eq!(v["account"], Value::Null);
+        assert_eq!(v["earliest"]["name"], "a");
+        assert_eq!(v["earliest"]["at"]["unix"], 100);
+        assert_eq!(v["accounts"][1]["usable_at"], Value::Null);
+    }
+
+    #[test]
+    fn error_view_merges_details_without_overriding_the_error() {
+        let e = crate::base::error::Error::new("boom")
+            .code(5)
+            .details(serde_json::json!({"account": null, "extra": 1}));
+        let v = serde_json::to_value(ErrorView::from(&e)).unwrap();
+        assert_eq!(v["error"], "boom");
+        assert_eq!(v["exit_code"], 5);
+        assert_eq!(v["help"], Value::Null);
+        assert_eq!(v["extra"], 1);
+        let plain =
+            serde_json::to_value(ErrorView::from(&crate::base::error::Error::new("x"))).unwrap();
+        assert_eq!(plain.as_object().unwrap().len(), 3, "{plain}");
+    }
+}
