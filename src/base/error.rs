@@ -74,7 +74,7 @@ impl Error {
                 obj.entry(k.clone()).or_insert(v.clone());
             }
         }
-        serde_json::to_string_pretty(&doc).expect("json")
+        crate::base::term::json(&doc)
     }
 
     /// An I/O failure on `path`: the path is always part of the message.

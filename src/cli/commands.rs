@@ -137,8 +137,8 @@ fn run_login(
 fn describe(id: &crate::accounts::auth::Identity) -> String {
     format!(
         "{} ({})",
-        id.email.as_deref().unwrap_or("unknown email"),
-        id.plan.as_deref().unwrap_or("unknown plan")
+        term::clean(id.email.as_deref().unwrap_or("unknown email")),
+        term::clean(id.plan.as_deref().unwrap_or("unknown plan"))
     )
 }
 
@@ -239,7 +239,7 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 serde_json::json!({"name": a.name, "email": id.email, "plan": id.plan, "home": a.home})
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        println!("{}", term::json(&serde_json::Value::from(v)));
     } else if all.is_empty() {
         eprintln!("no accounts yet; add one with: swop add NAME");
     } else {
@@ -292,7 +292,7 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
             msg.push_str(&format!(
                 "\n  pid {} in '{}', since {}",
                 s.pid,
-                s.cwd,
+                term::clean(&s.cwd),
                 crate::base::time::wall(s.started_at)
             ));
         }
@@ -396,9 +396,9 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
             if json {
                 println!("{}", render::pick_json(&c));
             } else {
-                println!("{}: {}", c.name, c.why);
+                println!("{}: {}", c.name, term::clean(&c.why));
                 for (n, why) in &c.passed {
-                    println!("  not {n}: {why}");
+                    println!("  not {n}: {}", term::clean(why));
                 }
             }
             Ok(0)

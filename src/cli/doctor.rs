@@ -135,7 +135,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json")
+            crate::base::term::json(&json!({"ok": !failed, "checks": v}))
         );
     } else {
         for c in &checks {
@@ -144,9 +144,9 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
                 Level::Warn => "warn",
                 Level::Fail => "FAIL",
             };
-            println!("{tag}  {}", c.what);
+            println!("{tag}  {}", crate::base::term::clean(&c.what));
             if let Some(f) = &c.fix {
-                println!("      fix: {f}");
+                println!("      fix: {}", crate::base::term::clean(f));
             }
         }
         println!(

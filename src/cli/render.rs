@@ -4,13 +4,20 @@
 
 use crate::accounts::Account;
 use crate::base::paths::Paths;
+use crate::base::term;
 use crate::base::time;
 use crate::select::{Blocked, Choice};
 use crate::usage::gather::{AccountState, Freshness};
 use serde_json::{json, Value};
 
-/// A plain left-aligned table with two spaces between columns.
+/// A plain left-aligned table with two spaces between columns. Every cell
+/// is cleaned ([`term::clean`]): cells hold server and JWT strings.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| term::clean(c).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
@@ -117,7 +124,10 @@ pub fn status_table(
 
 fn time_json(t: Option<i64>) -> Value {
     match t {
-        Some(t) => json!({"unix": t, "rfc3339": time::rfc3339(t)}),
+        Some(t) => match time::rfc3339(t) {
+            Some(text) => json!({"unix": t, "rfc3339": text}),
+            None => Value::Null,
+        },
         None => Value::Null,
     }
 }
@@ -163,7 +173,7 @@ pub fn status_json(
             })
         })
         .collect();
-    serde_json::to_string_pretty(&json!({"accounts": accounts, "picked": picked})).expect("json")
+    term::json(&json!({"accounts": accounts, "picked": picked}))
 }
 
 pub fn pick_json(c: &Choice) -> String {
@@ -172,11 +182,10 @@ pub fn pick_json(c: &Choice) -> String {
         .iter()
         .map(|(n, w)| json!({"name": n, "reason": w}))
         .collect();
-    serde_json::to_string_pretty(&json!({
+    term::json(&json!({
         "account": c.name, "reason": c.why, "without_quota_data": c.without_data,
         "passed_over": passed, "warnings": c.warnings,
     }))
-    .expect("json")
 }
 
 /// The details of an "all accounts blocked" error, for `pick --json`.
@@ -201,5 +210,7 @@ mod tests {
     fn table_aligns() {
         let t = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
         assert_eq!(t, "A    BB\nxyz  1\n");
+        let t = table(&["A"], &[vec!["p\x1b[2J\nswop: x".into()]]);
+        assert!(!t.contains('\x1b') && t.lines().count() == 2, "{t:?}");
     }
 }

@@ -84,11 +84,16 @@ pub fn run(args: Vec<OsString>) -> Result<i32> {
         return exec_plain(&real, &args);
     }
     let first = args.first().and_then(|a| a.to_str());
+    if first.is_some_and(|f| FAST_PATHS.contains(&f)) {
+        // A broken swop.toml must not break `codex --version` or `--help`.
+        let cfg = Config::load(&paths.config()).unwrap_or_else(|e| {
+            term::warn(&format!("ignoring swop.toml: {}", e.message));
+            Config::default()
+        });
+        return exec_plain(&codex::find(&cfg, &paths)?, &args);
+    }
     let cfg = Config::load(&paths.config())?;
     let real = codex::find(&cfg, &paths)?;
-    if first.is_some_and(|f| FAST_PATHS.contains(&f)) {
-        return exec_plain(&real, &args);
-    }
     match subcommand(&args) {
         Some("login") => {
             return Err(Error::usage("`codex login` through swop would log in to an arbitrary account sandbox")
@@ -324,7 +329,7 @@ impl Launcher {
             .and_then(|u| u.plan.clone())
             .or_else(|| account.identity().plan)
             .unwrap_or_else(|| "unknown plan".into());
-        let mut facts = vec![plan];
+        let mut facts = vec![term::clean(&plan).into_owned()];
         if let Some(w) = usage.and_then(|u| u.weekly_used()) {
             facts.push(format!("weekly {w:.0}%"));
         }
