@@ -3,9 +3,10 @@
 //! before its fix.
 
 use crate::helpers::{world, write_config};
-use crate::support::{usage_json, Output};
+use crate::support::{usage_json, Identity, Output, TestEnv};
 use serde_json::Value;
 use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,4 +213,116 @@ fn numbers_fetched_just_now_are_not_stale_with_ttl_0() {
     let json = env.swop().args(["status", "--json"]).ok();
     assert_eq!(json_of(&json)["accounts"][0]["state"], "ok");
     assert_eq!(json_of(&json)["accounts"][0]["stale_seconds"], Value::Null);
+}
+
+// ---------------------------------------------------------------------------
+// 8. symlinks where swop expects its own files
+
+#[test]
+fn an_account_dir_that_is_a_link_is_refused_never_followed() {
+    let (env, _backend) = world(&[("a", 10.0), ("b", 20.0)], "");
+    let link = env.account_home("evil");
+    std::os::unix::fs::symlink(env.account_home("b"), &link).unwrap();
+    let out = env
+        .codex()
+        .args(["exec", "x"])
+        .env("SWOP_ACCOUNT", "evil")
+        .code(8);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(env
+        .fake_log()
+        .iter()
+        .all(|c| c.subcommand() != Some("exec")));
+    let out = env.swop().args(["logout", "evil", "--force"]).code(8);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(env.account_home("b").join("auth.json").is_file());
+    let listed = env.swop().args(["list", "--json"]).ok();
+    assert!(!listed.stdout.contains("evil"), "{}", listed.stdout);
+}
+
+#[test]
+fn an_auth_json_that_is_a_link_is_refused_without_a_useless_chmod() {
+    let (env, _backend) = world(&[("a", 10.0)], "");
+    let file = env.account_home("a").join("auth.json");
+    let elsewhere = env.root.join("elsewhere.json");
+    std::fs::rename(&file, &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
+    let out = env.codex().args(["exec", "x"]).code(8);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(!out.stderr.contains("chmod"), "{}", out.stderr);
+    assert!(env
+        .fake_log()
+        .iter()
+        .all(|c| c.subcommand() != Some("exec")));
+}
+
+#[test]
+fn import_of_a_linked_auth_json_is_refused_and_moves_nothing() {
+    let env = TestEnv::new();
+    let codex_home = env.home.join(".codex");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    let real = env.write_auth_fixture("real", &Identity::named("x"));
+    std::os::unix::fs::symlink(&real, codex_home.join("auth.json")).unwrap();
+    let out = env.swop().args(["import", "x"]).fails();
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(!out.stdout.contains("moved"), "{}", out.stdout);
+    assert!(codex_home.join("auth.json").is_symlink() && real.is_file());
+    assert!(!env.account_home("x").exists());
+}
+
+// ---------------------------------------------------------------------------
+// 9. doctor's bound
+
+#[test]
+fn doctor_finishes_within_its_bound_when_codex_version_hangs() {
+    let (env, _backend) = world(&[("a", 10.0)], "");
+    let hang = env.root.join("hanging-codex");
+    // A grandchild keeps stdout open too: reading to EOF would hang.
+    std::fs::write(&hang, "#!/bin/sh\nsleep 1000 &\nexec sleep 1000\n").unwrap();
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env
+        .swop()
+        .arg("doctor")
+        .env("SWOP_CODEX", &hang)
+        .timeout(Duration::from_secs(20))
+        .run();
+    assert!(!out.timed_out, "doctor did not finish within 20 s");
+    assert!(
+        out.stdout.contains("does not answer --version"),
+        "{}",
+        out.stdout
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 10. leftover temp files
+
+#[test]
+fn temp_files_of_dead_writers_are_swept_and_live_ones_kept() {
+    let (env, _backend) = world(&[("a", 10.0)], "");
+    env.swop().arg("status").ok();
+    let dead = 2_147_483_000; // above any pid_max: never running
+    let alive = std::process::id();
+    let cache = env.swop_home.join("cache");
+    let live = env.swop_home.join("live/a");
+    std::fs::create_dir_all(&live).unwrap();
+    let planted = [
+        (cache.join(format!(".a.json.tmp-{dead}-0")), false),
+        (live.join(format!(".{dead}.tmp")), false),
+        (cache.join(format!(".a.json.tmp-{alive}-3")), true),
+        (live.join(format!(".{alive}.tmp")), true),
+    ];
+    for (p, _) in &planted {
+        std::fs::write(p, "{").unwrap();
+    }
+    env.swop()
+        .args(["add", "b"])
+        .env(
+            "FAKE_CODEX_AUTH",
+            env.write_auth_fixture("auth-b", &Identity::named("b")),
+        )
+        .ok();
+    for (p, kept) in &planted {
+        assert_eq!(p.exists(), *kept, "{}", p.display());
+    }
 }

@@ -180,6 +180,17 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
         },
     };
     let src = from.join("auth.json");
+    if std::fs::symlink_metadata(&src).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Moving the link would move no login and leave it in two places.
+        return Err(Error::new(format!(
+            "'{}' is a symbolic link; import moves the login file itself",
+            src.display()
+        ))
+        .help(format!(
+            "import from the directory that holds the real file: swop import {name} --from DIR"
+        ))
+        .code(exit::USAGE));
+    }
     if !src.is_file() {
         return Err(Error::new(format!(
             "no codex login to import: '{}' does not exist",

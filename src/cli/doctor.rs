@@ -65,7 +65,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     checks.extend(path_order(paths));
     let real = codex::find(&cfg, paths);
     match &real {
-        Ok(p) => match codex::version(p) {
+        Ok(p) => match codex::version(p, version_bound(&cfg)) {
             Some(v) => checks.push(ok(format!("real codex: '{}' ({v})", p.display()))),
             None => checks.push(fail(
                 format!("real codex '{}' does not answer --version", p.display()),
@@ -159,6 +159,13 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         );
     }
     Ok(if failed { exit::FAILURE as i32 } else { 0 })
+}
+
+/// How long `codex --version` may take: the usage timeout, at least 5 s
+/// (node starts slowly on a busy machine), so doctor's run is bounded by
+/// its config whatever codex does.
+fn version_bound(cfg: &Config) -> std::time::Duration {
+    cfg.usage.timeout.max(std::time::Duration::from_secs(5))
 }
 
 /// The shim dir must be on PATH, ahead of every real codex.

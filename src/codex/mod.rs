@@ -174,8 +174,10 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// `codex --version` output, for doctor.
-pub fn version(real: &Path) -> Option<String> {
+/// `codex --version` output, for doctor, within `limit` whatever codex does:
+/// its stdout is read on a thread, so a codex that hangs (or leaves a
+/// grandchild holding the pipe) is killed at the bound, never waited for.
+pub fn version(real: &Path, limit: Duration) -> Option<String> {
     let mut child = Command::new(real)
         .arg("--version")
         .env(DEPTH_VAR, (depth() + 1).to_string())
@@ -184,12 +186,19 @@ pub fn version(real: &Path) -> Option<String> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .ok()?;
-    let mut out = String::new();
+    let deadline = Instant::now() + limit;
+    let (tx, rx) = std::sync::mpsc::channel();
     if let Some(mut so) = child.stdout.take() {
-        use std::io::Read;
-        let _ = so.read_to_string(&mut out);
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut out = String::new();
+            let _ = so.read_to_string(&mut out);
+            let _ = tx.send(out);
+        });
     }
-    wait_bounded(&mut child, Duration::from_secs(10))?;
+    let out = rx.recv_timeout(limit).unwrap_or_default();
+    let left = deadline.saturating_duration_since(Instant::now());
+    wait_bounded(&mut child, left)?;
     let v = out.trim().to_string();
     (!v.is_empty()).then_some(v)
 }

@@ -43,13 +43,16 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
     };
     // Written and locked under a hidden name, then renamed: a reader never
     // sees an unlocked entry and mistakes it for a stale one.
-    let tmp = dir.join(format!(".{pid}.tmp"));
+    let tmp = paths.live_temp(account, pid);
     let path = dir.join(format!("{pid}.json"));
     let io = |e| crate::base::error::Error::io("cannot register the session in", &dir, e);
+    // Our own pid's leftover (a pid reused after a crash) is unlinked, never
+    // followed; then the name is created afresh, refusing a planted link.
+    let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)
         .map_err(io)?;
@@ -96,4 +99,26 @@ pub fn list(paths: &Paths, account: &str) -> Vec<LiveSession> {
     }
     out.sort_by_key(|s: &LiveSession| s.started_at);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planted_link_at_the_temp_name_is_never_followed() {
+        let root = std::env::temp_dir().join(format!("swop-live-{}", std::process::id()));
+        let paths = Paths { home: root.clone() };
+        let dir = paths.live_dir("a");
+        files::create_private_dir(&dir).unwrap();
+        let victim = root.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        let reg = register(&paths, "a").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(list(&paths, "a").len(), 1);
+        drop(reg);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
