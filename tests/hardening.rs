@@ -326,3 +326,118 @@ fn temp_files_of_dead_writers_are_swept_and_live_ones_kept() {
         assert_eq!(p.exists(), *kept, "{}", p.display());
     }
 }
+
+// ---------------------------------------------------------------------------
+// 2. kill -9 of swop keeps the in-use guard while codex runs
+
+/// `swop status --json`: how many live sessions account `name` has.
+fn live_sessions(env: &TestEnv, name: &str) -> u64 {
+    let v = json_of(&env.swop().args(["status", "--json"]).ok());
+    v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .and_then(|a| a["live_sessions"].as_u64())
+        .unwrap()
+}
+
+#[test]
+fn a_killed_swop_keeps_the_session_live_until_codex_ends() {
+    let (env, _backend) = world(&[("a", 10.0)], "");
+    let mut r = env
+        .codex()
+        .args(["exec", "long"])
+        .env("FAKE_SLEEP", "60")
+        .spawn();
+    assert!(r.wait_for_output("swop: codex on 'a'", Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(300));
+    r.signal(libc::SIGKILL);
+    let pgid = r.pid() as libc::pid_t;
+    r.wait_output(Duration::from_secs(20));
+    // swop is gone; the orphaned codex still runs in its process group.
+    assert_eq!(live_sessions(&env, "a"), 1);
+    let out = env.swop().args(["logout", "a"]).code(1);
+    assert!(
+        out.stderr.contains("codex is running on 'a'"),
+        "{}",
+        out.stderr
+    );
+    assert!(env.account_home("a").join("auth.json").is_file());
+    unsafe {
+        libc::kill(-pgid, libc::SIGTERM);
+    }
+    let mut ended = false;
+    for _ in 0..100 {
+        if live_sessions(&env, "a") == 0 {
+            ended = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ended, "the session is still live after codex ended");
+}
+
+// ---------------------------------------------------------------------------
+// 3. SIGINT/SIGQUIT sent to swop's pid
+
+#[test]
+fn sigint_and_sigquit_sent_to_swop_by_a_process_reach_codex() {
+    let (env, _backend) = world(&[("a", 10.0)], "");
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGQUIT, 131)] {
+        let mut r = env
+            .codex()
+            .args(["exec", "long"])
+            .env("FAKE_SLEEP", "30")
+            .spawn();
+        assert!(r.wait_for_output("swop: codex on 'a'", Duration::from_secs(20)));
+        std::thread::sleep(Duration::from_millis(300));
+        r.signal(sig); // to swop's pid only, as kill(1) or send_signal do
+        let out = r.wait_output(Duration::from_secs(15));
+        assert!(!out.timed_out, "signal {sig} was swallowed: {}", out.stderr);
+        assert_eq!(out.code, Some(code), "{sig}: {}", out.stderr);
+        assert_eq!(
+            out.signal, None,
+            "swop itself must exit with codex's status"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 12. an environment-clearing wrapper
+
+#[test]
+fn a_wrapper_that_clears_the_environment_cannot_loop_forever() {
+    let (env, _backend) = world(&[("a", 10.0)], "");
+    let dir = env.root.join("wrapper");
+    std::fs::create_dir_all(&dir).unwrap();
+    let wrapper = dir.join("codex");
+    // Drops every variable, SWOP_DEPTH included, and finds the shim first.
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec env -i HOME='{}' SWOP_HOME='{}' PATH='{}:{}:/usr/bin:/bin' codex \"$@\"\n",
+            env.home.display(),
+            env.swop_home.display(),
+            env.shim.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for args in [&["exec", "x"][..], &["--version"][..]] {
+        let out = env
+            .codex()
+            .args(args)
+            .env("SWOP_CODEX", &wrapper)
+            .timeout(Duration::from_secs(40))
+            .run();
+        assert!(!out.timed_out, "{args:?}: the chain did not stop");
+        assert!(
+            out.stderr.contains("infinite recursion detected"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_ne!(out.code, Some(0), "{args:?}");
+    }
+}

@@ -3,6 +3,12 @@
 //! kernel drops the lock when the process dies, however it dies, so a reader
 //! that can take the lock knows the entry is stale and removes it: no cleanup
 //! is ever needed after a crash, and pid reuse cannot fake a live session.
+//!
+//! The codex a launch starts inherits the locked descriptor
+//! ([`Registration::inherit_into`]), and an flock lives as long as any
+//! descriptor of it: if swop itself is killed (kill -9), the session stays
+//! live, and `swop logout` keeps refusing, until codex (and anything codex
+//! left running with the descriptor) ends.
 
 use crate::base::error::Result;
 use crate::base::files;
@@ -20,8 +26,30 @@ pub struct LiveSession {
 
 /// Held for the launch's lifetime; dropping it ends the registration.
 pub struct Registration {
-    _lock: fslock::LockFile,
+    /// The entry itself, open and flock'ed.
+    locked: std::fs::File,
     path: std::path::PathBuf,
+}
+
+impl Registration {
+    /// Makes the process `cmd` starts inherit the locked descriptor (it is
+    /// close-on-exec in swop), so the lock outlives swop for as long as
+    /// codex runs.
+    pub fn inherit_into(&self, cmd: &mut std::process::Command) {
+        use std::os::unix::io::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let fd = self.locked.as_raw_fd();
+        // SAFETY: only fcntl(2) between fork and exec: async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+                }
+                Ok(())
+            });
+        }
+    }
 }
 
 impl Drop for Registration {
@@ -58,11 +86,13 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
         .map_err(io)?;
     f.write_all(&serde_json::to_vec(&entry).expect("serialises"))
         .map_err(io)?;
-    drop(f);
-    let mut lock = fslock::LockFile::open(&tmp).map_err(io)?;
-    lock.lock().map_err(io)?;
+    // flock, as fslock uses too (`list` takes it with fslock).
+    use std::os::unix::io::AsRawFd;
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io(std::io::Error::last_os_error()));
+    }
     std::fs::rename(&tmp, &path).map_err(io)?;
-    Ok(Registration { _lock: lock, path })
+    Ok(Registration { locked: f, path })
 }
 
 /// The live sessions of `account`; stale entries are removed on the way.

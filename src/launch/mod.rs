@@ -141,10 +141,9 @@ fn nested_home(paths: &Paths) -> Option<PathBuf> {
 /// Replaces swop with the real codex: no selection, nothing changed but the
 /// recursion counter.
 fn exec_plain(real: &Path, args: &[OsString]) -> Result<i32> {
-    let err = std::process::Command::new(real)
-        .args(args)
-        .env(codex::DEPTH_VAR, (codex::depth() + 1).to_string())
-        .exec();
+    let mut cmd = std::process::Command::new(real);
+    codex::mark_depth(cmd.args(args));
+    let err = cmd.exec();
     Err(Error::new(format!("cannot run '{}': {err}", real.display())).code(exit::NO_CODEX))
 }
 
@@ -453,6 +452,9 @@ impl Launcher {
         let _live = crate::launch::live::register(&self.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
+        if let Some(live) = &_live {
+            live.inherit_into(&mut cmd); // live while codex runs, even if swop dies
+        }
         codex::run_attached(cmd)
     }
 }
