@@ -303,6 +303,19 @@ fn config_error(path: &Path, _text: &str, e: &toml::de::Error) -> Error {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn config_parser_never_panics(text in ".*", n in proptest::num::f64::ANY, s in ".*") {
+            let _ = parse(&text);
+            for key in ["timeout", "cache_ttl", "stale_after"] {
+                let _ = parse(&format!("[usage]\n{key} = {n:?}\n"));
+                let _ = parse(&format!("[usage]\n{key} = {s:?}\n"));
+            }
+            let _ = parse(&format!("[usage]\nbase_url = {s:?}\n"));
+        }
+    }
+
     fn parse(text: &str) -> Result<Config> {
         Config::parse(text, Path::new("swop.toml"))
     }

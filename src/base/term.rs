@@ -130,6 +130,19 @@ pub fn confirm(question: &str) -> bool {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn clean_removes_every_control_character(s in "\\PC*|.*|[\\x00-\\x{9f}\\x{2028}-\\x{206f}]*") {
+            let c = clean(&s);
+            proptest::prop_assert!(!c.chars().any(is_unsafe), "{:?}", c);
+            let v = serde_json::json!({"s": s});
+            let j = json(&v);
+            proptest::prop_assert!(!j.chars().any(|c| is_unsafe(c) && c != '\n'));
+            proptest::prop_assert_eq!(serde_json::from_str::<serde_json::Value>(&j).unwrap(), v);
+        }
+    }
+
     #[test]
     fn clean_escapes_control_characters() {
         assert_eq!(clean("plus"), "plus");

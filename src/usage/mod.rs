@@ -243,6 +243,34 @@ pub fn parse_app_server(result: &Value, now: i64) -> Result<Usage, &'static str>
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn usage_parsers_never_panic(
+            text in ".*",
+            used in proptest::num::f64::ANY,
+            secs in proptest::num::i64::ANY,
+            now in proptest::num::i64::ANY,
+        ) {
+            let _ = parse_wham(&text, now);
+            let w = serde_json::json!({"used_percent": used, "reset_after_seconds": secs,
+                "limit_window_seconds": secs, "reset_at": secs});
+            let body = serde_json::json!({"plan_type": text, "rate_limit":
+                {"primary_window": w, "secondary_window": w}});
+            if let Ok(u) = parse_wham(&body.to_string(), now) {
+                for w in [&u.five_hour, &u.weekly].into_iter().flatten() {
+                    proptest::prop_assert!((0.0..=MAX_PERCENT).contains(&w.used_percent));
+                }
+            }
+            let a = serde_json::json!({"rateLimits": {"primary": {"usedPercent": used,
+                "windowDurationMins": secs, "resetsAt": secs}, "planType": text}});
+            let _ = parse_app_server(&a, now);
+            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                let _ = parse_app_server(&v, now);
+            }
+        }
+    }
+
     const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/usage-samples");
 
     fn sample(name: &str) -> Usage {
