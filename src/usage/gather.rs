@@ -173,7 +173,10 @@ pub fn gather(
             let entry = entry.unwrap_or_default();
             // Numbers fetched during this very call are fresh whatever the
             // TTL (with cache_ttl = "0s" they would otherwise read "stale").
-            let just_fetched = entry.fetched_since(began_ms) && entry.fetched_at >= now;
+            // (A failed attempt keeps older numbers and sets last_error.)
+            let just_fetched = entry.fetched_since(began_ms)
+                && entry.last_error.is_none()
+                && entry.fetched_at >= now;
             let fresh = entry.is_fresh(now, ttl) || just_fetched;
             let age = now - entry.fetched_at;
             let usage = match entry.usage {
