@@ -200,7 +200,7 @@ impl Config {
             Err(
                 Error::new(format!("invalid '{key}' in '{}': {why}", path.display()))
                     .help(format!(
-                        "see config.example.toml for every key and its default; {BYPASS_HELP}"
+                        "every key and its default: swop help config; {BYPASS_HELP}"
                     ))
                     .code(exit::CONFIG),
             )
@@ -294,7 +294,7 @@ fn config_error(path: &Path, _text: &str, e: &toml::de::Error) -> Error {
     let msg = msg.trim_end();
     Error::new(format!("invalid config '{}': {}", path.display(), msg))
         .help(format!(
-            "fix the file (config.example.toml documents every key and its default); {BYPASS_HELP}"
+            "fix the file; every key and its default: swop help config; {BYPASS_HELP}"
         ))
         .code(exit::CONFIG)
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod support;
 
 mod accounts;
+mod cli;
 mod install;
 mod launch;
 mod layout;

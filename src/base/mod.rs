@@ -6,6 +6,7 @@
 pub mod error;
 pub mod files;
 pub mod name;
+pub mod out;
 pub mod paths;
 pub mod process;
 pub mod term;

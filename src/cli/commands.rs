@@ -4,6 +4,7 @@
 
 use crate::accounts::{self, Staging};
 use crate::base::error::{exit, Error, Result};
+use crate::base::out;
 use crate::base::paths::Paths;
 use crate::base::term;
 use crate::cli::render;
@@ -20,21 +21,18 @@ use std::process::Stdio;
 
 pub fn run(cmd: Command) -> Result<i32> {
     match cmd {
-        Command::Help(None) => print!("{}", cli::main_help()),
-        Command::Help(Some(topic)) => match cli::command_help(&topic) {
-            Some(h) => print!("{h}"),
+        Command::Help(None) => out::print(&cli::help::main_help())?,
+        Command::Help(Some(topic)) => match cli::help::topic_help(&topic) {
+            Some(h) => out::print(&h)?,
             None => {
-                return Err(
-                    Error::usage(format!("no help for '{topic}': not a command"))
-                        .help("see: swop --help"),
-                )
+                return Err(Error::usage(format!("no help for '{topic}'")).help("see: swop --help"))
             }
         },
-        Command::Version => println!("swop {}", env!("CARGO_PKG_VERSION")),
+        Command::Version => out::line(&format!("swop {}", env!("CARGO_PKG_VERSION")))?,
         Command::Codex { args } => {
             return launch::run(crate::base::process::Context::from_process(args))
         }
-        Command::Completions { shell } => print!("{}", crate::cli::completions::script(&shell)),
+        Command::Completions { shell } => out::print(&crate::cli::completions::script(&shell))?,
         Command::Uninstall { purge } => return uninstall(purge),
         Command::Doctor { json } => {
             let paths = Paths::from_env()?;
@@ -104,13 +102,13 @@ fn add(
     let account = accounts::commit(paths, &mut staging, name)?;
     let _ = crate::accounts::sandbox::link(cfg, &account.home)
         .map(|notes| notes.iter().for_each(|n| term::note(n)));
-    println!(
+    out::line(&format!(
         "added '{}': {}",
         account.name,
         login::describe(&account.identity())
-    );
-    eprintln!(
-        "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left"
+    ))?;
+    term::plain(
+        "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left",
     );
     Ok(0)
 }
@@ -153,14 +151,14 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
     move_file(&src, &dst)?;
     match accounts::commit(paths, &mut staging, name) {
         Ok(account) => {
-            println!(
+            out::line(&format!(
                 "imported '{}': {}\nmoved '{}' -> '{}'\n(the login now lives only in swop's sandbox; codex run without swop is logged out of '{}')",
                 account.name,
                 login::describe(&account.identity()),
                 src.display(),
                 account.auth_file().display(),
                 from.display()
-            );
+            ))?;
             Ok(0)
         }
         Err(e) => {
@@ -195,9 +193,9 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 serde_json::json!({"name": a.name, "email": id.email, "plan": id.plan, "home": a.home})
             })
             .collect();
-        println!("{}", term::json(&serde_json::Value::from(v)));
+        out::line(&term::json(&serde_json::Value::from(v)))?;
     } else if all.is_empty() {
-        eprintln!("no accounts yet; add one with: swop add NAME");
+        term::plain("no accounts yet; add one with: swop add NAME");
     } else {
         let rows: Vec<Vec<String>> = all
             .iter()
@@ -210,7 +208,7 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 ]
             })
             .collect();
-        print!("{}", render::table(&["NAME", "EMAIL", "PLAN"], &rows));
+        out::print(&render::table(&["NAME", "EMAIL", "PLAN"], &rows))?;
     }
     Ok(0)
 }
@@ -266,13 +264,13 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let shared = cfg.shared_home().ok();
     let kept = accounts::delete(paths, name, shared.as_deref())?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
-    println!(
+    out::line(&format!(
         "logged out '{name}' and deleted its sandbox '{}'",
         account.home.display()
-    );
+    ))?;
     if kept {
-        eprintln!(
-            "note: its links into the shared home stay in that dir (no credentials) so that sessions it started can still be resumed"
+        term::plain(
+            "note: its links into the shared home stay in that dir (no credentials) so that sessions it started can still be resumed",
         );
     }
     Ok(0)
@@ -305,11 +303,11 @@ fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[Strin
         .collect();
     let picked = choice.as_ref().ok().map(|c| c.name.as_str());
     if json {
-        println!("{}", render::status_json(paths, &shown, picked));
+        out::line(&render::status_json(paths, &shown, picked))?;
     } else if l.accounts.is_empty() {
-        eprintln!("no accounts yet; add one with: swop add NAME");
+        term::plain("no accounts yet; add one with: swop add NAME");
     } else {
-        print!("{}", render::status_table(paths, &shown, picked));
+        out::print(&render::status_table(paths, &shown, picked))?;
     }
     Ok(0)
 }
@@ -331,12 +329,17 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
                 term::warn(w);
             }
             if json {
-                println!("{}", render::pick_json(&c));
+                out::line(&render::pick_json(&c))?;
             } else {
-                println!("{}: {}", c.name, term::clean(&c.why.to_string()));
+                let mut text = format!("{}: {}\n", c.name, term::clean(&c.why.to_string()));
                 for p in &c.passed {
-                    println!("  not {}: {}", p.name(), term::clean(&p.to_string()));
+                    text.push_str(&format!(
+                        "  not {}: {}\n",
+                        p.name(),
+                        term::clean(&p.to_string())
+                    ));
                 }
+                out::print(&text)?;
             }
             Ok(0)
         }
@@ -349,8 +352,6 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
 fn uninstall(purge: bool) -> Result<i32> {
     let paths = Paths::from_env()?;
     let removed = crate::cli::install::uninstall(&paths, purge)?;
-    for r in removed {
-        println!("{r}");
-    }
+    out::print(&removed.iter().map(|r| format!("{r}\n")).collect::<String>())?;
     Ok(0)
 }

@@ -4,6 +4,7 @@
 
 use crate::accounts::{self, sandbox};
 use crate::base::error::{exit, Result};
+use crate::base::out;
 use crate::base::paths::Paths;
 use crate::codex::{self, Codex};
 use crate::config::Config;
@@ -49,19 +50,7 @@ fn fail(what: String, fix: String) -> Check {
 
 pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     let mut checks = Vec::new();
-    let cfg = match Config::load(&paths.config()) {
-        Ok(c) => {
-            checks.push(ok(format!("config '{}' parses", paths.config().display())));
-            c
-        }
-        Err(e) => {
-            checks.push(fail(
-                e.message.clone(),
-                "fix the file; config.example.toml documents every key".into(),
-            ));
-            Config::default()
-        }
-    };
+    let cfg = config_check(paths, &mut checks);
     checks.extend(path_order(paths));
     let codex = Codex::locate(&cfg, paths);
     match codex.as_ref().map(|c| c.binary().expect("located")) {
@@ -112,50 +101,73 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         codex: &codex,
         now: crate::base::time::now(),
     };
-    let results: Vec<(String, Check)> = std::thread::scope(|s| {
-        let hs: Vec<_> = all
-            .iter()
-            .map(|a| {
-                let ctx = &ctx;
-                s.spawn(move || (a.name.clone(), account_check(a, ctx)))
-            })
-            .collect();
-        hs.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    checks.extend(results.into_iter().map(|(_, c)| c));
+    checks.extend(account_checks(&all, &ctx));
 
     let failed = checks.iter().any(|c| c.level == Level::Fail);
-    if json_out {
-        let v: Vec<_> = checks
-            .iter()
-            .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
-            .collect();
-        println!(
-            "{}",
-            crate::base::term::json(&json!({"ok": !failed, "checks": v}))
-        );
+    out::print(&if json_out {
+        report_json(&checks, failed)
     } else {
-        for c in &checks {
-            let tag = match c.level {
-                Level::Ok => "ok  ",
-                Level::Warn => "warn",
-                Level::Fail => "FAIL",
-            };
-            println!("{tag}  {}", crate::base::term::clean(&c.what));
-            if let Some(f) = &c.fix {
-                println!("      fix: {}", crate::base::term::clean(f));
-            }
-        }
-        println!(
-            "{}",
-            if failed {
-                "\nsome checks failed: `codex` through swop will not work until they are fixed"
-            } else {
-                "\nall good: `codex` runs through swop"
-            }
-        );
-    }
+        report_text(&checks, failed)
+    })?;
     Ok(if failed { exit::FAILURE as i32 } else { 0 })
+}
+
+/// The config parses (else: defaults, and a failed check).
+fn config_check(paths: &Paths, checks: &mut Vec<Check>) -> Config {
+    match Config::load(&paths.config()) {
+        Ok(c) => {
+            checks.push(ok(format!("config '{}' parses", paths.config().display())));
+            c
+        }
+        Err(e) => {
+            checks.push(fail(
+                e.message.clone(),
+                "fix the file; `swop help config` shows every key and its default".into(),
+            ));
+            Config::default()
+        }
+    }
+}
+
+/// One check per account, asked in parallel.
+fn account_checks(all: &[accounts::Account], ctx: &FetchContext) -> Vec<Check> {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = all
+            .iter()
+            .map(|a| s.spawn(move || account_check(a, ctx)))
+            .collect();
+        hs.into_iter().filter_map(|h| h.join().ok()).collect()
+    })
+}
+
+fn report_json(checks: &[Check], failed: bool) -> String {
+    let v: Vec<_> = checks
+        .iter()
+        .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
+        .collect();
+    let doc = crate::base::term::json(&json!({"ok": !failed, "checks": v}));
+    format!("{doc}\n")
+}
+
+fn report_text(checks: &[Check], failed: bool) -> String {
+    let mut text = String::new();
+    for c in checks {
+        let tag = match c.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        text.push_str(&format!("{tag}  {}\n", crate::base::term::clean(&c.what)));
+        if let Some(f) = &c.fix {
+            text.push_str(&format!("      fix: {}\n", crate::base::term::clean(f)));
+        }
+    }
+    text.push_str(if failed {
+        "\nsome checks failed: `codex` through swop will not work until they are fixed\n"
+    } else {
+        "\nall good: `codex` runs through swop\n"
+    });
+    text
 }
 
 /// How long `codex --version` may take: the usage timeout, at least 5 s
