@@ -33,6 +33,17 @@ pub struct UsageConfig {
 
 pub const DEFAULT_BASE_URL: &str = "https://chatgpt.com/backend-api";
 
+/// The longest `usage.timeout`: a usage request that may take longer would
+/// hold up every `codex` launch anyway.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+/// The longest `cache_ttl` and `stale_after` (ten years): far beyond any
+/// use, and small enough that no clock arithmetic on it can overflow.
+pub const MAX_AGE: Duration = Duration::from_secs(10 * 366 * 86400);
+
+/// Said by every config error: codex itself still runs while the file is
+/// being fixed.
+const BYPASS_HELP: &str = "meanwhile, run codex without swop: SWOP_BYPASS=1 codex ...";
+
 impl Default for UsageConfig {
     fn default() -> Self {
         UsageConfig {
@@ -153,7 +164,9 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D:
         Text(String),
     }
     match Raw::deserialize(d)? {
-        Raw::Secs(s) if s >= 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(s)),
+        // try_: 1e30 seconds does not fit a Duration (from_secs_f64 panics).
+        Raw::Secs(s) if s >= 0.0 => Duration::try_from_secs_f64(s)
+            .map_err(|_| serde::de::Error::custom(format!("invalid duration {s}: far too long"))),
         Raw::Secs(s) => Err(serde::de::Error::custom(format!(
             "invalid duration {s}: must be a non-negative number of seconds"
         ))),
@@ -186,7 +199,9 @@ impl Config {
         let bad = |key: &str, why: String| {
             Err(
                 Error::new(format!("invalid '{key}' in '{}': {why}", path.display()))
-                    .help("every key and its default: swop help config")
+                    .help(format!(
+                        "every key and its default: swop help config; {BYPASS_HELP}"
+                    ))
                     .code(exit::CONFIG),
             )
         };
@@ -200,16 +215,28 @@ impl Config {
                 return bad(key, format!("{v} is not between 0 and 100"));
             }
         }
-        if self.usage.timeout.is_zero() {
+        let u = &self.usage;
+        if u.timeout.is_zero() {
             return bad("usage.timeout", "must be more than 0".into());
         }
-        if !(self.usage.base_url.starts_with("http://")
-            || self.usage.base_url.starts_with("https://"))
-        {
-            return bad(
-                "usage.base_url",
-                format!("'{}' is not an http(s) URL", self.usage.base_url),
-            );
+        for (key, v, max) in [
+            ("usage.timeout", u.timeout, MAX_TIMEOUT),
+            ("usage.cache_ttl", u.cache_ttl, MAX_AGE),
+            ("usage.stale_after", u.stale_after, MAX_AGE),
+        ] {
+            if v > max {
+                return bad(
+                    key,
+                    format!(
+                        "{} is longer than the most allowed, {}",
+                        humantime::format_duration(v),
+                        humantime::format_duration(max)
+                    ),
+                );
+            }
+        }
+        if let Err(why) = check_base_url(&u.base_url) {
+            return bad("usage.base_url", why);
         }
         for name in s
             .order
@@ -229,19 +256,65 @@ impl Config {
     }
 }
 
+/// `https://` anywhere; `http://` only to a loopback host, because the
+/// usage request carries the account's bearer token.
+fn check_base_url(url: &str) -> std::result::Result<(), String> {
+    let shown = crate::base::term::clean(url);
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!("'{shown}' is not an http(s) URL"));
+    };
+    if is_loopback_authority(rest.split(['/', '?', '#']).next().unwrap_or("")) {
+        return Ok(());
+    }
+    Err(format!(
+        "'{shown}' would send your access token unencrypted; use https:// (plain http:// is allowed only to a loopback address such as 127.0.0.1 or localhost)"
+    ))
+}
+
+/// `host[:port]` (with optional `user@`) names this machine.
+pub fn is_loopback_authority(authority: &str) -> bool {
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// toml's error already says "at line L, column C" and shows the line; we add
 /// the file name and a pointer to the documented keys.
 fn config_error(path: &Path, _text: &str, e: &toml::de::Error) -> Error {
     let msg = e.to_string();
     let msg = msg.trim_end();
     Error::new(format!("invalid config '{}': {}", path.display(), msg))
-        .help("fix the file; every key and its default: swop help config")
+        .help(format!(
+            "fix the file; every key and its default: swop help config; {BYPASS_HELP}"
+        ))
         .code(exit::CONFIG)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn config_parser_never_panics(text in ".*", n in proptest::num::f64::ANY, s in ".*") {
+            let _ = parse(&text);
+            for key in ["timeout", "cache_ttl", "stale_after"] {
+                let _ = parse(&format!("[usage]\n{key} = {n:?}\n"));
+                let _ = parse(&format!("[usage]\n{key} = {s:?}\n"));
+            }
+            let _ = parse(&format!("[usage]\nbase_url = {s:?}\n"));
+        }
+    }
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(text, Path::new("swop.toml"))
@@ -299,6 +372,52 @@ mod tests {
     #[test]
     fn out_of_range_percent_rejected() {
         assert!(parse("[selection]\nmax_weekly_percent = 120\n").is_err());
+    }
+
+    #[test]
+    fn huge_durations_are_config_errors_not_panics() {
+        for text in [
+            "[usage]\ntimeout = 1e30\n",
+            "[usage]\ntimeout = 1e19\ncache_ttl = \"0s\"\n",
+            "[usage]\ncache_ttl = 1e300\n",
+            "[usage]\nstale_after = \"500000years\"\n",
+            "[usage]\ntimeout = \"2h\"\n",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.code, exit::CONFIG, "{text}: {e}");
+            assert!(e.help.as_deref().unwrap().contains("SWOP_BYPASS=1"), "{e}");
+        }
+        parse("[usage]\ntimeout = \"10m\"\ncache_ttl = \"3650d\"\n").unwrap();
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in [
+            "https://chatgpt.com/backend-api",
+            "https://10.0.0.1/x",
+            "http://127.0.0.1:9/backend-api",
+            "http://127.5.5.5/",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://[::1]:9/backend-api",
+            "http://u@127.0.0.1:9",
+        ] {
+            check_base_url(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in [
+            "http://chatgpt.com/backend-api",
+            "http://10.0.0.1:9",
+            "http://127.0.0.1.evil.com/",
+            "http://localhost.evil.com",
+            "http://127.0.0.1@evil.com/",
+            "http://[::2]/",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
+        let e = parse("[usage]\nbase_url = \"http://example.com/backend-api\"\n").unwrap_err();
+        assert!(e.message.contains("https://"), "{e}");
+        assert_eq!(e.code, exit::CONFIG);
     }
 
     #[test]

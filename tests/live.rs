@@ -88,7 +88,9 @@ fn status_counts_live_sessions_and_forgets_them_when_they_end() {
 fn a_killed_swop_leaves_no_live_session_behind() {
     let (env, _backend) = setup("");
     let r = long_launch(&env);
-    r.signal(libc::SIGKILL);
+    // swop and its codex killed together (a codex that outlives swop keeps
+    // the session live: hardening::a_killed_swop_keeps_the_session_live_...).
+    r.signal_group(libc::SIGKILL);
     r.wait_output(Duration::from_secs(20));
     assert_eq!(
         live_counts(&env),

@@ -707,7 +707,7 @@ fn thirty_two_launches(extra: &str, sleep: &str, label: &str) -> usize {
 #[test]
 
 fn thirty_two_concurrent_launches_with_ttl_0_share_fetches() {
-    let requests = thirty_two_launches("cache_ttl = 0\n", "0", "cache_ttl = 0");
+    let requests = thirty_two_launches("cache_ttl = \"0s\"\n", "0", "cache_ttl = \"0s\"");
     assert!(
         requests < 32 * 3 / 2,
         "{requests} usage requests for 32 launches: launches that waited for the fetch lock \

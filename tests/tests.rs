@@ -1,6 +1,7 @@
 //! swop's integration tests: one test target, one module per area.
 //! The rig lives in `support/`; `rig_selftest` tests the rig itself.
 
+mod hardening;
 mod helpers;
 mod support;
 

@@ -188,6 +188,18 @@ fn identity_from_claims(c: &Value) -> Identity {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn auth_and_jwt_parsers_never_panic(text in ".*", seg in "[A-Za-z0-9_=-]{0,64}") {
+            let _ = parse(&text);
+            let _ = jwt_claims(&text);
+            let _ = jwt_claims(&format!("h.{seg}.s"));
+            let doc = serde_json::json!({"tokens": {"access_token": text, "id_token": format!("a.{seg}.b")}});
+            let _ = parse(&doc.to_string());
+        }
+    }
+
     fn b64(v: &Value) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     }

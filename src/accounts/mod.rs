@@ -112,6 +112,7 @@ fn load(paths: &Paths, name: &str) -> Account {
 /// The account called `name`, or a not-found error listing what exists.
 pub fn get(paths: &Paths, name: &str) -> Result<Account> {
     validate_name(name)?;
+    refuse_link(&paths.account(name), "an account")?;
     if is_account_dir(&paths.account(name)) {
         return Ok(load(paths, name));
     }
@@ -124,6 +125,26 @@ pub fn get(paths: &Paths, name: &str) -> Result<Account> {
     Err(Error::new(format!("no account named '{name}'"))
         .help(help)
         .code(exit::NOT_FOUND))
+}
+
+/// The one rule for links inside SWOP_HOME: swop's own files and account
+/// dirs are never symbolic links, and one found where swop expects its own
+/// file is refused, never followed (it could lead to another account's login
+/// or make swop write elsewhere). Links *inside* a sandbox into the shared
+/// codex home are the exception, made and removed by `sandbox` only.
+pub fn refuse_link(path: &Path, what: &str) -> Result<()> {
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::new(format!(
+            "'{}' is a symbolic link, where swop expects {what} of its own; refusing to follow it",
+            path.display()
+        ))
+        .help(format!(
+            "remove the link (rm '{}') or replace it with the real thing it points to",
+            path.display()
+        ))
+        .code(exit::UNSAFE_PERMISSIONS));
+    }
+    Ok(())
 }
 
 fn same_login(a: &Identity, b: &Identity) -> bool {
@@ -369,10 +390,19 @@ pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> 
     Ok(retire.is_some())
 }
 
-/// Deletes the hidden dirs (`.add-*`, `.trash-*`, `.retire-*`) whose owner
-/// process is gone: left by a crash or a kill -9. Their names end in the
-/// owner's pid, so a running add or logout is never disturbed. Best effort.
+/// Deletes the hidden dirs (`.add-*`, `.trash-*`, `.retire-*`) and the temp
+/// files (`cache/.NAME.json.tmp-PID-N`, `live/NAME/.PID.tmp`) whose owner
+/// process is gone: left by a crash or a kill -9. Their names hold the
+/// owner's pid, so a running add, logout or write is never disturbed.
+/// Best effort.
 pub fn sweep(paths: &Paths) {
+    // Temp files of a killed writer: cache entries and live registrations.
+    files::sweep_temp(&paths.cache_dir(), files::atomic_temp_owner);
+    if let Ok(live) = fs::read_dir(paths.home.join("live")) {
+        for dir in live.flatten() {
+            files::sweep_temp(&dir.path(), crate::base::paths::live_temp_owner);
+        }
+    }
     let Ok(entries) = fs::read_dir(paths.accounts()) else {
         return;
     };

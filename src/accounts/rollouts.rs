@@ -103,29 +103,41 @@ fn meta_matches(file: &Path, filter: &Filter) -> bool {
     };
     let mut first = String::new();
     let _ = std::io::BufReader::new(f).read_line(&mut first);
-    let v: serde_json::Value = serde_json::from_str(&first).unwrap_or_default();
-    let payload = v.get("payload");
-    if let Some(cwd) = filter.cwd {
-        if let Some(c) = payload.and_then(|p| p.get("cwd")).and_then(|c| c.as_str()) {
-            if Path::new(c) != cwd {
-                return false;
-            }
-        }
-    }
-    if filter.interactive_only {
-        let source = payload
-            .and_then(|p| p.get("source"))
-            .and_then(|s| s.as_str());
-        if source == Some("exec") {
+    let (cwd, source) = session_meta(&first);
+    if let (Some(want), Some(c)) = (filter.cwd, cwd) {
+        if Path::new(&c) != want {
             return false;
         }
     }
-    true
+    !(filter.interactive_only && source.as_deref() == Some("exec"))
+}
+
+/// The cwd and source of a rollout's first line (session_meta), whatever
+/// the line holds.
+fn session_meta(line: &str) -> (Option<String>, Option<String>) {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
+    let field = |k: &str| {
+        v.get("payload")
+            .and_then(|p| p.get(k))
+            .and_then(|c| c.as_str())
+            .map(str::to_string)
+    };
+    (field("cwd"), field("source"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn rollout_lines_and_names_never_panic(line in ".*", name in ".*") {
+            let _ = session_meta(&line);
+            let _ = session_meta(&format!(r#"{{"payload":{{"cwd":{line:?},"source":{name:?}}}}}"#));
+            let _ = thread_id_of(Path::new(&format!("rollout-{name}.jsonl")));
+        }
+    }
 
     const ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
 

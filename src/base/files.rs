@@ -44,6 +44,7 @@ fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .mode(0o600)
             .open(&tmp)?;
         f.write_all(bytes)?;
@@ -65,7 +66,8 @@ fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     })
 }
 
-/// A temp name next to `path`, unique per process and call.
+/// A temp name next to `path`, unique per process and call; the pid in it
+/// lets [`sweep_temp`] remove what a killed writer left.
 fn temp_sibling(path: &Path) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -88,6 +90,7 @@ fn open_lock(path: &Path) -> Result<fslock::LockFile> {
         .write(true)
         .create(true)
         .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(path)
         .map_err(|e| Error::io("cannot create lock file", path, e))?;
@@ -124,6 +127,32 @@ pub fn lock_within(path: &Path, wait: Duration) -> Result<Option<Lock>> {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Deletes the temp files in `dir` that a process left behind when it died
+/// mid-write: names starting with `.` whose owner pid (read by `owner`
+/// from the name) is no longer running. A live owner is never disturbed.
+/// Only regular files and links are removed, never followed. Best effort.
+pub fn sweep_temp(dir: &Path, owner: impl Fn(&str) -> Option<i32>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if !name.starts_with('.') || is_dir {
+            continue;
+        }
+        if owner(&name).is_some_and(|pid| !crate::base::process::pid_alive(pid)) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// The pid in a [`write_atomic`] temp name: `.NAME.tmp-PID-N`.
+pub fn atomic_temp_owner(name: &str) -> Option<i32> {
+    let (_, tail) = name.rsplit_once(".tmp-")?;
+    tail.split('-').next()?.parse().ok()
 }
 
 /// Mode bits of `path` (without following a final symlink).

@@ -81,6 +81,10 @@ impl Paths {
     pub fn live_dir(&self, name: &str) -> PathBuf {
         self.home.join("live").join(name)
     }
+    /// Where a launch writes its entry before renaming it into place.
+    pub fn live_temp(&self, name: &str, pid: u32) -> PathBuf {
+        self.live_dir(name).join(format!(".{pid}.tmp"))
+    }
     pub fn bin_dir(&self) -> PathBuf {
         self.home.join("bin")
     }
@@ -100,6 +104,11 @@ impl Paths {
         check_private_dir(&self.home)?;
         check_private_dir(&self.accounts())
     }
+}
+
+/// The owner pid in a [`Paths::live_temp`] name, `.PID.tmp`.
+pub fn live_temp_owner(name: &str) -> Option<i32> {
+    name.strip_prefix('.')?.strip_suffix(".tmp")?.parse().ok()
 }
 
 /// A directory that must be ours and closed to group and others.
@@ -129,8 +138,21 @@ pub fn check_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A credentials file must not be readable by group or others.
+/// A credentials file must be a regular file (a link is refused: its mode
+/// says nothing and it may lead to another login) not readable by group or
+/// others.
 pub fn check_private_file(file: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::new(format!(
+            "'{}' is a symbolic link; swop uses a login only from a regular file in the account's sandbox",
+            file.display()
+        ))
+        .help(format!(
+            "replace the link with the file it points to (mv the target to '{}'), or log in again: swop relogin NAME",
+            file.display()
+        ))
+        .code(exit::UNSAFE_PERMISSIONS));
+    }
     if let Some(mode) = files::mode_of(file) {
         if mode & 0o077 != 0 {
             return Err(Error::new(format!(

@@ -1,8 +1,65 @@
 //! Talking to the person at the terminal: one-line notes and warnings on
 //! stderr with a `swop: ` prefix, and yes/no questions. Colour only on a
 //! terminal and never when NO_COLOR is set.
+//!
+//! Every string that comes from outside swop (the usage server, a JWT, a
+//! file under SWOP_HOME) goes through [`clean`] before it is printed, so that
+//! no escape sequence, bell or newline from a server reaches the terminal.
 
+use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Write};
+
+/// Whether `c` must not reach a terminal as is: every control character
+/// (C0, DEL, C1) and the Unicode line separators and bidi overrides that can
+/// make text look like something else.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A foreign string made safe to print: each unsafe character becomes its
+/// visible Rust escape (`\u{1b}`, `\n`, ...). Borrows when nothing changes.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    clean_keeping(s, false)
+}
+
+/// `value` as pretty JSON that is also safe on a terminal: serde_json
+/// escapes only C0 controls inside strings; this also escapes DEL, C1 and
+/// the separators/bidi overrides as `\uXXXX` (still the same JSON value).
+pub fn json(value: &serde_json::Value) -> String {
+    let text = serde_json::to_string_pretty(value).expect("a JSON value serialises");
+    if !text.chars().any(|c| is_unsafe(c) && c != '\n') {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_unsafe(c) && c != '\n' {
+            // Only inside strings: outside them serde writes ASCII layout.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The same, but newlines stay: for swop's own multi-line messages, whose
+/// foreign parts were cleaned (newlines included) when they were built.
+fn clean_keeping(s: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let bad = |c: char| is_unsafe(c) && !(keep_newlines && c == '\n');
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if bad(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
 
 fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
@@ -95,7 +152,10 @@ pub fn fill(text: &str, width: Option<usize>) -> String {
 }
 
 pub fn warn(msg: &str) {
-    let text = fill(&format!("swop: warning: {msg}"), stderr_width());
+    let text = fill(
+        &format!("swop: warning: {}", clean_keeping(msg, true)),
+        stderr_width(),
+    );
     let text = text.replacen("warning:", &paint("33", "warning:"), 1);
     emit(format!("{text}\n"));
 }
@@ -109,14 +169,25 @@ pub fn plain(msg: &str) {
 pub fn note(msg: &str) {
     emit(format!(
         "{}\n",
-        fill(&format!("swop: {msg}"), stderr_width())
+        fill(
+            &format!("swop: {}", clean_keeping(msg, true)),
+            stderr_width()
+        )
     ));
 }
 
 pub fn error(e: &crate::base::error::Error) {
-    let mut text = format!("swop: {} {}\n", paint("31", "error:"), e.message);
+    let mut text = format!(
+        "swop: {} {}\n",
+        paint("31", "error:"),
+        clean_keeping(&e.message, true)
+    );
     if let Some(h) = &e.help {
-        text.push_str(&format!("{} {h}\n", paint("36", "help:")));
+        text.push_str(&format!(
+            "{} {}\n",
+            paint("36", "help:"),
+            clean_keeping(h, true)
+        ));
     }
     emit(text);
 }
@@ -147,5 +218,33 @@ mod tests {
         assert!(t.lines().all(|l| l.chars().count() <= 20), "{t}");
         assert!(t.lines().skip(1).all(|l| l.starts_with("  ")), "{t}");
         assert_eq!(fill("a b", None), "a b");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn clean_removes_every_control_character(s in "\\PC*|.*|[\\x00-\\x{9f}\\x{2028}-\\x{206f}]*") {
+            let c = clean(&s);
+            proptest::prop_assert!(!c.chars().any(is_unsafe), "{:?}", c);
+            let v = serde_json::json!({"s": s});
+            let j = json(&v);
+            proptest::prop_assert!(!j.chars().any(|c| is_unsafe(c) && c != '\n'));
+            proptest::prop_assert_eq!(serde_json::from_str::<serde_json::Value>(&j).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn clean_escapes_control_characters() {
+        assert_eq!(clean("plus"), "plus");
+        assert!(matches!(clean("plus"), Cow::Borrowed(_)));
+        assert_eq!(clean("a\x1b]0;pwned\x07b"), "a\\u{1b}]0;pwned\\u{7}b");
+        assert_eq!(clean("x\nswop: fake"), "x\\nswop: fake");
+        assert_eq!(clean("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(clean("\u{202e}gpj"), "\\u{202e}gpj");
+        assert_eq!(clean_keeping("a\nb\x1b", true), "a\nb\\u{1b}");
+        let v = serde_json::json!({"p": "a\u{9b}\u{1b}\n\u{202e}"});
+        let text = json(&v);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
     }
 }

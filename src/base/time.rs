@@ -50,16 +50,13 @@ pub fn reset(unix: i64, now: i64) -> String {
     if unix <= now {
         format!("{} (now)", wall(unix))
     } else {
-        format!("{} (in {})", wall(unix), span(unix - now))
+        format!("{} (in {})", wall(unix), span(unix.saturating_sub(now)))
     }
 }
 
-/// RFC 3339 in UTC, for JSON output.
-pub fn rfc3339(unix: i64) -> String {
-    match Timestamp::from_second(unix) {
-        Ok(ts) => ts.to_string(),
-        Err(_) => String::new(),
-    }
+/// RFC 3339 in UTC, for JSON output; None outside the years jiff knows.
+pub fn rfc3339(unix: i64) -> Option<String> {
+    Timestamp::from_second(unix).ok().map(|ts| ts.to_string())
 }
 
 #[cfg(test)]

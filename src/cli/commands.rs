@@ -134,6 +134,17 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
         },
     };
     let src = from.join("auth.json");
+    if std::fs::symlink_metadata(&src).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Moving the link would move no login and leave it in two places.
+        return Err(Error::new(format!(
+            "'{}' is a symbolic link; import moves the login file itself",
+            src.display()
+        ))
+        .help(format!(
+            "import from the directory that holds the real file: swop import {name} --from DIR"
+        ))
+        .code(exit::USAGE));
+    }
     if !src.is_file() {
         return Err(Error::new(format!(
             "no codex login to import: '{}' does not exist",
@@ -219,7 +230,7 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
             msg.push_str(&format!(
                 "\n  pid {} in '{}', since {}",
                 s.pid,
-                s.cwd,
+                term::clean(&s.cwd),
                 crate::base::time::wall(s.started_at)
             ));
         }

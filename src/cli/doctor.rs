@@ -54,7 +54,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     checks.extend(path_order(paths));
     let codex = Codex::locate(&cfg, paths);
     match codex.as_ref().map(|c| c.binary().expect("located")) {
-        Ok(p) => match codex::version(p) {
+        Ok(p) => match codex::version(p, version_bound(&cfg)) {
             Some(v) => checks.push(version_check(p, &v)),
             None => checks.push(fail(
                 format!("real codex '{}' does not answer --version", p.display()),
@@ -200,9 +200,9 @@ fn report_text(checks: &[Check], failed: bool) -> String {
             Level::Warn => crate::base::term::painted(color, "33", "warn"),
             Level::Fail => crate::base::term::painted(color, "31", "FAIL"),
         };
-        text.push_str(&format!("{tag}  {}\n", c.what));
+        text.push_str(&format!("{tag}  {}\n", crate::base::term::clean(&c.what)));
         if let Some(f) = &c.fix {
-            text.push_str(&format!("      fix: {f}\n"));
+            text.push_str(&format!("      fix: {}\n", crate::base::term::clean(f)));
         }
     }
     text.push_str(if failed {
@@ -211,6 +211,13 @@ fn report_text(checks: &[Check], failed: bool) -> String {
         "\nall good: `codex` runs through swop\n"
     });
     text
+}
+
+/// How long `codex --version` may take: the usage timeout, at least 5 s
+/// (node starts slowly on a busy machine), so doctor's run is bounded by
+/// its config whatever codex does.
+fn version_bound(cfg: &Config) -> std::time::Duration {
+    cfg.usage.timeout.max(std::time::Duration::from_secs(5))
 }
 
 /// What plain `codex` runs: the first executable `codex` on PATH, judged by

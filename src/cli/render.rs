@@ -5,12 +5,14 @@
 
 use crate::accounts::Account;
 use crate::base::paths::Paths;
+use crate::base::term;
 use crate::base::time;
 use crate::cli::views::{AccountView, LiveView, StatusView, TimeView, WindowView};
 use crate::select::{Blocked, Reason, Unusable};
 use crate::usage::gather::{AccountState, Freshness};
 
-/// A plain left-aligned table with two spaces between columns.
+/// A plain left-aligned table with two spaces between columns. Every cell
+/// is cleaned ([`term::clean`]): cells hold server and JWT strings.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let plain: Vec<Vec<(String, Option<&str>)>> = rows
         .iter()
@@ -22,6 +24,16 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 /// A table whose cells may carry an SGR colour, applied after padding so
 /// that colour never changes the alignment.
 fn painted_table(header: &[&str], rows: &[Vec<(String, Option<&str>)>], color: bool) -> String {
+    // Cells hold server and JWT strings: never print one raw.
+    let rows: Vec<Vec<(String, Option<&str>)>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(c, code)| (term::clean(c).into_owned(), *code))
+                .collect()
+        })
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, (c, _)) in r.iter().enumerate() {
@@ -408,6 +420,8 @@ mod tests {
     fn table_aligns() {
         let t = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()]]);
         assert_eq!(t, "A    BB\nxyz  1\n");
+        let t = table(&["A"], &[vec!["p\x1b[2J\nswop: x".into()]]);
+        assert!(!t.contains('\x1b') && t.lines().count() == 2, "{t:?}");
     }
 
     #[test]
@@ -442,6 +456,7 @@ mod tests {
                         window_seconds: Some(604800),
                         reset_at: Some(now + 3 * 86400),
                     }),
+                    ignored: Vec::new(),
                 },
                 Freshness::Fresh,
             )),

@@ -176,7 +176,8 @@ pub fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
 
 /// "work: lowest weekly usage (10%)" and the others under "passed over:".
 fn pick_text(c: &Choice) -> String {
-    let mut s = format!("{}: {}\n", c.name, c.why);
+    let why = c.why.to_string();
+    let mut s = format!("{}: {}\n", c.name, crate::base::term::clean(&why));
     if c.passed.is_empty() {
         return s;
     }

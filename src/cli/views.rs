@@ -18,14 +18,22 @@ pub struct TimeView {
 }
 
 impl TimeView {
+    /// A time swop took from its own clock (always showable).
     pub fn at(unix: i64) -> TimeView {
         TimeView {
             unix,
-            rfc3339: time::rfc3339(unix),
+            rfc3339: time::rfc3339(unix).unwrap_or_default(),
         }
     }
+
+    /// A time that may be missing or out of range: `null` then, never a
+    /// half-filled value.
     pub fn opt(unix: Option<i64>) -> Option<TimeView> {
-        unix.map(TimeView::at)
+        let unix = unix?;
+        Some(TimeView {
+            unix,
+            rfc3339: time::rfc3339(unix)?,
+        })
     }
 }
 
@@ -244,8 +252,10 @@ pub struct PsView {
 }
 
 /// Pretty JSON of a view, for stdout.
+/// A view as pretty JSON that is also safe on a terminal (`term::json`
+/// escapes the control and bidi characters serde_json leaves raw).
 pub fn to_string<T: Serialize>(view: &T) -> String {
-    serde_json::to_string_pretty(view).expect("views serialise")
+    crate::base::term::json(&serde_json::to_value(view).expect("views serialise"))
 }
 
 #[cfg(test)]

@@ -75,8 +75,8 @@ pub fn run_login(
 pub fn describe(id: &Identity) -> String {
     format!(
         "{} ({})",
-        id.email.as_deref().unwrap_or("unknown email"),
-        id.plan.as_deref().unwrap_or("unknown plan")
+        crate::base::term::clean(id.email.as_deref().unwrap_or("unknown email")),
+        crate::base::term::clean(id.plan.as_deref().unwrap_or("unknown plan"))
     )
 }
 

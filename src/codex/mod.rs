@@ -28,14 +28,80 @@ use std::time::{Duration, Instant};
 pub const DEPTH_VAR: &str = "SWOP_DEPTH";
 pub const DEPTH_LIMIT: u32 = 20;
 
+/// The name of the inherited marker that carries the depth where the
+/// environment does not reach: `swop-depth-N`.
+const DEPTH_MARK: &str = "swop-depth-";
+
 /// Variables that make codex ignore the account swop chose.
 pub const OVERRIDING_VARS: &[&str] = &["CODEX_API_KEY", "CODEX_ACCESS_TOKEN"];
 
+/// How many swops started this process in a chain: the larger of
+/// SWOP_DEPTH and, on Linux, the inherited depth marker. A wrapper that
+/// clears the environment (`env -i ... codex`) drops SWOP_DEPTH but not
+/// the marker, an open memfd named `swop-depth-N` that every codex swop
+/// starts inherits (see [`mark_depth`]). Elsewhere only SWOP_DEPTH counts.
 pub fn depth() -> u32 {
-    std::env::var(DEPTH_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok())
+    static DEPTH: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *DEPTH.get_or_init(|| {
+        let from_env = std::env::var(DEPTH_VAR)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        from_env.max(inherited_depth())
+    })
+}
+
+/// The deepest `swop-depth-N` memfd among this process's descriptors.
+#[cfg(target_os = "linux")]
+fn inherited_depth() -> u32 {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return 0;
+    };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let t = target.to_string_lossy().into_owned();
+            let n = t.strip_prefix("/memfd:")?.strip_prefix(DEPTH_MARK)?;
+            n.split(' ').next()?.parse::<u32>().ok()
+        })
+        .max()
         .unwrap_or(0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn inherited_depth() -> u32 {
+    0
+}
+
+/// Makes `cmd` carry depth + 1: in SWOP_DEPTH and, on Linux, in an
+/// inherited memfd marker that survives `env -i`. The memfd is made once
+/// per process (close-on-exec, so only the commands marked here get it).
+pub fn mark_depth(cmd: &mut Command) -> &mut Command {
+    let next = depth() + 1;
+    cmd.env(DEPTH_VAR, next.to_string());
+    #[cfg(target_os = "linux")]
+    {
+        static MARK: std::sync::OnceLock<Option<i32>> = std::sync::OnceLock::new();
+        let fd = *MARK.get_or_init(|| {
+            let name = std::ffi::CString::new(format!("{DEPTH_MARK}{next}")).ok()?;
+            let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+            (fd >= 0).then_some(fd)
+        });
+        if let Some(fd) = fd {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: only fcntl(2) between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let flags = libc::fcntl(fd, libc::F_GETFD);
+                    if flags >= 0 {
+                        libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+                    }
+                    Ok(())
+                });
+            }
+        }
+    }
+    cmd
 }
 
 /// Stops a runaway chain of swop -> codex -> swop before it forks forever.
@@ -45,7 +111,7 @@ pub fn check_depth() -> Result<()> {
         return Err(Error::new(format!(
             "infinite recursion detected: swop started codex {d} times in a chain"
         ))
-        .help("the `codex` swop runs is swop itself; set SWOP_CODEX to the real codex binary")
+        .help("the `codex` swop runs leads back to swop (perhaps through a wrapper); set SWOP_CODEX to the real codex binary")
         .code(exit::NO_CODEX));
     }
     Ok(())
@@ -173,22 +239,30 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// `codex --version` output, for doctor.
-pub fn version(real: &Path) -> Option<String> {
-    let mut child = Command::new(real)
+/// `codex --version` output, for doctor, within `limit` whatever codex does:
+/// its stdout is read on a thread, so a codex that hangs (or leaves a
+/// grandchild holding the pipe) is killed at the bound, never waited for.
+pub fn version(real: &Path, limit: Duration) -> Option<String> {
+    let mut child = mark_depth(&mut Command::new(real))
         .arg("--version")
-        .env(DEPTH_VAR, (depth() + 1).to_string())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .ok()?;
-    let mut out = String::new();
+    let deadline = Instant::now() + limit;
+    let (tx, rx) = std::sync::mpsc::channel();
     if let Some(mut so) = child.stdout.take() {
-        use std::io::Read;
-        let _ = so.read_to_string(&mut out);
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut out = String::new();
+            let _ = so.read_to_string(&mut out);
+            let _ = tx.send(out);
+        });
     }
-    wait_bounded(&mut child, Duration::from_secs(10))?;
+    let out = rx.recv_timeout(limit).unwrap_or_default();
+    let left = deadline.saturating_duration_since(Instant::now());
+    wait_bounded(&mut child, left)?;
     let v = out.trim().to_string();
     (!v.is_empty()).then_some(v)
 }
@@ -197,10 +271,13 @@ pub fn version(real: &Path) -> Option<String> {
 /// returns codex's exit code (128+N when a signal ended it).
 pub fn run_attached(mut cmd: Command) -> Result<i32> {
     let forwarder = signals::Forwarder::install();
+    // A signal between spawn and set_child waits, then is forwarded.
+    let blocked = signals::block(&mut cmd);
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::new(format!("cannot start codex: {e}")).code(exit::NO_CODEX))?;
     forwarder.set_child(child.id());
+    drop(blocked);
     let status = child
         .wait()
         .map_err(|e| Error::new(format!("lost track of codex: {e}")))?;

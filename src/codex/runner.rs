@@ -4,7 +4,7 @@
 //! account's login, the recursion counter raised). login, logout,
 //! app-server and the launch itself all come from a [`Codex`].
 
-use super::{depth, find, not_found, DEPTH_VAR, OVERRIDING_VARS};
+use super::{find, mark_depth, not_found, OVERRIDING_VARS};
 use crate::accounts::sandbox::{self, Setup};
 use crate::base::error::Result;
 use crate::base::paths::Paths;
@@ -55,7 +55,7 @@ impl Codex {
     pub fn in_home(&self, home: &Path) -> Result<HomeCommand> {
         let mut command = Command::new(self.binary_or_error()?);
         command.env("CODEX_HOME", home);
-        command.env(DEPTH_VAR, (depth() + 1).to_string());
+        mark_depth(&mut command);
         let mut removed = Vec::new();
         for var in OVERRIDING_VARS {
             if std::env::var_os(var).is_some() {
@@ -71,7 +71,7 @@ impl Codex {
     /// recursion counter (fast paths, SWOP_BYPASS, no accounts yet).
     pub fn plain(&self) -> Result<Command> {
         let mut command = Command::new(self.binary_or_error()?);
-        command.env(DEPTH_VAR, (depth() + 1).to_string());
+        mark_depth(&mut command);
         Ok(command)
     }
 }

@@ -3,6 +3,12 @@
 //! kernel drops the lock when the process dies, however it dies, so a reader
 //! that can take the lock knows the entry is stale and removes it: no cleanup
 //! is ever needed after a crash, and pid reuse cannot fake a live session.
+//!
+//! The codex a launch starts inherits the locked descriptor
+//! ([`Registration::inherit_into`]), and an flock lives as long as any
+//! descriptor of it: if swop itself is killed (kill -9), the session stays
+//! live, and `swop logout` keeps refusing, until codex (and anything codex
+//! left running with the descriptor) ends.
 
 use crate::base::error::Result;
 use crate::base::files;
@@ -20,8 +26,30 @@ pub struct LiveSession {
 
 /// Held for the launch's lifetime; dropping it ends the registration.
 pub struct Registration {
-    _lock: fslock::LockFile,
+    /// The entry itself, open and flock'ed.
+    locked: std::fs::File,
     path: std::path::PathBuf,
+}
+
+impl Registration {
+    /// Makes the process `cmd` starts inherit the locked descriptor (it is
+    /// close-on-exec in swop), so the lock outlives swop for as long as
+    /// codex runs.
+    pub fn inherit_into(&self, cmd: &mut std::process::Command) {
+        use std::os::unix::io::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let fd = self.locked.as_raw_fd();
+        // SAFETY: only fcntl(2) between fork and exec: async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                if flags >= 0 {
+                    libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+                }
+                Ok(())
+            });
+        }
+    }
 }
 
 impl Drop for Registration {
@@ -43,23 +71,28 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
     };
     // Written and locked under a hidden name, then renamed: a reader never
     // sees an unlocked entry and mistakes it for a stale one.
-    let tmp = dir.join(format!(".{pid}.tmp"));
+    let tmp = paths.live_temp(account, pid);
     let path = dir.join(format!("{pid}.json"));
     let io = |e| crate::base::error::Error::io("cannot register the session in", &dir, e);
+    // Our own pid's leftover (a pid reused after a crash) is unlinked, never
+    // followed; then the name is created afresh, refusing a planted link.
+    let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)
         .map_err(io)?;
     f.write_all(&serde_json::to_vec(&entry).expect("serialises"))
         .map_err(io)?;
-    drop(f);
-    let mut lock = fslock::LockFile::open(&tmp).map_err(io)?;
-    lock.lock().map_err(io)?;
+    // flock, as fslock uses too (`list` takes it with fslock).
+    use std::os::unix::io::AsRawFd;
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io(std::io::Error::last_os_error()));
+    }
     std::fs::rename(&tmp, &path).map_err(io)?;
-    Ok(Registration { _lock: lock, path })
+    Ok(Registration { locked: f, path })
 }
 
 /// The live sessions of `account`; stale entries are removed on the way.
@@ -96,4 +129,26 @@ pub fn list(paths: &Paths, account: &str) -> Vec<LiveSession> {
     }
     out.sort_by_key(|s: &LiveSession| s.started_at);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planted_link_at_the_temp_name_is_never_followed() {
+        let root = std::env::temp_dir().join(format!("swop-live-{}", std::process::id()));
+        let paths = Paths { home: root.clone() };
+        let dir = paths.live_dir("a");
+        files::create_private_dir(&dir).unwrap();
+        let victim = root.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        let reg = register(&paths, "a").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(list(&paths, "a").len(), 1);
+        drop(reg);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

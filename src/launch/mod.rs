@@ -54,6 +54,11 @@ pub fn run(ctx: Context) -> Result<i32> {
     // when swop is asked to stay out of the way.
     let cfg = match route {
         Route::Bypass => Config::load(&paths.config()).unwrap_or_default(),
+        // Nor `codex --version` / `--help`: said once, then the defaults.
+        Route::FastPath => Config::load(&paths.config()).unwrap_or_else(|e| {
+            term::warn(&format!("ignoring swop.toml: {}", e.message));
+            Config::default()
+        }),
         _ => Config::load(&paths.config())?,
     };
     let codex = Codex::locate(&cfg, &paths)?;
@@ -261,7 +266,7 @@ impl Launcher {
             .and_then(|u| u.plan.clone())
             .or_else(|| account.identity().plan)
             .unwrap_or_else(|| "unknown plan".into());
-        let mut facts = vec![plan];
+        let mut facts = vec![term::clean(&plan).into_owned()];
         if let Some(w) = usage.and_then(|u| u.weekly_used()) {
             facts.push(format!("weekly {w:.0}%"));
         }
@@ -410,6 +415,9 @@ impl Launcher {
         let _live = crate::launch::live::register(&self.pool.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
+        if let Some(live) = &_live {
+            live.inherit_into(&mut cmd); // live while codex runs, even if swop dies
+        }
         codex::run_attached(cmd)
     }
 }

@@ -467,6 +467,7 @@ mod tests {
                             window_seconds: Some(604800),
                             reset_at: Some(reset),
                         }),
+                        ignored: Vec::new(),
                     },
                     Freshness::Fresh,
                 )

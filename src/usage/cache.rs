@@ -48,7 +48,13 @@ pub fn load(paths: &Paths, name: &str) -> Loaded {
     match std::fs::read(paths.cache_file(name)) {
         Err(_) => Loaded::Missing,
         Ok(bytes) => match serde_json::from_slice::<Entry>(&bytes) {
-            Ok(e) => Loaded::Found(e),
+            // The file is ours, but the numbers came from a server: keep
+            // them in range whatever wrote them.
+            Ok(mut e) => {
+                let now = crate::base::time::now();
+                e.usage = e.usage.and_then(|u| u.checked(now).ok());
+                Loaded::Found(e)
+            }
             Err(_) => Loaded::Corrupt,
         },
     }

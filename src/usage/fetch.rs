@@ -91,8 +91,47 @@ enum Http {
     Failed(String),
 }
 
+/// Proxy variables, in every spelling, that codex or ureq would honour.
+const PROXY_VARS: &[&str] = &[
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+];
+
+/// The proxy the usage request may use. Plain http (allowed only to a
+/// loopback host, see config) never goes through one: the proxy would read
+/// the bearer token. https may use the environment's HTTP(S) proxy, which
+/// ureq 3 only ever uses as a CONNECT tunnel, so the proxy sees TLS bytes.
+fn proxy_for(url: &str) -> Option<ureq::Proxy> {
+    if !url.starts_with("https://") {
+        return None;
+    }
+    ureq::Proxy::try_from_env().filter(|p| {
+        matches!(
+            p.protocol(),
+            ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+        )
+    })
+}
+
+/// Plain http to anything but this machine: never send a token there,
+/// whatever the config check let through.
+fn cleartext_to_elsewhere(url: &str) -> bool {
+    url.strip_prefix("http://").is_some_and(|rest| {
+        !crate::config::is_loopback_authority(rest.split(['/', '?', '#']).next().unwrap_or(""))
+    })
+}
+
 fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> Http {
+    let url = usage_url(ctx.base_url);
+    if cleartext_to_elsewhere(&url) {
+        return Http::Failed("refused to send the token over plain http to another host".into());
+    }
     let agent: ureq::Agent = ureq::Agent::config_builder()
+        .proxy(proxy_for(&url))
         .timeout_global(Some(ctx.timeout))
         .http_status_as_error(false)
         .max_redirects(0)
@@ -101,7 +140,7 @@ fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> H
         .build()
         .into();
     let mut req = agent
-        .get(usage_url(ctx.base_url))
+        .get(url)
         .header("Authorization", format!("Bearer {}", token.expose()));
     if let Some(id) = account_id {
         req = req.header("ChatGPT-Account-Id", id);
@@ -183,6 +222,12 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
     if ctx.base_url.trim_end_matches('/') != crate::config::DEFAULT_BASE_URL {
         cmd.arg("-c")
             .arg(format!("chatgpt_base_url=\"{}\"", ctx.base_url));
+        if ctx.base_url.starts_with("http://") {
+            // codex must not send the token to a proxy in clear either.
+            for v in PROXY_VARS {
+                cmd.env_remove(v);
+            }
+        }
     }
     cmd.arg("app-server")
         .stdin(Stdio::piped())
@@ -229,7 +274,7 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
         ));
     };
     if let Some(result) = reply.get("result") {
-        return match usage::parse_app_server(result) {
+        return match usage::parse_app_server(result, ctx.now) {
             Ok(u) => Fetched::Ok(u),
             Err(why) => Fetched::Failed(why.to_string()),
         };
@@ -294,6 +339,14 @@ mod tests {
             usage_url("http://127.0.0.1:9"),
             "http://127.0.0.1:9/api/codex/usage"
         );
+    }
+
+    #[test]
+    fn plain_http_never_uses_a_proxy_and_only_goes_to_loopback() {
+        assert!(proxy_for("http://127.0.0.1:9/backend-api/wham/usage").is_none());
+        assert!(cleartext_to_elsewhere("http://example.com/x"));
+        assert!(!cleartext_to_elsewhere("http://127.0.0.1:9/x"));
+        assert!(!cleartext_to_elsewhere("https://example.com/x"));
     }
 
     #[test]

@@ -129,6 +129,9 @@ pub fn gather(
             let mut entry = entries[i].clone().unwrap_or_default();
             match outcome {
                 Fetched::Ok(u) => {
+                    if let Some(w) = u.ignored_warning() {
+                        warnings[i] = Some(w);
+                    }
                     entry = Entry {
                         fetched_at: now,
                         usage: Some(u),
@@ -168,7 +171,13 @@ pub fn gather(
         .zip(warnings)
         .map(|((a, entry), warning)| {
             let entry = entry.unwrap_or_default();
-            let fresh = entry.is_fresh(now, ttl);
+            // Numbers fetched during this very call are fresh whatever the
+            // TTL (with cache_ttl = "0s" they would otherwise read "stale").
+            // (A failed attempt keeps older numbers and sets last_error.)
+            let just_fetched = entry.fetched_since(began_ms)
+                && entry.last_error.is_none()
+                && entry.fetched_at >= now;
+            let fresh = entry.is_fresh(now, ttl) || just_fetched;
             let age = now - entry.fetched_at;
             let usage = match entry.usage {
                 Some(u) if fresh => Some((u, Freshness::Fresh)),

@@ -22,6 +22,14 @@ use serde_json::Value;
 /// Windows up to this long are the short (5-hour) window.
 const SHORT_WINDOW_MAX_SECS: i64 = 24 * 3600;
 
+/// The sane ranges of the server's numbers. A used percentage is never
+/// negative and never above this (a little over 100 is possible, 1e308 is
+/// not); a window is never longer, and a reset never further from now, than
+/// [`MAX_SPAN_SECS`]. Anything else is treated as missing, with a warning, so
+/// that it can neither win a selection nor wrap a clock.
+pub const MAX_PERCENT: f64 = 1000.0;
+pub const MAX_SPAN_SECS: i64 = 400 * 86400;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     pub plan: Option<String>,
@@ -29,6 +37,9 @@ pub struct Usage {
     pub limit_reached: Option<bool>,
     pub five_hour: Option<Window>,
     pub weekly: Option<Window>,
+    /// What [`Usage::checked`] dropped as out of range (fixed phrases).
+    #[serde(skip)]
+    pub ignored: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +59,45 @@ impl Usage {
     }
     pub fn weekly_reset(&self) -> Option<i64> {
         self.weekly.as_ref().and_then(|w| w.reset_at)
+    }
+
+    /// The same usage with every out-of-range number removed: an insane
+    /// percentage makes the whole answer unusable (an error, so the account
+    /// counts as having no data and cannot win); an insane window length or
+    /// reset time becomes unknown and is listed in `ignored`.
+    pub fn checked(mut self, now: i64) -> Result<Usage, &'static str> {
+        let mut ignored = Vec::new();
+        for slot in [&mut self.five_hour, &mut self.weekly] {
+            let Some(w) = slot.as_mut() else { continue };
+            if !(0.0..=MAX_PERCENT).contains(&w.used_percent) {
+                return Err("the usage server sent an out-of-range used_percent");
+            }
+            if w.window_seconds
+                .is_some_and(|s| !(1..=MAX_SPAN_SECS).contains(&s))
+            {
+                ignored.push("window length");
+                w.window_seconds = None;
+            }
+            if w.reset_at
+                .is_some_and(|t| t.abs_diff(now) > MAX_SPAN_SECS as u64)
+            {
+                ignored.push("reset time");
+                w.reset_at = None;
+            }
+        }
+        ignored.dedup();
+        self.ignored = ignored;
+        Ok(self)
+    }
+
+    /// A warning for what [`Usage::checked`] dropped, if anything.
+    pub fn ignored_warning(&self) -> Option<String> {
+        (!self.ignored.is_empty()).then(|| {
+            format!(
+                "the usage server sent an out-of-range {}; treated as missing",
+                self.ignored.join(", ")
+            )
+        })
     }
 
     /// Exhausted by the backend's own flags.
@@ -135,7 +185,9 @@ pub fn parse_wham(body: &str, now: i64) -> Result<Usage, &'static str> {
         };
         let reset_at = match int(o.get("reset_at"))? {
             Some(t) => Some(t),
-            None => int(o.get("reset_after_seconds"))?.map(|s| now + s),
+            // Saturating: 1e300 seconds must not wrap into a past year
+            // (`checked` then drops the far-off reset with a warning).
+            None => int(o.get("reset_after_seconds"))?.map(|s| now.saturating_add(s)),
         };
         Ok(Some(Window {
             used_percent: used,
@@ -157,11 +209,11 @@ pub fn parse_wham(body: &str, now: i64) -> Result<Usage, &'static str> {
         usage.five_hour = five;
         usage.weekly = week;
     }
-    Ok(usage)
+    usage.checked(now)
 }
 
 /// Parses the `result` of app-server's `account/rateLimits/read`.
-pub fn parse_app_server(result: &Value) -> Result<Usage, &'static str> {
+pub fn parse_app_server(result: &Value, now: i64) -> Result<Usage, &'static str> {
     let rl = result
         .get("rateLimits")
         .and_then(Value::as_object)
@@ -173,7 +225,7 @@ pub fn parse_app_server(result: &Value) -> Result<Usage, &'static str> {
         };
         Ok(Some(Window {
             used_percent: used,
-            window_seconds: int(o.get("windowDurationMins"))?.map(|m| m * 60),
+            window_seconds: int(o.get("windowDurationMins"))?.map(|m| m.saturating_mul(60)),
             reset_at: int(o.get("resetsAt"))?,
         }))
     };
@@ -182,18 +234,48 @@ pub fn parse_app_server(result: &Value) -> Result<Usage, &'static str> {
         .iter()
         .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
     let reached_type = rl.get("rateLimitReachedType").is_some_and(|t| !t.is_null());
-    Ok(Usage {
+    Usage {
         plan: string(rl.get("planType")),
         allowed: Some(!(exhausted || reached_type)),
         limit_reached: Some(exhausted || reached_type),
         five_hour: five,
         weekly: week,
-    })
+        ignored: Vec::new(),
+    }
+    .checked(now)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn usage_parsers_never_panic(
+            text in ".*",
+            used in proptest::num::f64::ANY,
+            secs in proptest::num::i64::ANY,
+            now in proptest::num::i64::ANY,
+        ) {
+            let _ = parse_wham(&text, now);
+            let w = serde_json::json!({"used_percent": used, "reset_after_seconds": secs,
+                "limit_window_seconds": secs, "reset_at": secs});
+            let body = serde_json::json!({"plan_type": text, "rate_limit":
+                {"primary_window": w, "secondary_window": w}});
+            if let Ok(u) = parse_wham(&body.to_string(), now) {
+                for w in [&u.five_hour, &u.weekly].into_iter().flatten() {
+                    proptest::prop_assert!((0.0..=MAX_PERCENT).contains(&w.used_percent));
+                }
+            }
+            let a = serde_json::json!({"rateLimits": {"primary": {"usedPercent": used,
+                "windowDurationMins": secs, "resetsAt": secs}, "planType": text}});
+            let _ = parse_app_server(&a, now);
+            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                let _ = parse_app_server(&v, now);
+            }
+        }
+    }
 
     const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/usage-samples");
 
@@ -279,18 +361,49 @@ mod tests {
     }
 
     #[test]
+    fn out_of_range_numbers_are_missing_and_never_wrap() {
+        let now = 1_795_600_000;
+        let body = |used: &str, extra: &str| {
+            format!(
+                r#"{{"plan_type":"plus","rate_limit":{{"secondary_window":{{"used_percent":{used},"limit_window_seconds":604800{extra}}}}}}}"#
+            )
+        };
+        for used in ["-50", "1e308", "1001"] {
+            let e = parse_wham(&body(used, ""), now).unwrap_err();
+            assert!(e.contains("out-of-range used_percent"), "{used}: {e}");
+        }
+        for extra in [
+            r#","reset_after_seconds":1e300"#,
+            r#","reset_after_seconds":9.2e18"#,
+            r#","reset_at":253402300800"#,
+            r#","reset_at":-5"#,
+        ] {
+            let u = parse_wham(&body("10", extra), now).unwrap();
+            assert_eq!(u.weekly_used(), Some(10.0), "{extra}");
+            assert_eq!(u.weekly_reset(), None, "{extra}");
+            assert!(
+                u.ignored_warning().unwrap().contains("reset time"),
+                "{extra}"
+            );
+        }
+        let u = parse_wham(&body("10", r#","reset_after_seconds":3600"#), now).unwrap();
+        assert_eq!(u.weekly_reset(), Some(now + 3600));
+        assert!(u.ignored_warning().is_none());
+    }
+
+    #[test]
     fn app_server_result() {
         let v = serde_json::json!({"rateLimits": {
             "primary": {"usedPercent": 10, "windowDurationMins": 300, "resetsAt": 100},
             "secondary": {"usedPercent": 33, "windowDurationMins": 10080, "resetsAt": 200},
             "planType": "plus"}});
-        let u = parse_app_server(&v).unwrap();
+        let u = parse_app_server(&v, 150).unwrap();
         assert_eq!(u.weekly_used(), Some(33.0));
         assert_eq!(u.five_hour_used(), Some(10.0));
         assert_eq!(u.plan.as_deref(), Some("plus"));
         assert!(!u.is_limited());
         let v = serde_json::json!({"rateLimits": {"primary": null,
             "secondary": {"usedPercent": 100, "windowDurationMins": 10080, "resetsAt": 200}}});
-        assert!(parse_app_server(&v).unwrap().is_limited());
+        assert!(parse_app_server(&v, 150).unwrap().is_limited());
     }
 }
