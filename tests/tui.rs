@@ -1,0 +1,128 @@
+//! The real interactive codex TUI (SWOP_TEST_REAL_CODEX) through swop's
+//! `codex` shim, in a tmux pane, against the loopback backend over TLS.
+//! Logins are hand-made (the fake codex's `login`); the TUI itself is the
+//! real codex, pointed at the backend by the shared config.toml.
+
+use crate::helpers::{add, write_config};
+use crate::support::{
+    access_token_of, real_codex, tmux_bin, usage_json, Backend, Identity, Responses, TestEnv, Tui,
+};
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long the TUI may take for one step (start, a turn, exit).
+const STEP: Duration = Duration::from_secs(60);
+/// The composer's placeholder: the TUI is ready for a prompt.
+const READY: &str = "Ask Codex to do anything";
+
+/// Accounts with weekly used%, the backend (TLS for codex, plain HTTP for
+/// swop's usage fetch), a shared config.toml pointing codex at it, and a
+/// fresh project directory the TUI has never seen.
+pub struct TuiRig {
+    pub env: TestEnv,
+    pub backend: Backend,
+    pub real: PathBuf,
+    pub project: PathBuf,
+}
+
+impl TuiRig {
+    pub fn new(accounts: &[(&str, f64)], extra: &str) -> Option<TuiRig> {
+        let real = real_codex()?;
+        tmux_bin()?;
+        let env = TestEnv::new();
+        let backend = Backend::start();
+        let shared = env.home.join(".codex");
+        write_config(
+            &env,
+            &format!(
+                "[usage]\nbase_url = \"{}\"\ntimeout = \"10s\"\n[sandbox]\nshared_home = \"{}\"\n{extra}\n",
+                backend.backend_api(),
+                shared.display()
+            ),
+        );
+        for (n, w) in accounts {
+            add(&env, n, &Identity::named(n));
+            backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
+        }
+        fs::create_dir_all(&shared).unwrap();
+        fs::write(shared.join("config.toml"), backend.rig_config_toml_tls()).unwrap();
+        let project = env.root.join("project");
+        fs::create_dir_all(&project).unwrap();
+        Some(TuiRig {
+            env,
+            backend,
+            real,
+            project,
+        })
+    }
+
+    /// `codex ARGS` through the shim in a tmux pane, in the project dir.
+    pub fn start(&self, args: &[&str]) -> Tui {
+        let mut c = self.env.codex();
+        c.args(args)
+            .env("SWOP_CODEX", &self.real)
+            .envs(self.backend.tls_env(&self.env.root))
+            .current_dir(&self.project);
+        Tui::start(&c, &self.env.root).expect("tmux was found by TuiRig::new")
+    }
+
+    pub fn token(&self, name: &str) -> String {
+        access_token_of(&fs::read_to_string(self.env.account_home(name).join("auth.json")).unwrap())
+    }
+
+    /// Bearer tokens of the model turns, in order.
+    pub fn turn_tokens(&self) -> Vec<String> {
+        self.backend
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path == "/v1/responses")
+            .filter_map(|r| r.bearer().map(str::to_string))
+            .collect()
+    }
+}
+
+/// Accept "Trust this folder?" if asked, then wait for the composer.
+pub fn until_ready(tui: &Tui) {
+    let seen = tui
+        .wait_for_any(&["Trust this folder", "trust this folder", READY], STEP)
+        .unwrap_or_else(|| panic!("the TUI never came up:\n{}", tui.history()));
+    if !seen.contains(READY) {
+        tui.key("Enter");
+        tui.wait_for(READY, STEP);
+    }
+}
+
+/// Wait until the `n`-th turn of this screen is over ("Worked for ..."
+/// under the answer): a `/quit` typed while a turn still runs is not taken
+/// as the command.
+pub fn turn_done(tui: &Tui, n: usize) {
+    tui.wait_for_nth("Worked for", n, STEP);
+}
+
+#[test]
+fn real_tui_through_the_shim_answers_on_the_lowest_weekly_account_and_quits_cleanly() {
+    let Some(rig) = TuiRig::new(&[("work", 70.0), ("personal", 12.0)], "") else {
+        return;
+    };
+    rig.backend.set_responses(
+        "acct-personal",
+        Responses::Ok("the answer from the rig".to_string()),
+    );
+    let tui = rig.start(&[]);
+    until_ready(&tui);
+    tui.send("say something");
+    tui.wait_for("the answer from the rig", STEP);
+    turn_done(&tui, 1);
+    tui.send("/quit");
+    let code = tui.wait_exit(STEP);
+    let pane = tui.history();
+    assert_eq!(code, 0, "{pane}");
+    assert!(pane.contains("swop: codex on 'personal'"), "{pane}");
+    let tokens = rig.turn_tokens();
+    assert!(!tokens.is_empty(), "no model turn reached the backend");
+    assert!(
+        tokens.iter().all(|t| *t == rig.token("personal")),
+        "every turn on personal's token"
+    );
+}
