@@ -126,3 +126,118 @@ fn real_tui_through_the_shim_answers_on_the_lowest_weekly_account_and_quits_clea
         "every turn on personal's token"
     );
 }
+
+/// Rollout files in the shared sessions dir.
+fn rollouts(rig: &TuiRig) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![rig.env.home.join(".codex/sessions")];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(".jsonl") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The ids codex names in "To continue this session, run: codex resume ID".
+fn resume_ids(pane: &str) -> Vec<String> {
+    let words: Vec<&str> = pane.split_whitespace().collect();
+    words
+        .windows(3)
+        .filter(|w| w[0] == "codex" && w[1] == "resume" && w[2].len() == 36)
+        .map(|w| w[2].to_string())
+        .collect()
+}
+
+/// work (lowest weekly) answers every turn with 429 usage_limit_reached.
+fn limit_rig(mode: &str) -> Option<TuiRig> {
+    let rig = TuiRig::new(
+        &[("work", 10.0), ("personal", 40.0)],
+        &format!("[failover]\nmode = \"{mode}\"\n"),
+    )?;
+    let resets_at = crate::support::now_unix() + 3 * 86400;
+    rig.backend
+        .set_responses("acct-work", Responses::UsageLimit { resets_at });
+    rig.backend.set_responses(
+        "acct-personal",
+        Responses::Ok("personal took over".to_string()),
+    );
+    Some(rig)
+}
+
+/// Start the TUI on work, hit the limit, `/quit`.
+fn hit_the_limit_and_quit(rig: &TuiRig) -> Tui {
+    let tui = rig.start(&[]);
+    until_ready(&tui);
+    tui.send("task");
+    tui.wait_for("hit your usage limit", STEP);
+    tui.wait_for(READY, STEP);
+    tui.send("/quit");
+    tui
+}
+
+#[test]
+fn real_tui_limit_then_quit_offers_the_next_account_and_yes_resumes_the_same_session_there() {
+    let Some(rig) = limit_rig("ask") else {
+        return;
+    };
+    let tui = hit_the_limit_and_quit(&rig);
+    let pane = tui.wait_for("[Y/n]", STEP);
+    assert!(
+        pane.contains("work hit its weekly limit (resets "),
+        "{pane}"
+    );
+    assert!(
+        pane.contains("Continue this session on personal (weekly 40%)? [Y/n]"),
+        "{pane}"
+    );
+    tui.type_text("y");
+    tui.key("Enter");
+    // The TUI again, on personal, reopening the same conversation.
+    until_ready(&tui);
+    tui.wait_for("hit your usage limit", STEP);
+    tui.send("go on");
+    tui.wait_for("personal took over", STEP);
+    turn_done(&tui, 1);
+    tui.send("/quit");
+    let code = tui.wait_exit(STEP);
+    let pane = tui.history();
+    assert_eq!(code, 0, "{pane}");
+    assert!(pane.contains("swop: codex on 'personal'"), "{pane}");
+    let ids = resume_ids(&pane);
+    assert_eq!(ids.len(), 2, "two sessions ended: {pane}");
+    assert_eq!(ids[0], ids[1], "the same thread continued: {pane}");
+    assert_eq!(rollouts(&rig).len(), 1, "one session file");
+    let tokens = rig.turn_tokens();
+    assert_eq!(tokens.first(), Some(&rig.token("work")));
+    assert_eq!(tokens.last(), Some(&rig.token("personal")));
+}
+
+#[test]
+fn real_tui_limit_with_failover_off_prints_the_command_and_keeps_codex_exit_code() {
+    let Some(rig) = limit_rig("off") else {
+        return;
+    };
+    let tui = hit_the_limit_and_quit(&rig);
+    let code = tui.wait_exit(STEP);
+    let pane = tui.history();
+    assert_eq!(code, 0, "{pane}");
+    let id = resume_ids(&pane).pop().expect("codex names the session");
+    assert!(
+        pane.contains(&format!("work hit its weekly limit (resets "))
+            && pane.contains(&format!(
+                "to continue on another account run: codex resume {id}"
+            )),
+        "{pane}"
+    );
+    assert!(!pane.contains("[Y/n]"), "{pane}");
+    assert!(
+        rig.turn_tokens().iter().all(|t| *t == rig.token("work")),
+        "nothing ran on personal"
+    );
+}

@@ -1,9 +1,10 @@
-//! Failover: when codex exits non-zero and its account is now exhausted, find
-//! the session that run created or resumed, and continue it on the next
-//! eligible account (`codex resume ID` for interactive runs, `codex exec
-//! resume ID PROMPT` for exec runs), after asking, automatically, or not at
-//! all, per `[failover] mode`. The launcher calls this at most once per
-//! account, so it never loops.
+//! Failover: when codex exits non-zero and its account is now exhausted, or
+//! an interactive session ends (any exit code) after its rollout recorded a
+//! usage limit, find the session that run created or resumed, and continue
+//! it on the next eligible account (`codex resume ID` for interactive runs,
+//! `codex exec resume ID PROMPT` for exec runs; hints name the same form),
+//! after asking, automatically, or not at all, per `[failover] mode`. The
+//! launcher calls this at most once per account, so it never loops.
 
 use crate::accounts::rollouts::{self, Filter};
 use crate::accounts::Account;
@@ -57,6 +58,45 @@ pub fn continuation(args: &[OsString], id: &str) -> Vec<OsString> {
     }
 }
 
+/// A `codex exec` run (continued with `codex exec resume`), as opposed to
+/// an interactive one (continued with `codex resume`).
+pub fn is_exec(args: &[OsString]) -> bool {
+    matches!(subcommand(args), Some("exec" | "e"))
+}
+
+/// The command a person types to continue session `id` later.
+pub fn resume_hint(args: &[OsString], id: &str) -> String {
+    if is_exec(args) {
+        format!("codex exec resume {id}")
+    } else {
+        format!("codex resume {id}")
+    }
+}
+
+/// After an interactive session ended (any exit code): the thread id when
+/// that session, run on `account` since `started`, hit a usage limit (per
+/// its rollout). None for `codex exec` runs, which fail over on their
+/// non-zero exit instead.
+pub fn interactive_limit_hit(
+    l: &Launcher,
+    account: &Account,
+    args: &[OsString],
+    started: SystemTime,
+) -> Option<String> {
+    if is_exec(args) {
+        return None;
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let filter = Filter {
+        since: Some(started),
+        cwd: Some(&cwd),
+        interactive_only: false,
+    };
+    let dir = rollouts::dir(&l.cfg, account);
+    let id = rollouts::newest(&dir, &filter)?;
+    rollouts::session_hit_limit(&dir, &id, started).then_some(id)
+}
+
 /// `resume --last` becomes `resume ID`; `resume ID` stays as it is.
 fn replace_last(args: &[OsString], id: &str) -> Vec<OsString> {
     args.iter()
@@ -108,7 +148,7 @@ pub fn plan(
         .map(|t| format!(" (resets {})", time::wall(t)))
         .unwrap_or_default();
     let headline = format!("{} hit its {which} limit{resets}", account.name);
-    let resume_cmd = id.as_ref().map(|id| format!("codex resume {id}"));
+    let resume_cmd = id.as_ref().map(|id| resume_hint(args, id));
     let next = match l.choose(states, used) {
         Ok(c) => c,
         Err(blocked) => {
@@ -189,6 +229,23 @@ mod tests {
         assert_eq!(
             continuation(&a(&["-c", "x=1", "exec", "t"]), ID),
             a(&["-c", "x=1", "exec", "resume", ID, "t"])
+        );
+    }
+
+    #[test]
+    fn hints_name_the_form_that_continues_the_run() {
+        assert_eq!(
+            resume_hint(&a(&["exec", "--skip-git-repo-check", "task"]), ID),
+            format!("codex exec resume {ID}")
+        );
+        assert_eq!(
+            resume_hint(&a(&["-c", "x=1", "e", "t"]), ID),
+            format!("codex exec resume {ID}")
+        );
+        assert_eq!(resume_hint(&a(&[]), ID), format!("codex resume {ID}"));
+        assert_eq!(
+            resume_hint(&a(&["resume", "--last"]), ID),
+            format!("codex resume {ID}")
         );
     }
 

@@ -359,8 +359,12 @@ impl Launcher {
             // relogin or a failover account is checked here.
             let code = self.run_child(&account, &args, used.len() == 1 && !relogged)?;
             let _ = crate::usage::cache::invalidate(&self.paths, &account.name);
+            // An interactive session that hit a limit ends with any code.
+            let limit_hit =
+                crate::launch::failover::interactive_limit_hit(self, &account, &args, started)
+                    .is_some();
             // Success, or the person stopped codex (Ctrl-C, kill): done.
-            if code == 0 || code > 128 {
+            if (code == 0 || code > 128) && !limit_hit {
                 return Ok(code);
             }
             // codex failed: look at the account again, never at its output.
@@ -393,7 +397,7 @@ impl Launcher {
                 ));
                 return Ok(code);
             }
-            let exhausted = now.usage.as_ref().is_some_and(|(u, _)| u.is_limited());
+            let exhausted = limit_hit || now.usage.as_ref().is_some_and(|(u, _)| u.is_limited());
             if !exhausted {
                 return Ok(code);
             }

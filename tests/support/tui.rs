@@ -129,14 +129,15 @@ impl Tui {
             .expect("run tmux")
     }
 
-    /// The visible screen, as plain text.
+    /// The visible screen, as plain text (wrapped lines joined).
     pub fn screen(&self) -> String {
-        self.capture(&["capture-pane", "-p", "-t", "t"])
+        self.capture(&["capture-pane", "-p", "-J", "-t", "t"])
     }
 
-    /// The whole pane including its scrollback, as plain text.
+    /// The whole pane including its scrollback, as plain text (wrapped
+    /// lines joined, so a long message reads as one line).
     pub fn history(&self) -> String {
-        self.capture(&["capture-pane", "-p", "-S", "-", "-t", "t"])
+        self.capture(&["capture-pane", "-p", "-J", "-S", "-", "-t", "t"])
     }
 
     fn capture(&self, args: &[&str]) -> String {
