@@ -241,3 +241,50 @@ fn real_tui_limit_with_failover_off_prints_the_command_and_keeps_codex_exit_code
         "nothing ran on personal"
     );
 }
+
+#[test]
+fn real_tui_limit_with_failover_auto_continues_on_the_next_account_and_says_so() {
+    let Some(rig) = limit_rig("auto") else {
+        return;
+    };
+    let tui = hit_the_limit_and_quit(&rig);
+    tui.wait_for("continuing this session on 'personal'", STEP);
+    until_ready(&tui);
+    tui.send("go on");
+    tui.wait_for("personal took over", STEP);
+    turn_done(&tui, 1);
+    tui.send("/quit");
+    let code = tui.wait_exit(STEP);
+    let pane = tui.history();
+    assert_eq!(code, 0, "{pane}");
+    assert!(!pane.contains("[Y/n]"), "auto asks nothing: {pane}");
+    let ids = resume_ids(&pane);
+    assert!(ids.len() == 2 && ids[0] == ids[1], "same thread: {pane}");
+    assert_eq!(rig.turn_tokens().last(), Some(&rig.token("personal")));
+}
+
+#[test]
+fn real_tui_limit_with_every_account_blocked_names_the_reset_and_the_resume_command() {
+    let Some(rig) = limit_rig("ask") else {
+        return;
+    };
+    let resets_at = crate::support::now_unix() + 2 * 86400;
+    let mut u = usage_json("plus", 5.0, 100.0);
+    u["rate_limit"]["limit_reached"] = serde_json::Value::Bool(true);
+    u["rate_limit"]["secondary_window"]["reset_at"] = serde_json::Value::from(resets_at);
+    rig.backend.set_usage("acct-personal", u);
+    let tui = hit_the_limit_and_quit(&rig);
+    let code = tui.wait_exit(STEP);
+    let pane = tui.history();
+    assert_eq!(code, 0, "codex's own exit code: {pane}");
+    let id = resume_ids(&pane).pop().expect("codex names the session");
+    assert!(
+        pane.contains("all accounts blocked; earliest: personal at "),
+        "{pane}"
+    );
+    assert!(
+        pane.contains(&format!("session to resume later: codex resume {id}")),
+        "{pane}"
+    );
+    assert!(!pane.contains("[Y/n]"), "{pane}");
+}
