@@ -229,10 +229,13 @@ fn real_tui_limit_with_failover_off_prints_the_command_and_keeps_codex_exit_code
     assert_eq!(code, 0, "{pane}");
     let id = resume_ids(&pane).pop().expect("codex names the session");
     assert!(
-        pane.contains(&format!("work hit its weekly limit (resets "))
-            && pane.contains(&format!(
-                "to continue on another account run: codex resume {id}"
-            )),
+        pane.contains("work hit its weekly limit (resets "),
+        "{pane}"
+    );
+    assert!(
+        pane.contains(&format!(
+            "to continue on another account run: codex resume {id}"
+        )),
         "{pane}"
     );
     assert!(!pane.contains("[Y/n]"), "{pane}");
