@@ -20,6 +20,16 @@ codex_for() { # version -> path of its codex binary (installed on first use)
 
 SWOP_TEST_REAL_CODEX=${SWOP_CODEX_CACHE:+"$SWOP_CODEX_CACHE/node_modules/.bin/codex"}
 [ -n "$SWOP_TEST_REAL_CODEX" ] || SWOP_TEST_REAL_CODEX=$(codex_for "$CODEX_VERSION")
+# The TUI tests drive the real codex in tmux. In CI, as root, install it;
+# elsewhere those tests skip without it (and fail when CI is set).
+if ! command -v tmux >/dev/null 2>&1; then
+    if [ -n "${CI:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing tmux for the TUI tests"
+        apt-get update -qq && apt-get install -y -qq tmux >/dev/null
+    else
+        echo "test.sh: tmux is not installed: the TUI tests will be skipped (apt-get install tmux)"
+    fi
+fi
 export SWOP_TEST_REAL_CODEX
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings

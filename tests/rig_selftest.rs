@@ -410,8 +410,22 @@ fn rig_backend_responses() {
     assert_eq!(b.count("/v1/responses"), 5);
     assert_eq!(b.bearer_tokens_for("/v1/responses").len(), 4);
 
+    // The TUI's workspace check names the caller's account, unconstrained.
+    let r = http_get(
+        &format!("{}/backend-api/wham/accounts/check", b.url()),
+        &[("ChatGPT-Account-Id", "acct-b")],
+    );
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["accounts"][0]["id"], "acct-b");
+    assert_eq!(
+        v["accounts"][0]["workspace_backend_origin"],
+        "NO_CONSTRAINT"
+    );
+    assert_eq!(v["account_ordering"][0], "acct-b");
+
     // Anything else: 404 {}.
-    let r = http_get(&format!("{}/backend-api/wham/accounts/check", b.url()), &[]);
+    let r = http_get(&format!("{}/backend-api/wham/settings/user", b.url()), &[]);
     assert_eq!((r.status, r.body.as_str()), (404, "{}"));
 }
 

@@ -15,5 +15,6 @@ mod real_codex;
 mod reliability;
 mod rig_selftest;
 mod sharing;
+mod tui;
 mod usage;
 mod views;

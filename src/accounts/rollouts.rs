@@ -7,6 +7,14 @@
 //! thread. Resuming by id works across accounts, so swop replaces `--last`
 //! with the id of the newest session itself (same cwd rule as codex: only
 //! sessions started in this directory, unless `--all`).
+//!
+//! It also tells whether a session ran into a usage limit: codex 0.169.0
+//! records no account in the rollout, but when a turn is refused with 429
+//! `usage_limit_reached` it appends (seen, TUI and exec alike)
+//! `{"timestamp":"...","type":"event_msg","payload":{"type":"task_complete",
+//! ...,"error":{"message":"You’ve hit your usage limit. ...",
+//! "codex_error_info":"usage_limit_exceeded"}}}`. These functions only read
+//! rollouts; they never write or move them.
 
 use crate::accounts::Account;
 use crate::config::Config;
@@ -125,6 +133,89 @@ fn session_meta(line: &str) -> (Option<String>, Option<String>) {
     (field("cwd"), field("source"))
 }
 
+/// The rollout file of thread `id` under `dir`, if any.
+pub fn path_of(dir: &Path, id: &str) -> Option<PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if thread_id_of(&p).as_deref() == Some(id) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// Whether these rollout lines record a usage limit hit at or after `since`
+/// (Unix milliseconds; lines without a readable timestamp count only when
+/// `since` is None): a turn that ended with codex's `usage_limit_exceeded`
+/// error, or rate limits that codex saw at 100 %. A resumed session's file
+/// holds earlier runs too, hence the time bound.
+pub fn hit_limit_since<'a>(lines: impl IntoIterator<Item = &'a str>, since: Option<i64>) -> bool {
+    lines.into_iter().any(|line| {
+        // Cheap pre-filter: most lines are long and irrelevant.
+        if !line.contains("usage_limit") && !line.contains("used_percent") {
+            return false;
+        }
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            return false;
+        };
+        if v.get("type").and_then(|t| t.as_str()) != Some("event_msg") {
+            return false;
+        }
+        if let Some(since) = since {
+            let at = v.get("timestamp").and_then(|t| t.as_str()).and_then(|t| {
+                t.parse::<jiff::Timestamp>()
+                    .ok()
+                    .map(|t| t.as_millisecond())
+            });
+            if at.is_none_or(|at| at < since) {
+                return false;
+            }
+        }
+        let payload = &v["payload"];
+        is_usage_limit_error(&payload["error"])
+            || is_usage_limit_error(payload)
+            || at_limit(payload)
+    })
+}
+
+/// `codex_error_info` naming the usage limit, as a string (seen) or as an
+/// enum object keyed by it.
+fn is_usage_limit_error(v: &serde_json::Value) -> bool {
+    let info = &v["codex_error_info"];
+    info.as_str() == Some("usage_limit_exceeded") || info.get("usage_limit_exceeded").is_some()
+}
+
+/// A token_count whose rate limits are used up (a window at 100 %).
+fn at_limit(payload: &serde_json::Value) -> bool {
+    let limits = &payload["rate_limits"];
+    ["primary", "secondary"].iter().any(|w| {
+        limits[w]["used_percent"]
+            .as_f64()
+            .is_some_and(|p| p >= 100.0)
+    })
+}
+
+/// `hit_limit_since` over the rollout of thread `id` in `dir`, counting
+/// only what was written at or after `since`.
+pub fn session_hit_limit(dir: &Path, id: &str, since: SystemTime) -> bool {
+    let Some(path) = path_of(dir, id) else {
+        return false;
+    };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let since_ms = since
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .ok();
+    hit_limit_since(text.lines(), since_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +234,38 @@ mod tests {
 
     fn meta(cwd: &str, source: &str) -> String {
         format!("{{\"type\":\"session_meta\",\"payload\":{{\"cwd\":\"{cwd}\",\"source\":\"{source}\"}}}}\n")
+    }
+
+    // Lines as codex 0.169.0 wrote them in the TUI on the loopback rig when
+    // a turn got 429 usage_limit_reached (long fields shortened).
+    const LIMIT_TASK_COMPLETE: &str = r#"{"timestamp":"2026-11-26T09:19:01.976Z","ordinal":14,"type":"event_msg","payload":{"type":"task_complete","root_turn_id":"01a21726-b30e-7210-b195-5346690eb4e9","turn_id":"01a21726-b30e-7210-b195-5346690eb4e9","last_agent_message":null,"error":{"message":"You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at Nov 29th, 2026 9:19 AM.","codex_error_info":"usage_limit_exceeded"},"started_at":1795684741,"completed_at":1795684741,"duration_ms":72}}"#;
+    const NULL_TOKEN_COUNT: &str = r#"{"timestamp":"2026-11-26T09:19:01.973Z","ordinal":13,"type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"limit_id":"codex","limit_name":null,"primary":null,"secondary":null,"credits":null,"individual_limit":null,"spend_control_reached":null,"plan_type":null,"rate_limit_reached_type":null}}}"#;
+    const USER_MESSAGE: &str = r#"{"timestamp":"2026-11-26T09:19:01.960Z","ordinal":12,"type":"event_msg","payload":{"type":"item_completed","thread_id":"01a21726-b1fc-7131-9545-e712139a54b7","item":{"type":"UserMessage","content":[{"type":"text","text":"why do I hit usage_limit_exceeded?","text_elements":[]}]}}}"#;
+    /// 2026-11-26T09:19:01.976Z in Unix milliseconds.
+    const LIMIT_AT_MS: i64 = 1_795_684_741_976;
+
+    #[test]
+    fn a_usage_limit_error_in_the_rollout_is_a_hit() {
+        let lines = [USER_MESSAGE, NULL_TOKEN_COUNT, LIMIT_TASK_COMPLETE];
+        assert!(hit_limit_since(lines, None));
+        assert!(hit_limit_since(lines, Some(LIMIT_AT_MS)));
+        assert!(
+            !hit_limit_since(lines, Some(LIMIT_AT_MS + 1)),
+            "a hit before this run (a resumed session) does not count"
+        );
+        assert!(
+            !hit_limit_since([USER_MESSAGE, NULL_TOKEN_COUNT], None),
+            "a prompt that mentions the error, and null rate limits, are no hit"
+        );
+    }
+
+    #[test]
+    fn rate_limits_at_100_percent_are_a_hit() {
+        let full = r#"{"timestamp":"2026-11-26T09:19:01.976Z","type":"event_msg","payload":{"type":"token_count","info":{},"rate_limits":{"limit_id":"codex","primary":{"used_percent":12.5,"window_minutes":300,"resets_at":1795680098},"secondary":{"used_percent":100.0,"window_minutes":10080,"resets_at":1795977098}}}}"#;
+        let fine = full.replace("100.0", "73.0");
+        assert!(hit_limit_since([full], None));
+        assert!(!hit_limit_since([fine.as_str()], None));
+        assert!(!hit_limit_since(["not json usage_limit", ""], None));
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Failover: when codex exits non-zero and its account is now exhausted, find
+//! Failover: when codex exits non-zero and its account is now exhausted, or
+//! an interactive session ends (any exit code) after its rollout recorded a
+//! usage limit during this run, find
 //! the session that run created or resumed, and continue it on the next
 //! eligible account (`codex resume ID` for interactive runs, `codex exec
 //! resume ID PROMPT` for exec runs), after asking, automatically, or not at
@@ -11,7 +13,7 @@ use crate::base::error::Result;
 use crate::base::term;
 use crate::base::time;
 use crate::config::FailoverMode;
-use crate::launch::argv::{continuation, continue_hint};
+use crate::launch::argv::{self, continuation, continue_hint};
 use crate::launch::Pool;
 use crate::select::Choice;
 use crate::usage::gather::AccountState;
@@ -37,6 +39,29 @@ fn limit_headline(account: &Account, now: &AccountState) -> String {
         .map(|t| format!(" (resets {})", time::wall(t)))
         .unwrap_or_default();
     format!("{} hit its {which} limit{resets}", account.name)
+}
+
+/// After an interactive session ended (any exit code; the TUI stays open on
+/// a usage limit and `/quit` exits 0): the thread id when that session, run
+/// on `account` since `started`, hit a usage limit per its rollout. None for
+/// `codex exec` and other runs, which fail over on a non-zero exit instead.
+pub fn interactive_limit_hit(
+    l: &Pool,
+    account: &Account,
+    args: &[OsString],
+    started: SystemTime,
+) -> Option<String> {
+    if argv::mode(args) != argv::Mode::Interactive {
+        return None;
+    }
+    let filter = Filter {
+        since: Some(started),
+        cwd: Some(&l.ctx.cwd),
+        interactive_only: false,
+    };
+    let dir = rollouts::dir(&l.cfg, account);
+    let id = rollouts::newest(&dir, &filter)?;
+    rollouts::session_hit_limit(&dir, &id, started).then_some(id)
 }
 
 /// Decides what happens after `account` ran out. `Some` = run again with

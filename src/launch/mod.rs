@@ -321,8 +321,11 @@ impl Launcher {
     /// codex's output: a dead session is offered one relogin, an exhausted
     /// account fails over (at most once per account).
     fn after_run(&self, run: &Run, args: &[OsString], progress: &mut Progress) -> Result<Next> {
+        // An interactive session that hit a limit ends with any code.
+        let limit_hit =
+            failover::interactive_limit_hit(&self.pool, &run.account, args, run.started).is_some();
         // Success, or the person stopped codex (Ctrl-C, kill): done.
-        if run.code == 0 || run.code > 128 {
+        if (run.code == 0 || run.code > 128) && !limit_hit {
             return Ok(Next::Exit(run.code));
         }
         let account = &run.account;
@@ -333,7 +336,7 @@ impl Launcher {
         if now.dead {
             return self.after_dead_session(run, progress);
         }
-        if !now.usage.as_ref().is_some_and(|(u, _)| u.is_limited()) {
+        if !limit_hit && !now.usage.as_ref().is_some_and(|(u, _)| u.is_limited()) {
             return Ok(Next::Exit(run.code));
         }
         if let Some(i) = progress.states.iter().position(|s| s.name == now.name) {

@@ -4,7 +4,12 @@
 //! connection, `Connection: close` answers. Serves the usage endpoint per
 //! ChatGPT account id (with injectable faults), the model endpoint
 //! `/v1/responses` (SSE, usage-limit 429, 401), the token refresh and revoke
-//! endpoints, and 404 `{}` for everything else. Every request is logged.
+//! endpoints, the workspace check the TUI needs (`/wham/accounts/check`),
+//! and 404 `{}` for everything else. Every request is logged.
+//!
+//! The same routes are served over plain HTTP (`url()`) and over TLS
+//! (`https_url()`, certificate from `tls::self_signed_for_loopback`, trusted
+//! by codex through `CODEX_CA_CERTIFICATE`; see `tls_env`).
 //!
 //! Token checks, like the real service: a request whose bearer token is one
 //! of our JWTs is answered 401 when the token is expired or when its
@@ -15,6 +20,7 @@
 //! (`Fault::Hang`, `Fault::SlowBytes`, delays) close their connections.
 
 use super::fixtures::{self, Identity};
+use super::tls;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -124,6 +130,7 @@ struct Shared {
     state: Mutex<State>,
     shutdown: AtomicBool,
     port: u16,
+    tls_port: u16,
     /// Usage requests being answered right now, and the most at once.
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -171,44 +178,108 @@ impl Shared {
 /// The fake backend. Start with `Backend::start()`; stops on drop.
 pub struct Backend {
     shared: Arc<Shared>,
-    accept: Option<thread::JoinHandle<()>>,
+    accept: Vec<thread::JoinHandle<()>>,
+    cert_pem: String,
+}
+
+/// Accept connections until shutdown, one handler thread each.
+fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    serve: impl Fn(&Shared, TcpStream) + Send + Sync + Clone + 'static,
+) -> thread::JoinHandle<()> {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    thread::Builder::new()
+        .name(format!("backend-{port}"))
+        .spawn(move || {
+            for conn in listener.incoming() {
+                if shared.down() {
+                    break;
+                }
+                let Ok(stream) = conn else { continue };
+                let (s2, serve) = (shared.clone(), serve.clone());
+                let _ = thread::Builder::new()
+                    .name(format!("backend-{port}-conn"))
+                    .spawn(move || serve(&s2, stream));
+            }
+        })
+        .expect("spawn accept thread")
 }
 
 impl Backend {
     pub fn start() -> Backend {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local addr").port();
+        let tls_listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let tls_port = tls_listener.local_addr().expect("local addr").port();
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             shutdown: AtomicBool::new(false),
             port,
+            tls_port,
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
         });
-        let s = shared.clone();
-        let accept = thread::Builder::new()
-            .name(format!("backend-{port}"))
-            .spawn(move || {
-                for conn in listener.incoming() {
-                    if s.down() {
-                        break;
-                    }
-                    let Ok(stream) = conn else { continue };
-                    let s2 = s.clone();
-                    let _ = thread::Builder::new()
-                        .name(format!("backend-{port}-conn"))
-                        .spawn(move || handle(&s2, stream));
-                }
-            })
-            .expect("spawn accept thread");
+        let identity = tls::self_signed_for_loopback();
+        let config = identity.config.clone();
+        let plain = accept_loop(shared.clone(), listener, |s, stream| {
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+            handle(s, stream)
+        });
+        let secure = accept_loop(shared.clone(), tls_listener, move |s, stream| {
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+            if let Ok(tls_stream) = tls::accept(&config, stream) {
+                handle(s, tls_stream)
+            }
+        });
         Backend {
             shared,
-            accept: Some(accept),
+            accept: vec![plain, secure],
+            cert_pem: identity.cert_pem,
         }
     }
 
     pub fn port(&self) -> u16 {
         self.shared.port
+    }
+
+    /// `https://127.0.0.1:TLS_PORT`: the same routes over TLS.
+    pub fn https_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.shared.tls_port)
+    }
+
+    /// `https://127.0.0.1:TLS_PORT/backend-api` (the TUI's `chatgpt_base_url`).
+    pub fn https_backend_api(&self) -> String {
+        format!("{}/backend-api", self.https_url())
+    }
+
+    /// The TLS certificate (PEM) codex must trust.
+    pub fn cert_pem(&self) -> &str {
+        &self.cert_pem
+    }
+
+    /// Write the certificate to `dir/backend-cert.pem` and return the
+    /// variables that make codex trust it (`CODEX_CA_CERTIFICATE`) plus
+    /// the refresh/revoke overrides of `rig_env`.
+    pub fn tls_env(&self, dir: &std::path::Path) -> Vec<(String, String)> {
+        let path = dir.join("backend-cert.pem");
+        std::fs::write(&path, &self.cert_pem).expect("write backend cert");
+        let mut v = vec![(
+            "CODEX_CA_CERTIFICATE".to_string(),
+            path.display().to_string(),
+        )];
+        v.extend(self.rig_env());
+        v
+    }
+
+    /// config.toml lines for the TUI: https `chatgpt_base_url`, and the
+    /// model endpoint over TLS as well.
+    pub fn rig_config_toml_tls(&self) -> String {
+        format!(
+            "chatgpt_base_url = \"{}/\"\nopenai_base_url = \"{}/v1\"\n",
+            self.https_backend_api(),
+            self.https_url()
+        )
     }
 
     /// The most usage requests that were being answered at the same time
@@ -381,14 +452,15 @@ impl Backend {
 impl Drop for Backend {
     fn drop(&mut self) {
         self.shared.shutdown.store(true, Ordering::SeqCst);
-        // Wake the blocking accept; join only if the wake-up got through
+        // Wake the blocking accepts; join only if the wake-up got through
         // (never hang a test in drop).
-        let woke = TcpStream::connect_timeout(
-            &([127, 0, 0, 1], self.shared.port).into(),
-            Duration::from_millis(500),
-        )
-        .is_ok();
-        if let Some(h) = self.accept.take() {
+        let ports = [self.shared.port, self.shared.tls_port];
+        for (port, h) in ports.into_iter().zip(self.accept.drain(..)) {
+            let woke = TcpStream::connect_timeout(
+                &([127, 0, 0, 1], port).into(),
+                Duration::from_millis(500),
+            )
+            .is_ok();
             if woke {
                 let _ = h.join();
             }
@@ -398,6 +470,25 @@ impl Drop for Backend {
 
 // ---------------------------------------------------------------------------
 // connection handling
+
+/// A connection the handler can serve: plain TCP or TLS over TCP. The
+/// socket has a short read timeout (see `read_some`).
+trait Conn: Read + Write {
+    /// Finish the answer: half-close (after close_notify for TLS).
+    fn close_write(&mut self);
+}
+
+impl Conn for TcpStream {
+    fn close_write(&mut self) {
+        let _ = self.shutdown(Shutdown::Write);
+    }
+}
+
+impl Conn for tls::TlsStream {
+    fn close_write(&mut self) {
+        tls::close(self);
+    }
+}
 
 struct Request {
     method: String,
@@ -416,7 +507,7 @@ impl Request {
 
 /// Read from the stream with a short timeout, giving up on shutdown or
 /// after 30 s of silence.
-fn read_some(shared: &Shared, stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+fn read_some(shared: &Shared, stream: &mut impl Conn, buf: &mut [u8]) -> io::Result<usize> {
     let start = Instant::now();
     loop {
         match stream.read(buf) {
@@ -435,8 +526,7 @@ fn read_some(shared: &Shared, stream: &mut TcpStream, buf: &mut [u8]) -> io::Res
     }
 }
 
-fn read_request(shared: &Shared, stream: &mut TcpStream) -> io::Result<Request> {
-    stream.set_read_timeout(Some(Duration::from_millis(100)))?;
+fn read_request(shared: &Shared, stream: &mut impl Conn) -> io::Result<Request> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -596,14 +686,14 @@ fn head_bytes(a: &Answer) -> Vec<u8> {
     h.into_bytes()
 }
 
-fn send(stream: &mut TcpStream, a: &Answer) {
+fn send(stream: &mut impl Conn, a: &Answer) {
     let mut bytes = head_bytes(a);
     bytes.extend_from_slice(&a.body);
     let _ = stream.write_all(&bytes);
     let _ = stream.flush();
 }
 
-fn handle(shared: &Shared, mut stream: TcpStream) {
+fn handle(shared: &Shared, mut stream: impl Conn) {
     let Ok(req) = read_request(shared, &mut stream) else {
         return;
     };
@@ -635,12 +725,44 @@ fn handle(shared: &Shared, mut stream: TcpStream) {
             &json!({"error": {"message": "websocket not supported here"}}),
         ),
         ("POST", "/v1/responses") => responses_answer(shared, &account, authorization.as_deref()),
+        ("GET", "/backend-api/wham/accounts/check") => {
+            accounts_check_answer(&account, authorization.as_deref())
+        }
         ("POST", "/oauth/token") => refresh_answer(shared),
         ("POST", "/oauth/revoke") => Answer::json(200, &json!({})),
         _ => Answer::json(404, &json!({})),
     };
     send(&mut stream, &answer);
-    let _ = stream.shutdown(Shutdown::Write);
+    stream.close_write();
+}
+
+/// The workspace routing check the TUI makes at start: the bearer's account
+/// (header, else the JWT claim), unconstrained. Without it the TUI dies
+/// with "workspace routing discovery failed".
+fn accounts_check_answer(account: &str, authorization: Option<&str>) -> Answer {
+    let from_token = || {
+        let claims = fixtures::decode_jwt(bearer_of(authorization)?)?;
+        claims[fixtures::AUTH_CLAIMS]["chatgpt_account_id"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let id = if account.is_empty() {
+        from_token().unwrap_or_default()
+    } else {
+        account.to_string()
+    };
+    if id.is_empty() {
+        return Answer::json(401, &json!({"error": {"message": "no account"}}));
+    }
+    Answer::json(
+        200,
+        &json!({
+            "accounts": [{"id": id, "plan_type": "plus",
+                "workspace_backend_origin": "NO_CONSTRAINT",
+                "account_routing_override": "NO_CONSTRAINT"}],
+            "account_ordering": [id],
+        }),
+    )
 }
 
 /// 401 if the bearer token is one of our JWTs and is expired or belongs to
@@ -681,7 +803,7 @@ fn token_problem(shared: &Shared, account: &str, authorization: Option<&str>) ->
 
 fn usage_answer(
     shared: &Shared,
-    stream: &mut TcpStream,
+    stream: &mut impl Conn,
     account: &str,
     authorization: Option<&str>,
 ) -> Option<Answer> {
@@ -733,7 +855,7 @@ fn usage_answer(
                     return None;
                 }
             }
-            let _ = stream.shutdown(Shutdown::Write);
+            stream.close_write();
             return None;
         }
         Some(Fault::RetryAfter429(secs)) => {

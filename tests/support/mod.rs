@@ -8,6 +8,8 @@
 //! - `env`: a temp home per test and `TestCommand`, which runs the built
 //!   swop with a clean environment and scans every output for secrets.
 //! - `pty`: run a command on a pseudo-terminal.
+//! - `tui`: drive a full-screen program (the real codex TUI) in tmux.
+//! - `tls`: the backend's throwaway certificate and rustls server side.
 //!
 //! Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code, unused_imports)]
@@ -17,6 +19,8 @@ pub mod env;
 pub mod fake_codex;
 pub mod fixtures;
 pub mod pty;
+pub mod tls;
+pub mod tui;
 
 pub use backend::{
     flip_exhausted, get_usage_with, http_get, http_request, sse_body, Backend, Fault, HttpResponse,
@@ -30,3 +34,4 @@ pub use fixtures::{
     register_secret, usage_json, Identity, SecretKind,
 };
 pub use pty::{run_in_pty, run_in_pty_full};
+pub use tui::{tmux_bin, Tui};
