@@ -332,6 +332,7 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let shared = cfg.shared_home().ok();
     let kept = accounts::delete(paths, name, shared.as_deref())?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
+    crate::usage::history::clear(paths, name);
     println!(
         "logged out '{name}' and deleted its sandbox '{}'",
         account.home.display()

@@ -2,6 +2,8 @@
 //! directory, now) returning the choice and the reasons. No I/O here; the
 //! shim, `swop pick` and `swop status` all call [`select`].
 
+pub mod forecast;
+
 use crate::base::time;
 use crate::config::{SelectionConfig, Strategy};
 use crate::usage::gather::{AccountState, Freshness};
@@ -149,6 +151,36 @@ fn lowest_weekly(a: &Input, b: &Input) -> Ordering {
         .then(ka.2.cmp(&kb.2))
         .then(a.live.cmp(&b.live))
         .then(a.state.name.cmp(&b.state.name))
+}
+
+/// A 5-hour window at or above this is nearly spent: reset-aware moves on
+/// before the limit interrupts a task.
+pub const FIVE_HOUR_GUARD: f64 = 90.0;
+
+/// reset-aware: spend first the weekly quota that expires first (the
+/// soonest weekly reset), passing over accounts whose 5-hour window is at
+/// or above [`FIVE_HOUR_GUARD`] while another has room. `pool` is usable
+/// accounts in lowest-weekly order, which breaks ties.
+fn reset_aware(pool: &[usize], inputs: &[Input], now: i64) -> (usize, String) {
+    let u = |k: usize| usage_of(&inputs[k]);
+    let five_full = |k: usize| u(k).and_then(Usage::five_hour_used).unwrap_or(0.0) >= FIVE_HOUR_GUARD;
+    let reset = |k: usize| u(k).and_then(Usage::weekly_reset).unwrap_or(i64::MAX);
+    let k = *pool
+        .iter()
+        .min_by_key(|&&k| (five_full(k), reset(k)))
+        .expect("pool not empty");
+    let why = match u(k).and_then(Usage::weekly_reset) {
+        Some(t) => format!(
+            "reset-aware: {} of its quota expires first ({})",
+            pct(u(k).and_then(Usage::weekly_used).map(|w| 100.0 - w)),
+            time::reset(t, now)
+        ),
+        None => format!(
+            "reset-aware: no weekly reset known; lowest weekly usage ({})",
+            pct(u(k).and_then(Usage::weekly_used))
+        ),
+    };
+    (k, why)
 }
 
 fn expand(dir: &str, home: Option<&Path>) -> PathBuf {
@@ -315,6 +347,7 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
             };
             (k, why)
         }
+        Strategy::ResetAware => reset_aware(&pool, inputs, policy.now),
         Strategy::LowestWeekly if cfg.spread => {
             let best = weekly(pool[0]).unwrap_or(0.0);
             let k = *pool

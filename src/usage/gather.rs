@@ -13,6 +13,7 @@ use crate::base::paths::Paths;
 use crate::config::Config;
 use crate::usage::cache::{self, Entry, Loaded};
 use crate::usage::fetch::{self, FetchContext, Fetched};
+use crate::usage::history;
 use crate::usage::Usage;
 use std::path::Path;
 use std::time::Duration;
@@ -131,6 +132,8 @@ pub fn gather(
             let mut entry = entries[i].clone().unwrap_or_default();
             match outcome {
                 Fetched::Ok(u) => {
+                    // Best effort: the forecast's history never fails a fetch.
+                    let _ = history::record(paths, &accounts[i].name, now, &u);
                     entry = Entry {
                         fetched_at: now,
                         usage: Some(u),
