@@ -33,6 +33,21 @@ pub fn run(cmd: Command) -> Result<i32> {
         Command::Codex { args } => return launch::run(args),
         Command::Completions { shell } => print!("{}", crate::cli::completions::script(&shell)),
         Command::Uninstall { purge } => return uninstall(purge),
+        Command::Simulate {
+            json,
+            accounts,
+            days,
+            workload,
+            seed,
+        } => {
+            return crate::cli::simulate::run(crate::cli::simulate::Request {
+                json,
+                accounts,
+                days,
+                workload,
+                seed,
+            })
+        }
         Command::Doctor { json } => {
             let paths = Paths::from_env()?;
             return crate::cli::doctor::run(&paths, json);
@@ -368,12 +383,21 @@ fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[Strin
         .filter(|(a, _)| names.is_empty() || names.contains(&a.name))
         .collect();
     let picked = choice.as_ref().ok().map(|c| c.name.as_str());
+    let now = crate::base::time::now();
+    let mut forecast = crate::select::forecast::forecast(
+        &crate::usage::history::load_all(paths, l.accounts.iter().map(|a| a.name.as_str())),
+        now,
+    );
+    forecast
+        .accounts
+        .retain(|f| names.is_empty() || names.contains(&f.name));
     if json {
-        println!("{}", render::status_json(paths, &shown, picked));
+        println!("{}", render::status_json(paths, &shown, picked, &forecast));
     } else if l.accounts.is_empty() {
         eprintln!("no accounts yet; add one with: swop add NAME");
     } else {
         print!("{}", render::status_table(paths, &shown, picked));
+        print!("{}", render::forecast_lines(&forecast, now));
     }
     Ok(0)
 }

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod doctor;
 pub mod install;
 pub mod render;
+pub mod simulate;
 
 use crate::base::error::{Error, Result};
 use lexopt::prelude::*;
@@ -57,6 +58,14 @@ pub enum Command {
     Completions {
         shell: String,
     },
+    Simulate {
+        json: bool,
+        /// `--accounts` spec; None: the user's accounts, else the sample.
+        accounts: Option<String>,
+        days: u32,
+        workload: String,
+        seed: u64,
+    },
 }
 
 impl Command {
@@ -68,6 +77,7 @@ impl Command {
                 | Command::Status { json: true, .. }
                 | Command::Pick { json: true }
                 | Command::Doctor { json: true }
+                | Command::Simulate { json: true, .. }
         )
     }
 }
@@ -98,6 +108,8 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
      "Check the setup (PATH order, real codex, permissions, config, logins, usage\nserver) and say how to fix what is wrong. Exits 0 only when `codex` works."),
     ("uninstall", "swop uninstall [--purge]",
      "Remove swop's binary, the codex shim and the shell rc block. Accounts are\nkept unless --purge is given."),
+    ("simulate", "swop simulate [--accounts SPEC] [--days N] [--workload W] [--seed N] [--json]",
+     "Replay a synthetic workload through the real selection code, once per\nstrategy, and show which wastes least quota and blocks least. No network.\n\n  --accounts SPEC  [NAME=]PLAN[:WEEKLY%[@RESET_IN]],... e.g. plus:60@1d,pro:20@6d\n                   (default: your accounts and their last known numbers,\n                   else a sample of three)\n  --days N         days to simulate (default 28, at most 365)\n  --workload W     steady | weekday-bursts | crunch (default steady)\n  --seed N         the workload's random seed (default 1)\n  --json           machine-readable output (see README)"),
     ("completions", "swop completions bash|zsh|fish",
      "Print a shell completion script for swop."),
 ];
@@ -140,6 +152,42 @@ fn name_arg(cmd: &str, v: Option<OsString>) -> Result<String> {
     Ok(s)
 }
 
+/// `swop simulate`'s flags (the last of each wins), validated.
+fn simulate_command(json: bool, flags: &[(String, String)]) -> Result<Command> {
+    let last = |name: &str| flags.iter().rev().find(|(f, _)| f == name).map(|(_, v)| v);
+    let bad = |flag: &str, v: &str, want: &str| {
+        Error::usage(format!("simulate: invalid --{flag} '{v}': {want}"))
+            .help("see: swop help simulate")
+    };
+    let days = match last("days") {
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| bad("days", v, "a whole number from 1 to 365"))?,
+        None => 28,
+    };
+    let seed = match last("seed") {
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| bad("seed", v, "a whole number from 0"))?,
+        None => 1,
+    };
+    let workload = last("workload").cloned().unwrap_or_else(|| "steady".into());
+    crate::simulate::workload::Workload::parse(&workload)?;
+    let accounts = last("accounts").cloned();
+    if let Some(a) = &accounts {
+        crate::simulate::spec::parse(a)?;
+    }
+    Ok(Command::Simulate {
+        json,
+        accounts,
+        days,
+        workload,
+        seed,
+    })
+}
+
 pub fn parse(args: Vec<OsString>) -> Result<Command> {
     let mut p = lexopt::Parser::from_args(args);
     let sub = match p.next().map_err(|e| unexpected("swop", e))? {
@@ -167,11 +215,17 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
     let mut purge = false;
     let mut from = None;
     let mut extra = Vec::new();
+    let mut sim_flags: Vec<(String, String)> = Vec::new();
     let mut positional: Vec<OsString> = Vec::new();
     while let Some(arg) = p.next().map_err(|e| unexpected(sub, e))? {
         match (sub, arg) {
             (_, Short('h') | Long("help")) => return Ok(Command::Help(Some(sub.to_string()))),
-            ("list" | "status" | "pick" | "doctor", Long("json")) => json = true,
+            ("list" | "status" | "pick" | "doctor" | "simulate", Long("json")) => json = true,
+            ("simulate", Long(flag @ ("accounts" | "days" | "workload" | "seed"))) => {
+                let flag = flag.to_string();
+                let v = p.value().map_err(|e| unexpected(sub, e))?;
+                sim_flags.push((flag, v.to_string_lossy().to_string()));
+            }
             ("add" | "relogin", Long("device-auth")) => device_auth = true,
             ("logout", Long("force") | Short('f')) => force = true,
             ("status", Long("refresh")) => refresh = true,
@@ -249,6 +303,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
                 names,
             }
         }
+        "simulate" => simulate_command(json, &sim_flags)?,
         "completions" => {
             let shell = pos
                 .next()
@@ -367,6 +422,54 @@ mod tests {
             .contains("--bogus"));
         assert!(p(&["logout", "a", "--json"]).is_err());
         assert!(p(&["completions", "tcsh"]).is_err());
+    }
+
+    #[test]
+    fn simulate_flags() {
+        assert_eq!(
+            p(&["simulate"]).unwrap(),
+            Command::Simulate {
+                json: false,
+                accounts: None,
+                days: 28,
+                workload: "steady".into(),
+                seed: 1
+            }
+        );
+        assert_eq!(
+            p(&[
+                "simulate",
+                "--json",
+                "--days",
+                "7",
+                "--days",
+                "3",
+                "--workload",
+                "crunch",
+                "--seed",
+                "9",
+                "--accounts",
+                "plus:10"
+            ])
+            .unwrap(),
+            Command::Simulate {
+                json: true,
+                accounts: Some("plus:10".into()),
+                days: 3,
+                workload: "crunch".into(),
+                seed: 9
+            }
+        );
+        for bad in [
+            &["simulate", "--days", "0"][..],
+            &["simulate", "--days", "x"],
+            &["simulate", "--workload", "nope"],
+            &["simulate", "--seed", "-1"],
+            &["simulate", "--accounts", "plus:200"],
+            &["simulate", "extra"],
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

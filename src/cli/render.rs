@@ -5,6 +5,7 @@
 use crate::accounts::Account;
 use crate::base::paths::Paths;
 use crate::base::time;
+use crate::select::forecast::{self, Forecast};
 use crate::select::{Blocked, Choice};
 use crate::usage::gather::{AccountState, Freshness};
 use serde_json::{json, Value};
@@ -135,6 +136,7 @@ pub fn status_json(
     paths: &Paths,
     rows: &[(&Account, &AccountState)],
     picked: Option<&str>,
+    forecast: &Forecast,
 ) -> String {
     let accounts: Vec<Value> = rows
         .iter()
@@ -163,7 +165,69 @@ pub fn status_json(
             })
         })
         .collect();
-    serde_json::to_string_pretty(&json!({"accounts": accounts, "picked": picked})).expect("json")
+    serde_json::to_string_pretty(
+        &json!({"accounts": accounts, "picked": picked, "forecast": forecast_json(forecast)}),
+    )
+    .expect("json")
+}
+
+/// The forecast under the status table: one line per account with a pace,
+/// then the pool's. Empty when no account has two snapshots yet.
+pub fn forecast_lines(f: &Forecast, now: i64) -> String {
+    if f.accounts.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nforecast (at this week's pace):\n");
+    let width = f
+        .accounts
+        .iter()
+        .map(|a| a.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for a in &f.accounts {
+        let reset = a
+            .weekly_reset
+            .map(time::wall)
+            .unwrap_or_else(|| "unknown".into());
+        let fate = match a.runs_out_at {
+            Some(t) if a.runs_out_before_reset() => {
+                format!("runs out {}, before its reset {reset}", time::reset(t, now))
+            }
+            _ => format!("lasts until its reset {reset}"),
+        };
+        out.push_str(&format!(
+            "  {:<width$}  {:.1}%/h, {fate}\n",
+            a.name, a.pace_per_hour
+        ));
+    }
+    if let Some(p) = &f.pool {
+        out.push_str(&format!("  {}\n", forecast::pool_line(p)));
+    }
+    out
+}
+
+fn forecast_json(f: &Forecast) -> Value {
+    let accounts: Vec<Value> = f
+        .accounts
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "weekly_percent_per_hour": (a.pace_per_hour * 100.0).round() / 100.0,
+                "runs_out_at": time_json(a.runs_out_at),
+                "weekly_reset_at": time_json(a.weekly_reset),
+                "runs_out_before_reset": a.runs_out_before_reset(),
+            })
+        })
+        .collect();
+    let pool = f.pool.as_ref().map(|p| {
+        json!({
+            "runs_out_at": time_json(Some(p.dry_at)),
+            "first_reset_at": time_json(p.first_reset),
+            "runs_out_before_reset": p.dry_before_reset(),
+        })
+    });
+    json!({"accounts": accounts, "pool": pool})
 }
 
 pub fn pick_json(c: &Choice) -> String {

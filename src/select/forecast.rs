@@ -147,7 +147,11 @@ pub fn forecast(histories: &[(String, Vec<Snapshot>)], now: i64) -> Forecast {
             // No pace: its headroom still counts (a reset window is full).
             None => {
                 let reset = last.weekly_reset.is_some_and(|r| r <= now);
-                let used = if reset { 0.0 } else { last.weekly.unwrap_or(0.0) };
+                let used = if reset {
+                    0.0
+                } else {
+                    last.weekly.unwrap_or(0.0)
+                };
                 let used = if last.limited && !reset { 100.0 } else { used };
                 left += (100.0 - used).max(0.0) * cap;
             }

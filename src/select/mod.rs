@@ -163,7 +163,8 @@ pub const FIVE_HOUR_GUARD: f64 = 90.0;
 /// accounts in lowest-weekly order, which breaks ties.
 fn reset_aware(pool: &[usize], inputs: &[Input], now: i64) -> (usize, String) {
     let u = |k: usize| usage_of(&inputs[k]);
-    let five_full = |k: usize| u(k).and_then(Usage::five_hour_used).unwrap_or(0.0) >= FIVE_HOUR_GUARD;
+    let five_full =
+        |k: usize| u(k).and_then(Usage::five_hour_used).unwrap_or(0.0) >= FIVE_HOUR_GUARD;
     let reset = |k: usize| u(k).and_then(Usage::weekly_reset).unwrap_or(i64::MAX);
     let k = *pool
         .iter()
@@ -171,7 +172,7 @@ fn reset_aware(pool: &[usize], inputs: &[Input], now: i64) -> (usize, String) {
         .expect("pool not empty");
     let why = match u(k).and_then(Usage::weekly_reset) {
         Some(t) => format!(
-            "reset-aware: {} of its quota expires first ({})",
+            "reset-aware: its {} left expires first ({})",
             pct(u(k).and_then(Usage::weekly_used).map(|w| 100.0 - w)),
             time::reset(t, now)
         ),
@@ -625,6 +626,46 @@ mod tests {
         let c = pick_with(&s, &cfg, None, "/").unwrap();
         assert_eq!(c.name, "b");
         assert!(c.why.contains("drain"));
+    }
+
+    #[test]
+    fn reset_aware_spends_the_soonest_reset_unless_its_5h_is_nearly_full() {
+        let s = [
+            state("a", Some(10.0), 0.0, 9000),
+            state("b", Some(50.0), 95.0, 3000),
+            state("c", Some(30.0), 0.0, 6000),
+        ];
+        let cfg = SelectionConfig {
+            strategy: Strategy::ResetAware,
+            ..Default::default()
+        };
+        let c = pick_with(&s, &cfg, None, "/").unwrap();
+        assert_eq!(c.name, "c", "b's 5-hour window is at 95%");
+        assert!(
+            c.why.starts_with("reset-aware: its 70% left expires first"),
+            "{}",
+            c.why
+        );
+        let mut all_full = s.clone();
+        all_full[0]
+            .usage
+            .as_mut()
+            .unwrap()
+            .0
+            .five_hour
+            .as_mut()
+            .unwrap()
+            .used_percent = 99.0;
+        all_full[2]
+            .usage
+            .as_mut()
+            .unwrap()
+            .0
+            .five_hour
+            .as_mut()
+            .unwrap()
+            .used_percent = 99.0;
+        assert_eq!(pick_with(&all_full, &cfg, None, "/").unwrap().name, "b");
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //! plus account's week); an account of capacity c spends 1/c of a weekly
 //! percent per unit, and a full 5-hour window is [`FIVE_HOUR_SHARE`] of the
 //! week. Arriving work joins a backlog; each step serves up to
-//! [`PACE_FACTOR`] times the pool's sustainable hourly rate, on whichever
-//! account `select` picks (again after one runs out mid-step).
+//! [`PACE_FACTOR`] times the pool's sustainable hourly rate. A task is
+//! served by the account `select` picks when it starts, and keeps it for
+//! up to [`SESSION_SECS`] (picked again when that account runs out, when
+//! the hour is over, or after a step without work).
 
 pub mod spec;
 pub mod workload;
@@ -36,6 +38,9 @@ pub const FIVE_HOUR_SHARE: f64 = 0.15;
 /// Backlog is served at up to this multiple of the pool's sustainable rate
 /// (several sessions at once), so a backlog drains but not instantly.
 pub const PACE_FACTOR: f64 = 4.0;
+/// A task keeps its account (codex does not change accounts mid-session)
+/// for up to this long, unless the account runs out first or work stops.
+pub const SESSION_SECS: i64 = 3600;
 const EPS: f64 = 1e-9;
 
 pub struct Scenario {
@@ -157,7 +162,10 @@ fn apply_resets(accts: &mut [Acct], t: i64, tally: &mut Tally) {
 /// The account `select` picks now, or None when every account is blocked.
 fn pick(accts: &[Acct], cfg: &SelectionConfig, now: i64) -> Option<usize> {
     let states: Vec<AccountState> = accts.iter().map(Acct::state).collect();
-    let inputs: Vec<Input> = states.iter().map(|state| Input { state, live: 0 }).collect();
+    let inputs: Vec<Input> = states
+        .iter()
+        .map(|state| Input { state, live: 0 })
+        .collect();
     let policy = Policy {
         cfg,
         forced: None,
@@ -184,6 +192,8 @@ pub fn run_with(sc: &Scenario, strategy: Strategy, demand: &[f64]) -> Outcome {
         ..Tally::default()
     };
     let (mut backlog, mut last) = (0.0, None);
+    // The account a running task is on, and until when it keeps it.
+    let mut session: Option<(usize, i64)> = None;
     for (i, arriving) in demand.iter().enumerate() {
         let t = sc.start + i as i64 * STEP_SECS;
         apply_resets(&mut accts, t, &mut tally);
@@ -191,11 +201,23 @@ pub fn run_with(sc: &Scenario, strategy: Strategy, demand: &[f64]) -> Outcome {
         backlog += arriving;
         let budget = backlog.min(max_per_step);
         let mut left = budget;
+        if budget <= EPS {
+            session = None; // idle: the next work is a new task
+        }
         for _ in 0..=accts.len() {
             if left <= EPS {
                 break;
             }
-            let Some(k) = pick(&accts, &cfg, t) else { break };
+            let k = match session {
+                Some((k, until)) if t < until && accts[k].room() > EPS => k,
+                _ => {
+                    let Some(k) = pick(&accts, &cfg, t) else {
+                        break;
+                    };
+                    session = Some((k, t + SESSION_SECS));
+                    k
+                }
+            };
             let served = left.min(accts[k].room());
             if served <= EPS {
                 break;

@@ -43,9 +43,8 @@ pub fn sample() -> Vec<AccountSpec> {
 }
 
 fn bad(item: &str, why: &str) -> Error {
-    Error::usage(format!("simulate: bad account '{item}': {why}")).help(
-        "write --accounts [NAME=]PLAN[:WEEKLY%[@RESET_IN]],... e.g. plus:60@1d,pro:20@6d",
-    )
+    Error::usage(format!("simulate: bad account '{item}': {why}"))
+        .help("write --accounts [NAME=]PLAN[:WEEKLY%[@RESET_IN]],... e.g. plus:60@1d,pro:20@6d")
 }
 
 /// `[NAME=]PLAN[:WEEKLY%[@RESET_IN]]`, comma-separated. A missing reset is
@@ -123,7 +122,10 @@ pub fn from_cache(paths: &Paths, now: i64) -> Option<Vec<AccountSpec>> {
             .filter(|s| (1..=WEEK).contains(s))
             .unwrap_or(WEEK * (i as i64 + 1) / accounts.len() as i64);
         let five = u.five_hour.as_ref();
-        let five_reset_in = five.and_then(|w| w.reset_at).map(|r| r - now).filter(|s| *s > 0);
+        let five_reset_in = five
+            .and_then(|w| w.reset_at)
+            .map(|r| r - now)
+            .filter(|s| *s > 0);
         out.push(AccountSpec {
             name: a.name.clone(),
             plan: u.plan.clone().unwrap_or_else(|| "plus".into()),
@@ -154,14 +156,25 @@ mod tests {
         assert_eq!(a.len(), 3);
         assert_eq!((a[0].name.as_str(), a[0].plan.as_str()), ("a1", "plus"));
         assert_eq!((a[0].weekly_used, a[0].weekly_reset_in), (60.0, 86_400));
-        assert_eq!((a[1].name.as_str(), a[1].weekly_reset_in), ("big", 6 * 86_400));
+        assert_eq!(
+            (a[1].name.as_str(), a[1].weekly_reset_in),
+            ("big", 6 * 86_400)
+        );
         // Unset reset: staggered, the third of three resets in a week.
         assert_eq!((a[2].weekly_used, a[2].weekly_reset_in), (0.0, WEEK));
     }
 
     #[test]
     fn rejects_bad_entries() {
-        for bad in ["", "plus,,pro", "plus:101", "plus:x", "plus:5@8d", "p/x", "-a=plus"] {
+        for bad in [
+            "",
+            "plus,,pro",
+            "plus:101",
+            "plus:x",
+            "plus:5@8d",
+            "p/x",
+            "-a=plus",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -84,6 +84,14 @@ pub fn load(paths: &Paths, name: &str) -> Vec<Snapshot> {
         .unwrap_or_default()
 }
 
+/// (name, snapshots) for each of `names`, for the forecast.
+pub fn load_all<'a>(
+    paths: &Paths,
+    names: impl Iterator<Item = &'a str>,
+) -> Vec<(String, Vec<Snapshot>)> {
+    names.map(|n| (n.to_string(), load(paths, n))).collect()
+}
+
 /// Adds `snap` to `list`: the newest always replaces a tail that is closer
 /// than [`MIN_SPACING_SECS`] to the snapshot before it; at most
 /// [`MAX_SNAPSHOTS`] are kept. A snapshot older than the newest is ignored
