@@ -12,4 +12,5 @@ mod real_codex;
 mod reliability;
 mod rig_selftest;
 mod sharing;
+mod simulate;
 mod usage;
