@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     let rest: Vec<OsString> = args.collect();
     let mut json = false;
     let result = if invoked_as_codex(argv0.as_ref()) {
-        launch::run(rest)
+        launch::run(base::process::Context::from_process(rest))
     } else {
         json = cli::asks_json(&rest);
         cli::parse(rest).and_then(|cmd| {

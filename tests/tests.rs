@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod install;
 mod launch;
+mod layout;
 mod live;
 mod real_codex;
 mod reliability;

@@ -10,6 +10,10 @@
 //!
 //! Deleting never follows a symlink out of a sandbox (std's remove_dir_all
 //! unlinks symlinks instead of descending into them).
+//!
+//! Unit `accounts/`: registry, auth.json and JWT claims (`auth`), sandbox
+//! sharing (`sandbox`), codex's session files (`rollouts`). Never writes
+//! auth.json (only codex does), never starts codex, never touches the network.
 
 pub mod auth;
 pub mod rollouts;
@@ -62,36 +66,7 @@ struct Meta {
     added_at: i64,
 }
 
-/// Letters, digits, `-`, `_`, `.`; 1-64 chars; not `.`/`..`; no leading `-`
-/// or `.` (a leading dot would hide it, a leading dash would read as a flag).
-pub fn validate_name(name: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::usage(format!(
-            "invalid account name '{}': {why}",
-            name.escape_debug()
-        ))
-        .help("use 1-64 letters, digits, '-', '_' or '.', e.g. 'work' or 'personal-plus'"))
-    };
-    if name.is_empty() {
-        return bad("it is empty");
-    }
-    if name.chars().count() > 64 {
-        return bad("it is longer than 64 characters");
-    }
-    if name == "." || name == ".." {
-        return bad("it is a path component");
-    }
-    if name.starts_with('-') || name.starts_with('.') {
-        return bad("it must not start with '-' or '.'");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return bad(&format!("'{}' is not allowed", c.escape_debug()));
-    }
-    Ok(())
-}
+pub use crate::base::name::validate_name;
 
 /// All complete accounts, sorted by name. No network, no subprocess.
 pub fn list(paths: &Paths) -> Result<Vec<Account>> {

@@ -10,7 +10,7 @@
 
 use crate::accounts::Account;
 use crate::config::Config;
-use std::ffi::OsString;
+
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -123,40 +123,11 @@ fn meta_matches(file: &Path, filter: &Filter) -> bool {
     true
 }
 
-/// `resume --last` / `exec resume --last` with `--last` replaced by the id
-/// of the newest matching session in the shared dir; None when the args do
-/// not ask for `--last` or no session matches (codex then decides).
-pub fn resolve_last(
-    cfg: &Config,
-    args: &[OsString],
-    cwd: &Path,
-) -> Option<(Vec<OsString>, String)> {
-    let dir = shared_dir(cfg)?;
-    let strs: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
-    let resume = strs.iter().position(|a| *a == "resume")?;
-    let last = strs
-        .iter()
-        .position(|a| *a == "--last")
-        .filter(|&i| i > resume)?;
-    let is_exec = strs[..resume].iter().any(|a| *a == "exec" || *a == "e");
-    let all = strs.contains(&"--all");
-    let filter = Filter {
-        since: None,
-        cwd: (!all).then_some(cwd),
-        interactive_only: !is_exec && !strs.contains(&"--include-non-interactive"),
-    };
-    let id = newest(&dir, &filter)?;
-    let mut out = args.to_vec();
-    out[last] = OsString::from(&id);
-    Some((out, id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
-    const ID2: &str = "0199a213-81c0-7800-8aa1-bbab2a035a54";
 
     fn meta(cwd: &str, source: &str) -> String {
         format!("{{\"type\":\"session_meta\",\"payload\":{{\"cwd\":\"{cwd}\",\"source\":\"{source}\"}}}}\n")
@@ -203,50 +174,6 @@ mod tests {
         );
         let later = start + std::time::Duration::from_secs(60);
         assert_eq!(newest(&dir, &f(Some(later), None, false)), None);
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn resolve_last_replaces_only_last() {
-        let dir = std::env::temp_dir().join(format!("swop-last-{}", std::process::id()));
-        let sessions = dir.join("sessions/2026/11/25");
-        std::fs::create_dir_all(&sessions).unwrap();
-        std::fs::write(
-            sessions.join(format!("rollout-2026-11-25T12-00-00-{ID}.jsonl")),
-            meta("/w", "exec"),
-        )
-        .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        std::fs::write(
-            sessions.join(format!("rollout-2026-11-25T12-00-01-{ID2}.jsonl")),
-            meta("/other", "cli"),
-        )
-        .unwrap();
-        let mut cfg = Config::default();
-        cfg.sandbox.shared_home = dir.display().to_string();
-        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        let (args, id) = resolve_last(
-            &cfg,
-            &a(&["exec", "resume", "--last", "go"]),
-            Path::new("/w"),
-        )
-        .unwrap();
-        assert_eq!(id, ID);
-        assert_eq!(args, a(&["exec", "resume", ID, "go"]));
-        let (_, id) = resolve_last(
-            &cfg,
-            &a(&["exec", "resume", "--last", "--all", "go"]),
-            Path::new("/w"),
-        )
-        .unwrap();
-        assert_eq!(id, ID2);
-        assert!(resolve_last(&cfg, &a(&["exec", "resume", ID, "go"]), Path::new("/w")).is_none());
-        assert!(
-            resolve_last(&cfg, &a(&["resume", "--last"]), Path::new("/w")).is_none(),
-            "only an exec session here"
-        );
-        cfg.sandbox.share.clear();
-        assert!(resolve_last(&cfg, &a(&["exec", "resume", "--last"]), Path::new("/w")).is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -38,11 +38,6 @@ pub fn error(e: &crate::base::error::Error) {
     emit(text);
 }
 
-/// Both stdin and stderr are terminals: a person can answer a question.
-pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
 /// Asks `question [Y/n]` on stderr; Enter means yes. EOF means no.
 pub fn confirm(question: &str) -> bool {
     eprint!("swop: {question} [Y/n] ");

@@ -5,7 +5,7 @@
 use crate::accounts::{self, sandbox};
 use crate::base::error::{exit, Result};
 use crate::base::paths::Paths;
-use crate::codex;
+use crate::codex::{self, Codex};
 use crate::config::Config;
 use crate::usage::fetch::{self, FetchContext, Fetched};
 use serde_json::json;
@@ -63,8 +63,8 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         }
     };
     checks.extend(path_order(paths));
-    let real = codex::find(&cfg, paths);
-    match &real {
+    let codex = Codex::locate(&cfg, paths);
+    match codex.as_ref().map(|c| c.binary().expect("located")) {
         Ok(p) => match codex::version(p) {
             Some(v) => checks.push(ok(format!("real codex: '{}' ({v})", p.display()))),
             None => checks.push(fail(
@@ -105,14 +105,11 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             "the shared config.toml sets cli_auth_credentials_store = \"{s}\"; swop overrides it with \"file\" so each account keeps its own auth.json"
         )));
     }
-    let setup = sandbox::setup(&cfg);
-    let prepare = move |c: &mut std::process::Command| setup.apply(c);
-    let real_path: Option<PathBuf> = real.as_ref().ok().cloned();
+    let codex = codex.unwrap_or_else(|_| Codex::if_present(&cfg, paths));
     let ctx = FetchContext {
         base_url: &cfg.usage.base_url,
         timeout: cfg.usage.timeout,
-        codex: real_path.as_deref(),
-        prepare: &prepare,
+        codex: &codex,
         now: crate::base::time::now(),
     };
     let results: Vec<(String, Check)> = std::thread::scope(|s| {

@@ -10,12 +10,12 @@
 use crate::accounts::Account;
 use crate::base::files;
 use crate::base::paths::Paths;
+use crate::codex::Codex;
 use crate::config::Config;
 use crate::usage::cache::{self, Entry, Loaded};
 use crate::usage::fetch::{self, FetchContext, Fetched};
 use crate::usage::history;
 use crate::usage::Usage;
-use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +52,7 @@ pub fn gather(
     paths: &Paths,
     cfg: &Config,
     accounts: &[Account],
-    codex: Option<&Path>,
-    prepare: &(dyn Fn(&mut std::process::Command) + Sync),
+    codex: &Codex,
     force: bool,
 ) -> Gathered {
     let now = crate::base::time::now();
@@ -114,7 +113,6 @@ pub fn gather(
             base_url: &cfg.usage.base_url,
             timeout: cfg.usage.timeout,
             codex,
-            prepare,
             now,
         };
         let results: Vec<(usize, Fetched)> = std::thread::scope(|s| {
