@@ -428,3 +428,4 @@ json.dump({
 EOF
 say "writing $OUT"
 "$PY" "$BENCH/helper.py" report --results "$RES" --out "$OUT"
+"$BENCH/simulate.sh" "$SWOP" "$OUT"

@@ -61,6 +61,26 @@ pub enum Strategy {
     LowestWeekly,
     Ordered,
     Drain,
+    ResetAware,
+}
+
+impl Strategy {
+    pub const ALL: [Strategy; 4] = [
+        Strategy::LowestWeekly,
+        Strategy::Ordered,
+        Strategy::Drain,
+        Strategy::ResetAware,
+    ];
+
+    /// The name swop.toml uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::LowestWeekly => "lowest-weekly",
+            Strategy::Ordered => "ordered",
+            Strategy::Drain => "drain",
+            Strategy::ResetAware => "reset-aware",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,6 +16,7 @@ mod codex;
 mod config;
 mod launch;
 mod select;
+mod simulate;
 mod usage;
 
 use std::ffi::OsString;

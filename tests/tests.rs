@@ -15,6 +15,7 @@ mod real_codex;
 mod reliability;
 mod rig_selftest;
 mod sharing;
+mod simulate;
 mod tui;
 mod usage;
 mod views;

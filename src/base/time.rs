@@ -4,8 +4,20 @@
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-/// Seconds since the Unix epoch (0 if the clock is before it).
+/// The hidden clock override for tests: `SWOP_TEST_NOW=UNIX_SECONDS` makes
+/// [`now`] return that instant (undocumented for users; the integration tests
+/// use it to age usage history without sleeping). Ignored unless it parses.
+pub const TEST_NOW_VAR: &str = "SWOP_TEST_NOW";
+
+/// Seconds since the Unix epoch (0 if the clock is before it), or the
+/// `SWOP_TEST_NOW` override.
 pub fn now() -> i64 {
+    if let Some(t) = std::env::var(TEST_NOW_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+    {
+        return t;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -34,6 +34,21 @@ pub fn run(cmd: Command) -> Result<i32> {
         }
         Command::Completions { shell } => out::print(&crate::cli::completions::script(&shell))?,
         Command::Uninstall { purge } => return uninstall(purge),
+        Command::Simulate {
+            json,
+            accounts,
+            days,
+            workload,
+            seed,
+        } => {
+            return crate::cli::simulate::run(crate::cli::simulate::Request {
+                json,
+                accounts,
+                days,
+                workload,
+                seed,
+            })
+        }
         Command::Doctor { json } => {
             let paths = Paths::from_env()?;
             return crate::cli::doctor::run(&paths, json);
@@ -269,6 +284,7 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let shared = cfg.shared_home().ok();
     let kept = accounts::delete(paths, name, shared.as_deref())?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
+    crate::usage::history::clear(paths, name);
     if kept {
         out::line(&format!(
             "logged out '{name}': its login is deleted; '{}' keeps only its links into the shared home (no credentials), so sessions it started can still be resumed",

@@ -286,6 +286,52 @@ pub const COMMANDS: &[Spec] = &[
         ],
     },
     Spec {
+        name: "simulate",
+        summary: "Replay a synthetic workload through every strategy, offline.",
+        about: "Runs the real selection code over a simulated month, once per\n\
+                strategy, and shows hours blocked, quota wasted at resets, switches\n\
+                per day and work done, with the strategy that suits your accounts.\n\
+                No network, no codex. Workloads: steady (the same every hour of the\n\
+                day), weekday-bursts (working hours, Monday to Friday), crunch (long\n\
+                days, seven days a week).",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[
+            JSON,
+            Flag {
+                long: "accounts",
+                short: None,
+                value: Some("SPEC"),
+                help: "[NAME=]PLAN[:WEEKLY%[@RESET_IN]],... (default: yours)",
+            },
+            Flag {
+                long: "days",
+                short: None,
+                value: Some("N"),
+                help: "days to simulate, 1 to 365 (default 28)",
+            },
+            Flag {
+                long: "workload",
+                short: None,
+                value: Some("W"),
+                help: "steady, weekday-bursts or crunch (default steady)",
+            },
+            Flag {
+                long: "seed",
+                short: None,
+                value: Some("N"),
+                help: "the workload's random seed (default 1)",
+            },
+        ],
+        examples: &[
+            ("swop simulate", "your accounts, a steady month"),
+            (
+                "swop simulate --accounts plus:60@1d,pro:20@6d --workload crunch",
+                "two made-up accounts in a crunch",
+            ),
+        ],
+    },
+    Spec {
         name: "enable",
         summary: "Let automatic picks use a disabled account again.",
         about: "",

@@ -17,6 +17,7 @@ pub mod help;
 pub mod install;
 mod parse;
 pub mod render;
+pub mod simulate;
 pub mod status;
 mod suggest;
 pub mod toggle;
@@ -85,6 +86,14 @@ pub enum Command {
     Completions {
         shell: String,
     },
+    Simulate {
+        json: bool,
+        /// `--accounts` spec; None: the user's accounts, else the sample.
+        accounts: Option<String>,
+        days: u32,
+        workload: String,
+        seed: u64,
+    },
 }
 
 impl Command {
@@ -136,6 +145,7 @@ impl Command {
             "uninstall" => Command::Uninstall {
                 purge: m.has("purge"),
             },
+            "simulate" => simulate_command(&m)?,
             "completions" => Command::Completions {
                 shell: m.operands[0].to_string_lossy().into_owned(),
             },
@@ -154,6 +164,42 @@ fn watch_secs(v: &OsString) -> Result<u64> {
     v.parse::<u64>().ok().filter(|&s| s > 0).ok_or_else(|| {
         crate::base::error::Error::usage(format!("status: bad --watch interval '{v}'"))
             .help("give whole seconds, e.g. --watch 10")
+    })
+}
+
+/// `swop simulate`'s flags (the last of each wins), validated.
+fn simulate_command(m: &Matches) -> Result<Command> {
+    let last = |name: &str| m.value(name).map(|v| v.to_string_lossy().into_owned());
+    let bad = |flag: &str, v: &str, want: &str| {
+        crate::base::error::Error::usage(format!("simulate: invalid --{flag} '{v}': {want}"))
+            .help("see: swop help simulate")
+    };
+    let days = match last("days") {
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| bad("days", &v, "a whole number from 1 to 365"))?,
+        None => 28,
+    };
+    let seed = match last("seed") {
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| bad("seed", &v, "a whole number from 0"))?,
+        None => 1,
+    };
+    let workload = last("workload").unwrap_or_else(|| "steady".into());
+    crate::simulate::workload::Workload::parse(&workload)?;
+    let accounts = last("accounts");
+    if let Some(a) = &accounts {
+        crate::simulate::spec::parse(a)?;
+    }
+    Ok(Command::Simulate {
+        json: m.has("json"),
+        accounts,
+        days,
+        workload,
+        seed,
     })
 }
 
@@ -319,6 +365,54 @@ mod tests {
     }
 
     #[test]
+    fn simulate_flags() {
+        assert_eq!(
+            p(&["simulate"]).unwrap(),
+            Command::Simulate {
+                json: false,
+                accounts: None,
+                days: 28,
+                workload: "steady".into(),
+                seed: 1
+            }
+        );
+        let args = [
+            "simulate",
+            "--json",
+            "--days",
+            "7",
+            "--days",
+            "3",
+            "--workload",
+            "crunch",
+            "--seed",
+            "9",
+            "--accounts",
+            "plus:10",
+        ];
+        assert_eq!(
+            p(&args).unwrap(),
+            Command::Simulate {
+                json: true,
+                accounts: Some("plus:10".into()),
+                days: 3,
+                workload: "crunch".into(),
+                seed: 9
+            }
+        );
+        for bad in [
+            &["simulate", "--days", "0"][..],
+            &["simulate", "--days", "x"],
+            &["simulate", "--workload", "nope"],
+            &["simulate", "--seed", "-1"],
+            &["simulate", "--accounts", "plus:200"],
+            &["simulate", "extra"],
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn ps_disable_enable() {
         assert_eq!(p(&["ps", "--json"]).unwrap(), Command::Ps { json: true });
         assert_eq!(
@@ -380,6 +474,9 @@ mod tests {
         match f.value {
             Some(name) if flags::is_optional(name) => v.push("7"),
             Some("DURATION") => v.push("2h"),
+            Some("N") => v.push("7"),
+            Some("W") => v.push("steady"),
+            Some("SPEC") => v.push("plus:10"),
             Some(_) => v.push("/x"),
             None => {}
         }

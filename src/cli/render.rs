@@ -8,6 +8,7 @@ use crate::base::paths::Paths;
 use crate::base::term;
 use crate::base::time;
 use crate::cli::views::{AccountView, LiveView, StatusView, TimeView, WindowView};
+use crate::select::forecast::{self, Forecast};
 use crate::select::{Blocked, Reason, Unusable};
 use crate::usage::gather::{AccountState, Freshness};
 
@@ -361,7 +362,7 @@ pub fn status_table(
         .collect()
 }
 
-pub fn status_view(rows: &[StatusRow], picked: Option<&str>) -> StatusView {
+pub fn status_view(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast) -> StatusView {
     let accounts = rows
         .iter()
         .map(|r| {
@@ -408,7 +409,43 @@ pub fn status_view(rows: &[StatusRow], picked: Option<&str>) -> StatusView {
     StatusView {
         picked: picked.map(str::to_string),
         accounts,
+        forecast: forecast.into(),
     }
+}
+
+/// The forecast under the status table: one line per account with a pace,
+/// then the pool's. Empty when no account has two snapshots yet.
+pub fn forecast_lines(f: &Forecast, now: i64) -> String {
+    if f.accounts.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nforecast (at this week's pace):\n");
+    let width = f
+        .accounts
+        .iter()
+        .map(|a| a.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for a in &f.accounts {
+        let reset = a
+            .weekly_reset
+            .map(time::wall)
+            .unwrap_or_else(|| "unknown".into());
+        let fate = match a.runs_out_at {
+            Some(t) if a.runs_out_before_reset() => {
+                format!("runs out {}, before its reset {reset}", time::reset(t, now))
+            }
+            _ => format!("lasts until its reset {reset}"),
+        };
+        out.push_str(&format!(
+            "  {:<width$}  {:.1}%/h, {fate}\n",
+            a.name, a.pace_per_hour
+        ));
+    }
+    if let Some(p) = &f.pool {
+        out.push_str(&format!("  {}\n", forecast::pool_line(p)));
+    }
+    out
 }
 
 #[cfg(test)]

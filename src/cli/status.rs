@@ -32,6 +32,7 @@ fn launcher(paths: &Paths, cfg: &Config) -> Result<Pool> {
 struct Snapshot<'a> {
     rows: Vec<StatusRow<'a>>,
     choice: std::result::Result<Choice, Blocked>,
+    forecast: crate::select::forecast::Forecast,
 }
 
 fn snapshot<'a>(l: &'a Pool, states: &'a [AccountState], names: &[String]) -> Snapshot<'a> {
@@ -50,7 +51,17 @@ fn snapshot<'a>(l: &'a Pool, states: &'a [AccountState], names: &[String]) -> Sn
         .collect();
     let picked = choice.as_ref().ok().map(|c| c.name.clone());
     let rows = render::status_rows(&l.paths, &shown, picked.as_deref());
-    Snapshot { rows, choice }
+    let history =
+        crate::usage::history::load_all(&l.paths, l.accounts.iter().map(|a| a.name.as_str()));
+    let mut forecast = crate::select::forecast::forecast(&history, now);
+    forecast
+        .accounts
+        .retain(|f| names.is_empty() || names.contains(&f.name));
+    Snapshot {
+        rows,
+        choice,
+        forecast,
+    }
 }
 
 pub fn status(
@@ -72,7 +83,11 @@ pub fn status(
     let snap = snapshot(&l, &states, names);
     if json {
         let picked = snap.choice.as_ref().ok().map(|c| c.name.as_str());
-        out::line(&views::to_string(&render::status_view(&snap.rows, picked)))?;
+        out::line(&views::to_string(&render::status_view(
+            &snap.rows,
+            picked,
+            &snap.forecast,
+        )))?;
     } else if l.accounts.is_empty() {
         term::plain("no accounts yet; add one with: swop add NAME");
     } else {
@@ -82,13 +97,15 @@ pub fn status(
 }
 
 fn table_of(snap: &Snapshot) -> String {
-    render::status_table(
+    let now = crate::base::time::now();
+    let table = render::status_table(
         &snap.rows,
         snap.choice.as_ref().err(),
-        crate::base::time::now(),
+        now,
         term::stdout_width(),
         term::stdout_color(),
-    )
+    );
+    table + &render::forecast_lines(&snap.forecast, now)
 }
 
 /// Usage without printing warnings (they would scroll the watched screen);

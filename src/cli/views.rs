@@ -93,6 +93,84 @@ pub struct AccountView {
 pub struct StatusView {
     pub picked: Option<String>,
     pub accounts: Vec<AccountView>,
+    pub forecast: ForecastView,
+}
+
+/// `swop simulate --json`: each strategy's figures and the recommendation.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimulateView {
+    pub strategies: Vec<StrategyView>,
+    pub recommended: String,
+    pub reason: String,
+    pub workload: String,
+    pub days: u32,
+    pub seed: u64,
+    /// Where the accounts came from: "--accounts", "your accounts" or "sample".
+    pub source: String,
+    pub accounts: Vec<SimAccountView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategyView {
+    pub strategy: String,
+    pub blocked_hours: f64,
+    pub wasted_percent: f64,
+    pub switches_per_day: f64,
+    pub work_done_percent: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SimAccountView {
+    pub name: String,
+    pub plan: String,
+    pub weekly_used_percent: f64,
+    pub weekly_reset_in_seconds: i64,
+}
+
+/// When each account, and the pool, runs out at this week's pace.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForecastView {
+    pub accounts: Vec<AccountForecastView>,
+    pub pool: Option<PoolForecastView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountForecastView {
+    pub name: String,
+    pub weekly_percent_per_hour: f64,
+    pub runs_out_at: Option<TimeView>,
+    pub weekly_reset_at: Option<TimeView>,
+    pub runs_out_before_reset: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolForecastView {
+    pub runs_out_at: Option<TimeView>,
+    pub first_reset_at: Option<TimeView>,
+    pub runs_out_before_reset: bool,
+}
+
+impl From<&crate::select::forecast::Forecast> for ForecastView {
+    fn from(f: &crate::select::forecast::Forecast) -> ForecastView {
+        ForecastView {
+            accounts: f
+                .accounts
+                .iter()
+                .map(|a| AccountForecastView {
+                    name: a.name.clone(),
+                    weekly_percent_per_hour: (a.pace_per_hour * 100.0).round() / 100.0,
+                    runs_out_at: TimeView::opt(a.runs_out_at),
+                    weekly_reset_at: TimeView::opt(a.weekly_reset),
+                    runs_out_before_reset: a.runs_out_before_reset(),
+                })
+                .collect(),
+            pool: f.pool.as_ref().map(|p| PoolForecastView {
+                runs_out_at: TimeView::opt(Some(p.dry_at)),
+                first_reset_at: TimeView::opt(p.first_reset),
+                runs_out_before_reset: p.dry_before_reset(),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -300,6 +378,44 @@ pub mod samples {
                     started_at: time(),
                 }],
             }],
+            forecast: ForecastView {
+                accounts: vec![AccountForecastView {
+                    name: "work".into(),
+                    weekly_percent_per_hour: 0.5,
+                    runs_out_at: Some(time()),
+                    weekly_reset_at: Some(time()),
+                    runs_out_before_reset: true,
+                }],
+                pool: Some(PoolForecastView {
+                    runs_out_at: Some(time()),
+                    first_reset_at: Some(time()),
+                    runs_out_before_reset: true,
+                }),
+            },
+        }
+    }
+
+    pub fn simulate() -> SimulateView {
+        SimulateView {
+            strategies: vec![StrategyView {
+                strategy: "drain".into(),
+                blocked_hours: 1.5,
+                wasted_percent: 7.4,
+                switches_per_day: 2.0,
+                work_done_percent: 99.0,
+            }],
+            recommended: "drain".into(),
+            reason: "least blocked".into(),
+            workload: "steady".into(),
+            days: 28,
+            seed: 1,
+            source: "sample".into(),
+            accounts: vec![SimAccountView {
+                name: "a".into(),
+                plan: "plus".into(),
+                weekly_used_percent: 20.0,
+                weekly_reset_in_seconds: 86400,
+            }],
         }
     }
 
@@ -459,6 +575,10 @@ mod tests {
             (
                 "swop ps --json",
                 serde_json::to_value(samples::ps()).unwrap(),
+            ),
+            (
+                "swop simulate --json",
+                serde_json::to_value(samples::simulate()).unwrap(),
             ),
         ];
         let examples = readme_examples();

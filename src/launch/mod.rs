@@ -210,7 +210,22 @@ impl Launcher {
             }
             None => args,
         };
+        self.pool_warning();
         self.run_on(choice, args, &states)
+    }
+
+    /// Once a day, when the pool is forecast to run dry before the next
+    /// reset: one line (history read only when the check is due).
+    fn pool_warning(&self) {
+        let now = crate::base::time::now();
+        let check = || {
+            let names = self.pool.accounts.iter().map(|a| a.name.as_str());
+            let h = crate::usage::history::load_all(&self.pool.paths, names);
+            crate::select::forecast::pool_warning(&crate::select::forecast::forecast(&h, now), now)
+        };
+        if let Some(line) = crate::usage::history::pool_warning_due(&self.pool.paths, now, check) {
+            term::note(&line);
+        }
     }
 
     /// Picks; when the account that would win has a dead session, asks to log

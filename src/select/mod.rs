@@ -5,6 +5,7 @@
 //! Must never read the clock, the environment or a file: everything it
 //! decides on comes in through [`Input`] and [`Policy`].
 
+pub mod forecast;
 mod reason;
 
 pub use crate::accounts::disabled::Disabled;
@@ -204,6 +205,31 @@ fn lowest_weekly(a: &Input, b: &Input) -> Ordering {
         .then(ka.2.cmp(&kb.2))
         .then(a.live.cmp(&b.live))
         .then(a.state.name.cmp(&b.state.name))
+}
+
+/// A 5-hour window at or above this is nearly spent: reset-aware moves on
+/// before the limit interrupts a task.
+pub const FIVE_HOUR_GUARD: f64 = 90.0;
+
+/// reset-aware: spend first the weekly quota that expires first (the
+/// soonest weekly reset), passing over accounts whose 5-hour window is at
+/// or above [`FIVE_HOUR_GUARD`] while another has room. `pool` is usable
+/// accounts in lowest-weekly order, which breaks ties.
+fn reset_aware(pool: &[usize], inputs: &[Input], now: i64) -> (usize, Basis) {
+    let u = |k: usize| usage_of(&inputs[k]);
+    let five_full =
+        |k: usize| u(k).and_then(Usage::five_hour_used).unwrap_or(0.0) >= FIVE_HOUR_GUARD;
+    let reset = |k: usize| u(k).and_then(Usage::weekly_reset).unwrap_or(i64::MAX);
+    let k = *pool
+        .iter()
+        .min_by_key(|&&k| (five_full(k), reset(k)))
+        .expect("pool not empty");
+    let why = Basis::ResetAware {
+        reset: u(k).and_then(Usage::weekly_reset),
+        weekly: u(k).and_then(Usage::weekly_used),
+        now,
+    };
+    (k, why)
 }
 
 fn expand(dir: &str, home: Option<&Path>) -> PathBuf {
@@ -414,6 +440,7 @@ fn by_strategy(table: &Table, cfg: &SelectionConfig, pool: &[usize]) -> (usize, 
             };
             (k, why)
         }
+        Strategy::ResetAware => reset_aware(pool, inputs, table.now),
         Strategy::LowestWeekly if cfg.spread => {
             let best = table.weekly(pool[0]).unwrap_or(0.0);
             let k = *pool
@@ -697,6 +724,55 @@ mod tests {
             "{}",
             c.why
         );
+    }
+
+    #[test]
+    fn reset_aware_spends_the_soonest_reset_unless_its_5h_is_nearly_full() {
+        let s = [
+            state("a", Some(10.0), 0.0, 9000),
+            state("b", Some(50.0), 95.0, 3000),
+            state("c", Some(30.0), 0.0, 6000),
+        ];
+        let cfg = SelectionConfig {
+            strategy: Strategy::ResetAware,
+            ..Default::default()
+        };
+        let c = pick_with(&s, &cfg, None, "/").unwrap();
+        assert_eq!(c.name, "c", "b's 5-hour window is at 95%");
+        assert!(matches!(
+            c.why.basis,
+            Basis::ResetAware {
+                reset: Some(6000),
+                ..
+            }
+        ));
+        assert!(
+            c.why
+                .to_string()
+                .starts_with("reset-aware: its 70% left expires first"),
+            "{}",
+            c.why
+        );
+        let mut all_full = s.clone();
+        all_full[0]
+            .usage
+            .as_mut()
+            .unwrap()
+            .0
+            .five_hour
+            .as_mut()
+            .unwrap()
+            .used_percent = 99.0;
+        all_full[2]
+            .usage
+            .as_mut()
+            .unwrap()
+            .0
+            .five_hour
+            .as_mut()
+            .unwrap()
+            .used_percent = 99.0;
+        assert_eq!(pick_with(&all_full, &cfg, None, "/").unwrap().name, "b");
     }
 
     #[test]

@@ -177,6 +177,11 @@ pub enum Basis {
         weekly: Option<f64>,
         now: i64,
     },
+    ResetAware {
+        reset: Option<i64>,
+        weekly: Option<f64>,
+        now: i64,
+    },
     Spread {
         live: usize,
         weekly: Option<f64>,
@@ -206,6 +211,21 @@ impl fmt::Display for Basis {
             Basis::Drain { weekly, .. } => write!(
                 f,
                 "drain: no weekly reset known; lowest weekly usage ({})",
+                pct(*weekly)
+            ),
+            Basis::ResetAware {
+                reset: Some(t),
+                weekly,
+                now,
+            } => write!(
+                f,
+                "reset-aware: its {} left expires first ({})",
+                pct(weekly.map(|w| 100.0 - w)),
+                time::reset(*t, *now)
+            ),
+            Basis::ResetAware { weekly, .. } => write!(
+                f,
+                "reset-aware: no weekly reset known; lowest weekly usage ({})",
                 pct(*weekly)
             ),
             Basis::Spread {

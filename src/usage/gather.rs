@@ -14,6 +14,7 @@ use crate::codex::Codex;
 use crate::config::Config;
 use crate::usage::cache::{self, Entry, Loaded};
 use crate::usage::fetch::{self, FetchContext, Fetched};
+use crate::usage::history;
 use crate::usage::Usage;
 use std::time::Duration;
 
@@ -132,6 +133,8 @@ pub fn gather(
                     if let Some(w) = u.ignored_warning() {
                         warnings[i] = Some(w);
                     }
+                    // Best effort: the forecast's history never fails a fetch.
+                    let _ = history::record(paths, &accounts[i].name, now, &u);
                     entry = Entry {
                         fetched_at: now,
                         usage: Some(u),

@@ -15,6 +15,7 @@ pub mod advice;
 pub mod cache;
 pub mod fetch;
 pub mod gather;
+pub mod history;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
