@@ -10,6 +10,7 @@ mod cli;
 mod codex;
 mod config;
 mod launch;
+mod relay;
 mod select;
 mod usage;
 

@@ -9,6 +9,7 @@
 
 pub mod argv;
 pub mod failover;
+mod in_turn;
 mod pool;
 mod route;
 
@@ -333,11 +334,19 @@ impl Launcher {
                 account.name
             ));
         }
+        // In-turn failover: codex's model turns go through swop's relay,
+        // which lives exactly as long as this codex.
+        let relay = self.in_turn_relay(account);
+        if let Some(r) = &relay {
+            cmd.args(r.codex_overrides());
+        }
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
         let _live = crate::launch::live::register(&self.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
-        codex::run_attached(cmd)
+        let code = codex::run_attached(cmd);
+        drop(relay);
+        code
     }
 }
 
