@@ -5,6 +5,7 @@ mod helpers;
 mod support;
 
 mod accounts;
+mod in_turn;
 mod install;
 mod launch;
 mod live;

@@ -20,8 +20,9 @@ pub struct Credentials {
 
 pub struct Upstream {
     agent: ureq::Agent,
-    /// `scheme://host[:port]`, no trailing slash.
-    origin: String,
+    /// Where the relay's paths continue: codex's model provider URL under
+    /// a ChatGPT login (`<base_url>/codex`), no trailing slash.
+    base: String,
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -41,7 +42,7 @@ pub fn path_of(url: &str) -> String {
 }
 
 impl Upstream {
-    pub fn new(origin: String) -> Upstream {
+    pub fn new(base: String) -> Upstream {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -53,11 +54,11 @@ impl Upstream {
             .allow_non_standard_methods(true);
         Upstream {
             agent: config.build().into(),
-            origin,
+            base,
         }
     }
 
-    /// Sends `req` to the same path at the origin. `creds`: replace the
+    /// Sends `req` to the same path under the base. `creds`: replace the
     /// `Authorization` and `chatgpt-account-id` headers with these.
     pub fn send(
         &self,
@@ -67,7 +68,7 @@ impl Upstream {
     ) -> Result<ureq::http::Response<ureq::Body>, &'static str> {
         let mut builder = ureq::http::Request::builder()
             .method(req.method.as_str())
-            .uri(format!("{}{path}", self.origin));
+            .uri(format!("{}{path}", self.base));
         let replaced = |k: &str| {
             creds.is_some()
                 && (k.eq_ignore_ascii_case("authorization")

@@ -1,8 +1,9 @@
 //! In-turn failover (`[failover] in_turn = true`): a loopback relay between
 //! one codex and the ChatGPT backend. codex is started with its model
 //! provider's base URL (`openai_base_url`) pointing here; every request is
-//! forwarded unchanged to `[usage] base_url`'s origin and the answer streamed
-//! back as it arrives. A model turn refused with 429 `usage_limit_reached`
+//! forwarded unchanged to the same path under `<[usage] base_url>/codex`
+//! (where codex sends model turns under a ChatGPT login) and the answer
+//! streamed back as it arrives. A model turn refused with 429 `usage_limit_reached`
 //! is re-sent with the next eligible account's credentials before codex
 //! sees anything, and the rest of the run stays there. The rate-limit
 //! headers of every turn update the usage cache of the account it went out
@@ -18,7 +19,11 @@
 //! Why only `openai_base_url`: under a ChatGPT login codex sends its model
 //! turns to the model provider (default `https://chatgpt.com/backend-api/codex`),
 //! never through `chatgpt_base_url`, which only carries usage, workspace and
-//! plugin calls (and must stay https for the TUI).
+//! plugin calls. And why the relay's URL is `http://127.0.0.1:PORT/SECRET`
+//! with no `/backend-api/codex` in it: codex 0.169.0 treats a provider URL
+//! that looks like the ChatGPT backend as subject to workspace routing,
+//! which demands an https origin ("workspace backend must use an HTTPS
+//! origin without credentials"); a plain provider URL is used as given.
 //!
 //! Sits above usage/ and accounts/ (cache, auth.json), below launch/, which
 //! hands it the selection as a closure.
@@ -40,8 +45,6 @@ use std::sync::Arc;
 pub struct Relay {
     port: u16,
     shared: Arc<server::Shared>,
-    /// `[usage] base_url`'s path ("/backend-api").
-    base_path: String,
 }
 
 /// 128 random bits as hex, from the kernel.
@@ -56,6 +59,7 @@ pub fn start(accounts: Accounts) -> Result<Relay, String> {
     let base_url = accounts.cfg.usage.base_url.clone();
     let origin =
         forward::origin_of(&base_url).ok_or_else(|| format!("'{base_url}' has no host"))?;
+    let model_base = format!("{origin}{}/codex", forward::path_of(&base_url));
     let secret = random_secret().map_err(|e| format!("no random secret ({})", e.kind()))?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| format!("cannot listen on 127.0.0.1 ({})", e.kind()))?;
@@ -65,7 +69,7 @@ pub fn start(accounts: Accounts) -> Result<Relay, String> {
         .port();
     let shared = Arc::new(server::Shared {
         secret,
-        upstream: forward::Upstream::new(origin),
+        upstream: forward::Upstream::new(model_base),
         route: failover::Route::new(accounts),
         stop: Default::default(),
     });
@@ -74,26 +78,15 @@ pub fn start(accounts: Accounts) -> Result<Relay, String> {
         .name("swop-relay".into())
         .spawn(move || server::accept_loop(listener, s))
         .map_err(|e| format!("cannot start a thread ({})", e.kind()))?;
-    Ok(Relay {
-        port,
-        shared,
-        base_path: forward::path_of(&base_url),
-    })
+    Ok(Relay { port, shared })
 }
 
 impl Relay {
-    /// `http://127.0.0.1:PORT/SECRET`
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/{}", self.port, self.shared.secret)
-    }
-
-    /// The `-c` pair that sends codex's model turns here: the provider URL
-    /// codex itself uses under a ChatGPT login (`<base_url>/codex`).
+    /// The `-c` pair that sends codex's model turns here:
+    /// `openai_base_url="http://127.0.0.1:PORT/SECRET"`.
     pub fn codex_overrides(&self) -> [OsString; 2] {
-        [
-            "-c".into(),
-            format!("openai_base_url=\"{}{}/codex\"", self.url(), self.base_path).into(),
-        ]
+        let url = format!("http://127.0.0.1:{}/{}", self.port, self.shared.secret);
+        ["-c".into(), format!("openai_base_url=\"{url}\"").into()]
     }
 }
 
