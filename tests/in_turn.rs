@@ -353,3 +353,83 @@ fn without_in_turn_codex_gets_no_relay() {
     env.codex().args(["exec", "hi"]).ok();
     assert!(relay_base(&env).is_none(), "{:?}", env.fake_log());
 }
+
+fn median_ms(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// BENCHMARKS.md, "In-turn relay": a model turn (POST .../responses, SSE
+/// answer) through the relay vs straight to the loopback backend, and a
+/// launch with and without `in_turn`, median of 30 each. Prints, asserts
+/// nothing about time. Run:
+/// `cargo test --release --test tests bench_in_turn -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn bench_in_turn() {
+    let env = TestEnv::new();
+    let backend = Backend::start();
+    crate::helpers::config_for(&env, &backend, "[failover]\nin_turn = true\n");
+    add(&env, "work", &Identity::named("work"));
+    backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
+    let token =
+        access_token_of(&fs::read_to_string(env.account_home("work").join("auth.json")).unwrap());
+    let bearer = format!("Bearer {token}");
+    let auth = [
+        ("Authorization", bearer.as_str()),
+        ("ChatGPT-Account-Id", "acct-work"),
+    ];
+    let run = env
+        .codex()
+        .args(["exec", "hi"])
+        .env("FAKE_SLEEP", "60")
+        .spawn();
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    let relay = loop {
+        if let Some(b) = relay_base(&env) {
+            break b;
+        }
+        assert!(std::time::Instant::now() < end, "codex never started");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let turn = |url: &str| {
+        let t = std::time::Instant::now();
+        let r = http_request("POST", url, &auth, b"{}", Duration::from_secs(5)).unwrap();
+        assert_eq!(r.status, 200);
+        t.elapsed().as_secs_f64() * 1000.0
+    };
+    let direct_url = format!("{}/codex/responses", backend.backend_api());
+    let relay_url = format!("{relay}/responses");
+    let (mut direct, mut relayed) = (Vec::new(), Vec::new());
+    for _ in 0..30 {
+        direct.push(turn(&direct_url));
+        relayed.push(turn(&relay_url));
+    }
+    run.signal(libc::SIGTERM);
+    run.finish();
+    println!(
+        "turn: direct median {:.3} ms, through relay median {:.3} ms",
+        median_ms(direct),
+        median_ms(relayed)
+    );
+    let launch = |in_turn: bool| {
+        crate::helpers::config_for(
+            &env,
+            &backend,
+            &format!("cache_ttl = \"1h\"\n[failover]\nin_turn = {in_turn}\n"),
+        );
+        env.codex().args(["exec", "hi"]).ok();
+        let mut v = Vec::new();
+        for _ in 0..30 {
+            let t = std::time::Instant::now();
+            env.codex().args(["exec", "hi"]).ok();
+            v.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        median_ms(v)
+    };
+    let off = launch(false);
+    let on = launch(true);
+    println!(
+        "launch (fake codex exits at once): in_turn off median {off:.2} ms, on median {on:.2} ms"
+    );
+}

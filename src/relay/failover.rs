@@ -45,6 +45,13 @@ struct State {
     launched_full: bool,
 }
 
+/// Where a model request goes out.
+pub enum Outgoing {
+    /// On this account, with these credentials (None: codex's own).
+    Ours((String, Option<Credentials>)),
+    Foreign,
+}
+
 pub struct Route {
     accounts: Accounts,
     state: Mutex<State>,
@@ -86,16 +93,29 @@ impl Route {
 
     /// The account a model request goes out on, and the credentials to put
     /// on it (None: exactly as codex sent it, on the launched account).
-    pub fn outgoing(&self, authorization: Option<&str>) -> (String, Option<Credentials>) {
+    /// `Foreign`: the request does not carry the launched account's token
+    /// (not this codex's): forwarded as it came, never re-credentialed,
+    /// and its answer neither fails over nor counts for any account.
+    pub fn outgoing(&self, authorization: Option<&str>) -> Outgoing {
+        if !self.is_codex_own(authorization) {
+            return Outgoing::Foreign;
+        }
         let launched = self.accounts.launched.clone();
         let (current, full) = {
             let s = self.lock();
             (s.current.clone(), s.launched_full)
         };
         let own = || (launched.clone(), None);
-        if !self.is_codex_own(authorization) {
-            return own();
-        }
+        Outgoing::Ours(self.ours(current, full, own))
+    }
+
+    fn ours(
+        &self,
+        current: Option<String>,
+        full: bool,
+        own: impl Fn() -> (String, Option<Credentials>),
+    ) -> (String, Option<Credentials>) {
+        let launched = self.accounts.launched.clone();
         if let Some(name) = current {
             return match self.credentials(&name) {
                 Ok(c) => (name, Some(c)),

@@ -4,7 +4,7 @@
 //! `usage_limit_reached`, re-send it on the next account before codex sees
 //! anything. Plain threads: one per connection, a handful per turn.
 
-use super::failover::{is_usage_limit, Route};
+use super::failover::{is_usage_limit, Outgoing, Route};
 use super::forward::{Credentials, Upstream};
 use super::http::{self, Framing, Request};
 use std::io::{self, BufReader, Read, Write};
@@ -76,7 +76,15 @@ fn handle(shared: &Shared, stream: TcpStream) -> io::Result<()> {
 /// first 429 as it came.
 fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -> io::Result<()> {
     let (mut account, mut creds): (String, Option<Credentials>) =
-        shared.route.outgoing(req.header("authorization"));
+        match shared.route.outgoing(req.header("authorization")) {
+            Outgoing::Ours(on) => on,
+            Outgoing::Foreign => {
+                return match shared.upstream.send(req, path, None) {
+                    Ok(resp) => stream_back(resp, req, out),
+                    Err(why) => bad_gateway(out, why),
+                }
+            }
+        };
     let mut first_refusal: Option<(u16, Vec<(String, String)>, Vec<u8>)> = None;
     loop {
         let resp = match shared.upstream.send(req, path, creds.as_ref()) {
