@@ -85,7 +85,9 @@ fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -
                 }
             }
         };
-    let mut first_refusal: Option<(u16, Vec<(String, String)>, Vec<u8>)> = None;
+    // Status, headers and body of the first refusal: what codex gets when
+    // no account is left.
+    let mut first_refusal: Option<Refusal> = None;
     loop {
         let resp = match shared.upstream.send(req, path, creds.as_ref()) {
             Ok(r) => r,
@@ -101,7 +103,10 @@ fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -
         let mut bytes = Vec::new();
         body.into_reader().take(1 << 20).read_to_end(&mut bytes)?;
         let limited = is_usage_limit(&bytes);
-        let refusal = first_refusal.get_or_insert((429, header_list(&parts.headers), bytes));
+        let refusal = first_refusal.get_or_insert(Refusal {
+            headers: header_list(&parts.headers),
+            body: bytes,
+        });
         let next = if limited {
             shared.route.after_limit(&account)
         } else {
@@ -113,13 +118,19 @@ fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -
                 creds = Some(c);
             }
             None => {
-                let (status, headers, body) = refusal;
-                http::write_head(out, *status, headers, Framing::Length(body.len() as u64))?;
-                out.write_all(body)?;
+                let len = refusal.body.len() as u64;
+                http::write_head(out, 429, &refusal.headers, Framing::Length(len))?;
+                out.write_all(&refusal.body)?;
                 return out.flush();
             }
         }
     }
+}
+
+/// A 429 as it came (its body read whole: it is small).
+struct Refusal {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 fn header_list(h: &ureq::http::HeaderMap) -> Vec<(String, String)> {
