@@ -221,7 +221,7 @@ impl Config {
             .chain(&s.exclude)
             .chain(s.rules.iter().map(|r| &r.account))
         {
-            if let Err(e) = crate::accounts::validate_name(name) {
+            if let Err(e) = crate::base::name::validate_name(name) {
                 return bad("selection", e.message);
             }
         }

@@ -8,6 +8,7 @@ mod accounts;
 mod in_turn;
 mod install;
 mod launch;
+mod layout;
 mod live;
 mod real_codex;
 mod reliability;

@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod files;
+pub mod name;
 pub mod paths;
 pub mod process;
 pub mod term;

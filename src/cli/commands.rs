@@ -65,7 +65,13 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
             extra,
         } => {
             let codex = Codex::locate(cfg, paths)?;
-            login::relogin(paths, &codex, &name, device_auth, &extra)?;
+            let how = login::Relogin {
+                device_auth,
+                extra: &extra,
+                live_sessions: live::list(paths, &name).len(),
+                timeout: cfg.usage.timeout,
+            };
+            login::relogin(paths, &codex, &name, &how)?;
             cache::clear(paths, &name);
             Ok(0)
         }

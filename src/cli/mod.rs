@@ -1,6 +1,10 @@
 //! Command-line parsing: turns argv into a plain [`Command`] and validates it;
 //! no decision is taken here. Help and version return before any config is
 //! read. `swop codex ARGS...` passes ARGS through untouched.
+//!
+//! Unit `cli/`: the management commands (`commands`), help and completions,
+//! rendering of tables and JSON (`render`), `doctor`, `install`. The top of
+//! the stack: may use every other unit; nothing uses it.
 
 pub mod commands;
 pub mod completions;

@@ -5,6 +5,10 @@
 //! `codex` on PATH that is not swop: shim dirs are skipped, and so is any
 //! candidate that is the running executable (same canonical path, or the same
 //! inode, which also catches hard links and copies made by `ln`).
+//!
+//! Unit `codex/`: the binary, the [`Codex`] runner, login into a home
+//! (`login`), signal forwarding (`signals`). Never picks an account and never
+//! reads usage: it runs codex where it is told to.
 
 pub mod login;
 mod runner;

@@ -12,7 +12,7 @@ use crate::base::term;
 use crate::base::time;
 use crate::config::FailoverMode;
 use crate::launch::argv::{continuation, continue_hint};
-use crate::launch::Launcher;
+use crate::launch::Pool;
 use crate::select::Choice;
 use crate::usage::gather::AccountState;
 use std::ffi::OsString;
@@ -42,7 +42,7 @@ fn limit_headline(account: &Account, now: &AccountState) -> String {
 /// Decides what happens after `account` ran out. `Some` = run again with
 /// this choice and these arguments.
 pub fn plan(
-    l: &Launcher,
+    l: &Pool,
     account: &Account,
     now: &AccountState,
     args: &[OsString],

@@ -2,10 +2,16 @@
 //! `swop codex ARGS...`. Picks an account, says which on stderr, runs the real
 //! codex under it with ARGS unchanged, and passes its exit status through.
 //!
-//! Order of checks, cheapest first: recursion depth, SWOP_BYPASS, fast paths
-//! (--version, --help, help, completion), login/logout guard, nested call from
-//! inside a swop-launched codex, then selection. A fresh cache means no
-//! network and no extra process before codex starts.
+//! One call, top to bottom: [`run`] guards recursion, reads swop.toml, asks
+//! [`route`] where the call goes (bypass, fast path, refused login/logout,
+//! nested call, or a pick), and for a pick hands a [`Launcher`] the
+//! [`Pool`] (accounts + usage + policy). The launcher picks, runs codex
+//! (`run_child`), and after each run `after_run` decides: exit, retry after
+//! a relogin, or switch accounts ([`failover`]). codex's argv grammar lives
+//! in [`argv`]; running sessions are registered in [`live`].
+//!
+//! Never parses swop's own flags and never renders tables: that is `cli/`.
+//! A fresh cache means no network and no extra process before codex starts.
 
 pub mod argv;
 pub mod failover;
@@ -104,33 +110,60 @@ pub struct Launcher {
     pub pool: Pool,
 }
 
-impl std::ops::Deref for Launcher {
-    type Target = Pool;
-    fn deref(&self) -> &Pool {
-        &self.pool
-    }
+/// One finished run of codex.
+struct Run {
+    account: Account,
+    code: i32,
+    started: std::time::SystemTime,
+}
+
+/// What the launch loop has done so far.
+struct Progress {
+    /// Accounts already run on, in order (failover never returns to one).
+    used: Vec<String>,
+    /// A relogin was already offered (at most one per launch).
+    relogged: bool,
+    states: Vec<AccountState>,
+}
+
+/// The decision after a run, which the loop carries out.
+enum Next {
+    Exit(i32),
+    /// The login was renewed: the same arguments on the same account.
+    Retry,
+    /// Continue on another account with these arguments.
+    Switch {
+        choice: Choice,
+        args: Vec<OsString>,
+    },
 }
 
 impl Launcher {
     /// Logs `name` in again (the person said yes) and forgets the old
     /// login's numbers.
     fn relogin(&self, name: &str) -> Result<()> {
-        codex::login::relogin(&self.paths, &self.codex, name, false, &[])?;
-        crate::usage::cache::clear(&self.paths, name);
+        let how = codex::login::Relogin {
+            device_auth: false,
+            extra: &[],
+            live_sessions: live::list(&self.pool.paths, name).len(),
+            timeout: self.pool.cfg.usage.timeout,
+        };
+        codex::login::relogin(&self.pool.paths, &self.pool.codex, name, &how)?;
+        crate::usage::cache::clear(&self.pool.paths, name);
         Ok(())
     }
 
     fn launch(self, args: Vec<OsString>) -> Result<i32> {
         if let Some(forced) = env_nonempty("SWOP_ACCOUNT") {
-            accounts::get(&self.paths, &forced.to_string_lossy())?;
+            accounts::get(&self.pool.paths, &forced.to_string_lossy())?;
         }
-        let mut states = self.states(&self.accounts, false);
+        let mut states = self.pool.states(&self.pool.accounts, false);
         let choice = loop {
             let choice = self.pick_or_relogin(&mut states)?;
             // A fresh cache may predate a lost login: check the file itself.
             // codex 0.169.0 runs with no credentials at all, silently, when
             // it cannot read auth.json.
-            let account = self.account(&choice.name);
+            let account = self.pool.account(&choice.name);
             let Err(e) = crate::accounts::auth::read(&account.auth_file()) else {
                 break choice;
             };
@@ -148,16 +181,19 @@ impl Launcher {
                 .help(format!("log in again: swop relogin {}", choice.name))
                 .code(exit::LOGIN_NEEDED));
             }
-            let _ =
-                crate::usage::cache::mark_dead(&self.paths, &choice.name, crate::base::time::now());
+            let _ = crate::usage::cache::mark_dead(
+                &self.pool.paths,
+                &choice.name,
+                crate::base::time::now(),
+            );
             term::warn(&format!(
                 "session for '{}' has expired ({}); run: swop relogin {}",
                 choice.name, e.message, choice.name
             ));
             state.dead = true;
         };
-        let cwd = self.ctx.cwd.clone();
-        let args = match resolve_last(&self.cfg, &args, &cwd) {
+        let cwd = self.pool.ctx.cwd.clone();
+        let args = match resolve_last(&self.pool.cfg, &args, &cwd) {
             Some((resolved, id)) => {
                 term::note(&format!(
                     "resuming the newest session here across all accounts: {id}"
@@ -180,16 +216,18 @@ impl Launcher {
         if !dead.is_empty() {
             let mut revived: Vec<AccountState> = states.to_vec();
             revived.iter_mut().for_each(|s| s.dead = false);
-            if let Ok(would) = self.choose(&revived, &[]) {
+            if let Ok(would) = self.pool.choose(&revived, &[]) {
                 if dead.contains(&would.name) {
                     let name = would.name.clone();
-                    if self.interactive()
+                    if self.pool.interactive()
                         && term::confirm(&format!(
                             "Session for '{name}' has expired. Log in again now?"
                         ))
                     {
                         self.relogin(&name)?;
-                        let fresh = self.states(std::slice::from_ref(self.account(&name)), true);
+                        let fresh = self
+                            .pool
+                            .states(std::slice::from_ref(self.pool.account(&name)), true);
                         if let Some(i) = states.iter().position(|s| s.name == name) {
                             states[i] = fresh.into_iter().next().expect("one account in, one out");
                         }
@@ -201,7 +239,8 @@ impl Launcher {
                 }
             }
         }
-        self.choose(states, &[])
+        self.pool
+            .choose(states, &[])
             .map_err(|b| b.error(crate::base::time::now()))
     }
 
@@ -209,10 +248,10 @@ impl Launcher {
         for w in &choice.warnings {
             term::warn(w);
         }
-        if !self.cfg.output.announce {
+        if !self.pool.cfg.output.announce {
             return;
         }
-        let account = self.account(&choice.name);
+        let account = self.pool.account(&choice.name);
         let state = states.iter().find(|s| s.name == choice.name);
         let usage = state.and_then(|s| s.usage.as_ref()).map(|(u, _)| u);
         let plan = usage
@@ -234,71 +273,99 @@ impl Launcher {
         ));
     }
 
-    /// Runs codex on the chosen account; afterwards, a dead session is
-    /// relogged once and an exhausted account fails over (issue: failover).
-    fn run_on(
-        &self,
-        mut choice: Choice,
-        mut args: Vec<OsString>,
-        states: &[AccountState],
-    ) -> Result<i32> {
-        let mut used: Vec<String> = Vec::new();
-        let mut relogged = false;
-        let mut states = states.to_vec();
+    /// Runs codex on the chosen account, then carries out what
+    /// [`Launcher::after_run`] decides: done, the same again after a
+    /// relogin, or the session continued on another account.
+    fn run_on(&self, choice: Choice, args: Vec<OsString>, states: &[AccountState]) -> Result<i32> {
+        let mut progress = Progress {
+            used: Vec::new(),
+            relogged: false,
+            states: states.to_vec(),
+        };
+        let (mut choice, mut args) = (choice, args);
         loop {
-            self.announce(&choice, &states);
-            let account = self.account(&choice.name).clone();
-            used.push(account.name.clone());
+            self.announce(&choice, &progress.states);
+            let account = self.pool.account(&choice.name).clone();
+            progress.used.push(account.name.clone());
             let started = std::time::SystemTime::now();
             // Only the first run's login was checked (in `launch`); a
             // relogin or a failover account is checked here.
-            let code = self.run_child(&account, &args, used.len() == 1 && !relogged)?;
-            let _ = crate::usage::cache::invalidate(&self.paths, &account.name);
-            // Success, or the person stopped codex (Ctrl-C, kill): done.
-            if code == 0 || code > 128 {
-                return Ok(code);
-            }
-            // codex failed: look at the account again, never at its output.
-            let now = self.states(std::slice::from_ref(&account), true).remove(0);
-            if now.dead {
-                if relogged {
-                    term::warn(&format!("'{}' still fails after logging in again; not retrying (run: swop relogin {})", account.name, account.name));
-                    return Ok(code);
-                }
-                relogged = true;
-                if self.interactive()
-                    && term::confirm(&format!(
-                        "Session for '{}' has expired. Log in again now?",
-                        account.name
-                    ))
-                {
-                    self.relogin(&account.name)?;
-                    term::note(&format!("retrying on '{}'", account.name));
-                    continue;
-                }
-                term::warn(&format!(
-                    "the session for '{}' has expired; run: swop relogin {}",
-                    account.name, account.name
-                ));
-                return Ok(code);
-            }
-            let exhausted = now.usage.as_ref().is_some_and(|(u, _)| u.is_limited());
-            if !exhausted {
-                return Ok(code);
-            }
-            if let Some(i) = states.iter().position(|s| s.name == now.name) {
-                states[i] = now.clone();
-            }
-            match crate::launch::failover::plan(
-                self, &account, &now, &args, started, &states, &used,
-            )? {
-                Some((next, next_args)) => {
-                    choice = next;
-                    args = next_args;
-                }
-                None => return Ok(code),
+            let first = progress.used.len() == 1 && !progress.relogged;
+            let code = self.run_child(&account, &args, first)?;
+            let _ = crate::usage::cache::invalidate(&self.pool.paths, &account.name);
+            let run = Run {
+                account,
+                code,
+                started,
+            };
+            match self.after_run(&run, &args, &mut progress)? {
+                Next::Exit(code) => return Ok(code),
+                Next::Retry => term::note(&format!("retrying on '{}'", run.account.name)),
+                Next::Switch {
+                    choice: next,
+                    args: next_args,
+                } => (choice, args) = (next, next_args),
             }
         }
+    }
+
+    /// What happens after codex exited. Looks at the account again, never at
+    /// codex's output: a dead session is offered one relogin, an exhausted
+    /// account fails over (at most once per account).
+    fn after_run(&self, run: &Run, args: &[OsString], progress: &mut Progress) -> Result<Next> {
+        // Success, or the person stopped codex (Ctrl-C, kill): done.
+        if run.code == 0 || run.code > 128 {
+            return Ok(Next::Exit(run.code));
+        }
+        let account = &run.account;
+        let now = self
+            .pool
+            .states(std::slice::from_ref(account), true)
+            .remove(0);
+        if now.dead {
+            return self.after_dead_session(run, progress);
+        }
+        if !now.usage.as_ref().is_some_and(|(u, _)| u.is_limited()) {
+            return Ok(Next::Exit(run.code));
+        }
+        if let Some(i) = progress.states.iter().position(|s| s.name == now.name) {
+            progress.states[i] = now.clone();
+        }
+        let plan = failover::plan(
+            &self.pool,
+            account,
+            &now,
+            args,
+            run.started,
+            &progress.states,
+            &progress.used,
+        )?;
+        Ok(match plan {
+            Some((choice, args)) => Next::Switch { choice, args },
+            None => Next::Exit(run.code),
+        })
+    }
+
+    /// The run failed and the login is dead: log in again once (asked on a
+    /// terminal), else say how.
+    fn after_dead_session(&self, run: &Run, progress: &mut Progress) -> Result<Next> {
+        let name = &run.account.name;
+        if progress.relogged {
+            term::warn(&format!(
+                "'{name}' still fails after logging in again; not retrying (run: swop relogin {name})"
+            ));
+            return Ok(Next::Exit(run.code));
+        }
+        progress.relogged = true;
+        let ask = format!("Session for '{name}' has expired. Log in again now?");
+        if self.pool.interactive() && term::confirm(&ask) {
+            self.relogin(name)?;
+            return Ok(Next::Retry);
+        }
+        term::warn(&format!(
+            "the session for '{name}' has expired; run: swop relogin {name}"
+        ));
+        Ok(Next::Exit(run.code))
     }
 
     /// Runs codex once on `account`. `login_checked`: the caller has just
@@ -317,13 +384,13 @@ impl Launcher {
                 .code(exit::LOGIN_NEEDED)
             })?;
         }
-        for n in sandbox::link(&self.cfg, &account.home)? {
+        for n in sandbox::link(&self.pool.cfg, &account.home)? {
             term::note(&n);
         }
         let codex::HomeCommand {
             command: mut cmd,
             removed: mut dropped,
-        } = self.codex.in_home(&account.home)?;
+        } = self.pool.codex.in_home(&account.home)?;
         if env_nonempty("CODEX_HOME").is_some_and(|h| Path::new(&h) != account.home) {
             dropped.push("CODEX_HOME");
         }
@@ -341,7 +408,7 @@ impl Launcher {
             cmd.args(r.codex_overrides());
         }
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
-        let _live = crate::launch::live::register(&self.paths, &account.name)
+        let _live = crate::launch::live::register(&self.pool.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
         let code = codex::run_attached(cmd);
