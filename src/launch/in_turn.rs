@@ -12,25 +12,26 @@ impl Launcher {
     /// The relay for a run on `account`, or None (not asked for, or it
     /// could not start: then codex runs without it, and the person is told).
     pub(super) fn in_turn_relay(&self, account: &Account) -> Option<Relay> {
-        if !self.cfg.failover.in_turn {
+        if !self.pool.cfg.failover.in_turn {
             return None;
         }
-        let pool = self.pool.clone();
+        let pool = &self.pool;
+        let chooser = self.pool.clone();
         let pick: relay::Pick = Box::new(move |passed| {
             let g = crate::usage::gather::gather(
-                &pool.paths,
-                &pool.cfg,
-                &pool.accounts,
-                &pool.codex,
+                &chooser.paths,
+                &chooser.cfg,
+                &chooser.accounts,
+                &chooser.codex,
                 false,
             );
-            pool.choose(&g.states, passed).ok().map(|c| c.name)
+            chooser.choose(&g.states, passed).ok().map(|c| c.name)
         });
         let accounts = relay::Accounts {
-            paths: self.paths.clone(),
-            cfg: self.cfg.clone(),
-            codex: self.codex.clone(),
-            all: self.accounts.clone(),
+            paths: pool.paths.clone(),
+            cfg: pool.cfg.clone(),
+            codex: pool.codex.clone(),
+            all: pool.accounts.clone(),
             launched: account.name.clone(),
             pick,
         };
