@@ -411,7 +411,7 @@ fn rig_backend_responses() {
     assert_eq!(b.bearer_tokens_for("/v1/responses").len(), 4);
 
     // Anything else: 404 {}.
-    let r = http_get(&format!("{}/backend-api/wham/accounts/check", b.url()), &[]);
+    let r = http_get(&format!("{}/backend-api/wham/settings/user", b.url()), &[]);
     assert_eq!((r.status, r.body.as_str()), (404, "{}"));
 }
 
