@@ -173,6 +173,10 @@ pub enum FailoverMode {
 pub struct FailoverConfig {
     /// Unset: "ask" on a terminal, "off" otherwise.
     pub mode: Option<FailoverMode>,
+    /// Fail over inside the turn: swop relays codex's model requests on
+    /// loopback and re-sends one refused for the usage limit on the next
+    /// account (src/relay). Off until it has proven itself.
+    pub in_turn: bool,
 }
 
 /// Accepts "4s", "500ms", "1h 30m" (humantime) or a number of seconds.
@@ -377,6 +381,18 @@ mod tests {
     fn syntax_error_names_line() {
         let e = parse("[usage\n").unwrap_err();
         assert!(e.message.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn failover_in_turn_is_off_unless_asked() {
+        assert!(!parse("").unwrap().failover.in_turn);
+        assert!(
+            parse("[failover]\nin_turn = true\n")
+                .unwrap()
+                .failover
+                .in_turn
+        );
+        assert!(parse("[failover]\nin_turn = \"yes\"\n").is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod cli;
 mod codex;
 mod config;
 mod launch;
+mod relay;
 mod select;
 mod simulate;
 mod usage;

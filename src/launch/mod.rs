@@ -15,6 +15,7 @@
 
 pub mod argv;
 pub mod failover;
+mod in_turn;
 mod pool;
 mod route;
 
@@ -429,6 +430,12 @@ impl Launcher {
         }
         // The account's name (no secret), for prompts and scripts.
         cmd.env("SWOP_ACCOUNT_NAME", &account.name);
+        // In-turn failover: codex's model turns go through swop's relay,
+        // which lives exactly as long as this codex.
+        let relay = self.in_turn_relay(account);
+        if let Some(r) = &relay {
+            cmd.args(r.codex_overrides());
+        }
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
         let _live = crate::launch::live::register(&self.pool.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
@@ -436,7 +443,9 @@ impl Launcher {
         if let Some(live) = &_live {
             live.inherit_into(&mut cmd); // live while codex runs, even if swop dies
         }
-        codex::run_attached(cmd)
+        let code = codex::run_attached(cmd);
+        drop(relay);
+        code
     }
 }
 

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::select::{self, Choice};
 use crate::usage::gather::{self, AccountState};
 
+#[derive(Clone)]
 pub struct Pool {
     pub paths: Paths,
     pub cfg: Config,

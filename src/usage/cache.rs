@@ -116,6 +116,31 @@ pub fn clear(paths: &Paths, name: &str) {
     let _ = std::fs::remove_file(paths.cache_file(name));
 }
 
+/// Records numbers seen outside a fetch (a model turn's rate-limit headers):
+/// a fresh entry. Unlocked for the same reason as [`invalidate`]: the
+/// numbers are newer than any fetch could have.
+pub fn record(paths: &Paths, name: &str, usage: Usage, now: i64) -> Result<()> {
+    let entry = Entry {
+        fetched_at: now,
+        usage: Some(usage),
+        attempted_ms: now * 1000,
+        ..Entry::default()
+    };
+    store(paths, name, &entry)
+}
+
+/// Records that the backend refused a turn for the usage limit: the account
+/// is exhausted now, whatever the last numbers said.
+pub fn mark_limited(paths: &Paths, name: &str, now: i64) -> Result<()> {
+    let mut usage = match load(paths, name) {
+        Loaded::Found(Entry { usage: Some(u), .. }) => u,
+        _ => Usage::default(),
+    };
+    usage.limit_reached = Some(true);
+    usage.allowed = Some(false);
+    record(paths, name, usage, now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,6 +208,13 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
     }
 }
 
+/// Has codex refresh the login in `home` (app-server's rate-limits call
+/// refreshes an expired access token and rewrites auth.json itself), and
+/// returns the numbers it read. swop never posts to the token endpoint.
+pub fn refresh_via_codex(home: &Path, ctx: &FetchContext) -> Fetched {
+    via_app_server(home, ctx, "the access token has expired")
+}
+
 /// Asks the real codex for the rate limits. codex refreshes its token if it
 /// needs to; if even codex gets an auth error, the session is dead.
 fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {

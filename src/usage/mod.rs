@@ -246,6 +246,45 @@ pub fn parse_app_server(result: &Value, now: i64) -> Result<Usage, &'static str>
     .checked(now)
 }
 
+/// The `x-codex-*` rate-limit headers of a model turn (`get` looks one up by
+/// its lowercase name); None when they carry no window. `now` resolves
+/// `reset-after-seconds` when `reset-at` is missing.
+pub fn parse_codex_headers<'a>(get: impl Fn(&str) -> Option<&'a str>, now: i64) -> Option<Usage> {
+    let num = |name: String| get(&name).and_then(|v| v.trim().parse::<f64>().ok());
+    let window = |which: &str| -> Option<Window> {
+        let used = num(format!("x-codex-{which}-used-percent"))?;
+        let reset_at = num(format!("x-codex-{which}-reset-at"))
+            .map(|t| t as i64)
+            .or_else(|| {
+                num(format!("x-codex-{which}-reset-after-seconds")).map(|s| now + s as i64)
+            });
+        Some(Window {
+            used_percent: used,
+            window_seconds: num(format!("x-codex-{which}-window-minutes")).map(|m| m as i64 * 60),
+            reset_at,
+        })
+    };
+    let (five, week) = classify(window("primary"), window("secondary"));
+    if five.is_none() && week.is_none() {
+        return None;
+    }
+    let exhausted = [&five, &week]
+        .iter()
+        .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
+    // The same range checks as the usage endpoint's answer: a header value
+    // out of range never wins a pick.
+    Usage {
+        plan: get("x-codex-plan-type").map(str::to_string),
+        allowed: Some(!exhausted),
+        limit_reached: Some(exhausted),
+        five_hour: five,
+        weekly: week,
+        ignored: Vec::new(),
+    }
+    .checked(now)
+    .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,5 +445,30 @@ mod tests {
         let v = serde_json::json!({"rateLimits": {"primary": null,
             "secondary": {"usedPercent": 100, "windowDurationMins": 10080, "resetsAt": 200}}});
         assert!(parse_app_server(&v, 150).unwrap().is_limited());
+    }
+
+    #[test]
+    fn codex_headers_of_a_turn() {
+        let h = [
+            ("x-codex-primary-used-percent", "12.5"),
+            ("x-codex-primary-window-minutes", "300"),
+            ("x-codex-primary-reset-after-seconds", "60"),
+            ("x-codex-secondary-used-percent", "100"),
+            ("x-codex-secondary-window-minutes", "10080"),
+            ("x-codex-secondary-reset-at", "1795977098"),
+            ("x-codex-plan-type", "plus"),
+        ];
+        let get = |n: &str| h.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+        let now = 1_795_900_000;
+        let u = parse_codex_headers(get, now).unwrap();
+        assert_eq!(u.five_hour_used(), Some(12.5));
+        assert_eq!(u.five_hour.as_ref().unwrap().reset_at, Some(now + 60));
+        assert_eq!(u.weekly_used(), Some(100.0));
+        assert_eq!(u.weekly_reset(), Some(1795977098));
+        assert_eq!(u.plan.as_deref(), Some("plus"));
+        assert!(u.is_limited());
+        assert!(parse_codex_headers(|_| None, 0).is_none());
+        let junk = |n: &str| (n == "x-codex-primary-used-percent").then_some("lots");
+        assert!(parse_codex_headers(junk, 0).is_none());
     }
 }

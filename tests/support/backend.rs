@@ -121,6 +121,7 @@ struct State {
     faults: HashMap<String, Fault>,
     usage_delay: Duration,
     responses: HashMap<String, Responses>,
+    turn_headers: HashMap<String, Vec<(String, String)>>,
     refresh: Option<RefreshBehavior>,
     no_token_checks: bool,
     requests: Vec<Req>,
@@ -334,6 +335,18 @@ impl Backend {
             .lock()
             .responses
             .insert(account_id.to_string(), r);
+    }
+
+    /// Headers added to every `POST .../responses` answer for one account
+    /// id (e.g. the `x-codex-*` rate limits).
+    pub fn set_turn_headers(&self, account_id: &str, headers: &[(&str, &str)]) {
+        self.shared.lock().turn_headers.insert(
+            account_id.to_string(),
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
     }
 
     /// How `POST /oauth/token` answers (default `Fail401`).
@@ -720,11 +733,20 @@ fn handle(shared: &Shared, mut stream: impl Conn) {
                 None => return, // handled (hang, slow bytes) or shut down
             }
         }
-        ("GET", "/v1/responses") if req.header("upgrade").is_some() => Answer::json(
-            426,
-            &json!({"error": {"message": "websocket not supported here"}}),
-        ),
-        ("POST", "/v1/responses") => responses_answer(shared, &account, authorization.as_deref()),
+        // The model path: `/v1` (openai_base_url of the rig's config) and
+        // `/backend-api/codex`, where codex sends turns under a ChatGPT login
+        // by default (and where swop's in-turn relay sends them).
+        ("GET", "/v1/responses" | "/backend-api/codex/responses")
+            if req.header("upgrade").is_some() =>
+        {
+            Answer::json(
+                426,
+                &json!({"error": {"message": "websocket not supported here"}}),
+            )
+        }
+        ("POST", "/v1/responses" | "/backend-api/codex/responses") => {
+            responses_answer(shared, &account, authorization.as_deref())
+        }
         ("GET", "/backend-api/wham/accounts/check") => {
             accounts_check_answer(&account, authorization.as_deref())
         }
@@ -736,9 +758,10 @@ fn handle(shared: &Shared, mut stream: impl Conn) {
     stream.close_write();
 }
 
-/// The workspace routing check the TUI makes at start: the bearer's account
-/// (header, else the JWT claim), unconstrained. Without it the TUI dies
-/// with "workspace routing discovery failed".
+/// The workspace routing check codex makes when its model provider is the
+/// ChatGPT backend (and the TUI at start): the bearer's account (header,
+/// else the JWT claim), unconstrained. Without it codex fails with
+/// "workspace routing discovery failed".
 fn accounts_check_answer(account: &str, authorization: Option<&str>) -> Answer {
     let from_token = || {
         let claims = fixtures::decode_jwt(bearer_of(authorization)?)?;
@@ -910,7 +933,13 @@ fn responses_answer(shared: &Shared, account: &str, authorization: Option<&str>)
         .cloned()
         .unwrap_or_else(|| Responses::Ok("hello".to_string()));
     match behaviour {
-        Responses::Ok(text) => Answer::raw(200, "text/event-stream", &sse_body(&text)),
+        Responses::Ok(text) => {
+            let mut a = Answer::raw(200, "text/event-stream", &sse_body(&text));
+            if let Some(h) = shared.lock().turn_headers.get(account) {
+                a.extra_headers = h.clone();
+            }
+            a
+        }
         Responses::UsageLimit { resets_at } => {
             let mut st = shared.lock();
             if let Some(u) = st.usage.get_mut(account) {

@@ -1,0 +1,46 @@
+//! Starting the in-turn relay (`[failover] in_turn = true`, src/relay) for
+//! one codex run: the relay gets this launch's accounts and its selection,
+//! so an account that runs out mid-turn is replaced by the one a new launch
+//! would pick. Without `in_turn` nothing here runs.
+
+use super::Launcher;
+use crate::accounts::Account;
+use crate::base::term;
+use crate::relay::{self, Relay};
+
+impl Launcher {
+    /// The relay for a run on `account`, or None (not asked for, or it
+    /// could not start: then codex runs without it, and the person is told).
+    pub(super) fn in_turn_relay(&self, account: &Account) -> Option<Relay> {
+        if !self.pool.cfg.failover.in_turn {
+            return None;
+        }
+        let pool = &self.pool;
+        let chooser = self.pool.clone();
+        let pick: relay::Pick = Box::new(move |passed| {
+            let g = crate::usage::gather::gather(
+                &chooser.paths,
+                &chooser.cfg,
+                &chooser.accounts,
+                &chooser.codex,
+                false,
+            );
+            chooser.choose(&g.states, passed).ok().map(|c| c.name)
+        });
+        let accounts = relay::Accounts {
+            paths: pool.paths.clone(),
+            cfg: pool.cfg.clone(),
+            codex: pool.codex.clone(),
+            all: pool.accounts.clone(),
+            launched: account.name.clone(),
+            pick,
+        };
+        relay::start(accounts)
+            .map_err(|why| {
+                term::warn(&format!(
+                    "in-turn failover is off for this run: the relay cannot start ({why})"
+                ))
+            })
+            .ok()
+    }
+}
