@@ -29,6 +29,18 @@ pub struct UsageConfig {
     pub cache_ttl: Duration,
     #[serde(deserialize_with = "duration")]
     pub stale_after: Duration,
+    /// When numbers older than `cache_ttl` are refreshed on a launch.
+    pub refresh: RefreshPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshPolicy {
+    /// Pick from numbers younger than `stale_after` at once; refresh while
+    /// codex runs. Wait only when no account has such numbers.
+    Background,
+    /// Refresh numbers older than `cache_ttl` before codex starts.
+    BeforeLaunch,
 }
 
 pub const DEFAULT_BASE_URL: &str = "https://chatgpt.com/backend-api";
@@ -40,6 +52,7 @@ impl Default for UsageConfig {
             timeout: Duration::from_secs(4),
             cache_ttl: Duration::from_secs(60),
             stale_after: Duration::from_secs(3600),
+            refresh: RefreshPolicy::Background,
         }
     }
 }
@@ -299,6 +312,14 @@ mod tests {
     #[test]
     fn out_of_range_percent_rejected() {
         assert!(parse("[selection]\nmax_weekly_percent = 120\n").is_err());
+    }
+
+    #[test]
+    fn refresh_policy_defaults_to_background() {
+        assert_eq!(parse("").unwrap().usage.refresh, RefreshPolicy::Background);
+        let c = parse("[usage]\nrefresh = \"before-launch\"\n").unwrap();
+        assert_eq!(c.usage.refresh, RefreshPolicy::BeforeLaunch);
+        assert!(parse("[usage]\nrefresh = \"sometimes\"\n").is_err());
     }
 
     #[test]

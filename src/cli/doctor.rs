@@ -230,7 +230,7 @@ fn account_check(a: &accounts::Account, ctx: &FetchContext) -> Check {
         )),
         Fetched::ApiKey => ok(format!("'{}': API-key login (no usage data)", a.name)),
         Fetched::Dead(why) => fail(format!("'{}': session expired: {why}", a.name), format!("swop relogin {}", a.name)),
-        Fetched::Failed(why) => warn(
+        Fetched::Failed(why) | Fetched::Throttled(why, _) => warn(
             format!("'{}': usage server did not answer usefully after {ms} ms: {why}", a.name),
             "launches still work from cached numbers or without quota data; check your network or [usage] base_url".into(),
         ),

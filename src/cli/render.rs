@@ -96,6 +96,7 @@ pub fn status_table(
             ]
         })
         .collect();
+    let notes: Vec<String> = rows.iter().flat_map(|(_, s)| details(s, now)).collect();
     let mut out = table(
         &[
             "  NAME",
@@ -109,10 +110,86 @@ pub fn status_table(
         ],
         &body,
     );
+    if !notes.is_empty() {
+        out.push('\n');
+        for n in notes {
+            out.push_str(&n);
+            out.push('\n');
+        }
+    }
     if picked.is_some() {
         out.push_str("\n* = the account `codex` would use now\n");
     }
     out
+}
+
+/// Lines under the table for what does not fit a column: where numbers
+/// came from when not asked just now, failures and when the next try is,
+/// named limits, reset credits, credits.
+fn details(s: &AccountState, now: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    let name = &s.name;
+    let c = &s.cache;
+    if let (Some(src), Some(at)) = (c.source, c.taken_at) {
+        if src == crate::usage::cache::Source::Session
+            || !matches!(s.usage, Some((_, Freshness::Fresh)))
+        {
+            out.push(format!(
+                "{name}: numbers from {} ({} ago)",
+                src.as_str(),
+                time::span(now - at)
+            ));
+        }
+    }
+    if let (Some(why), Some(next)) = (&c.last_error, c.next_try) {
+        out.push(format!(
+            "{name}: usage server: {why}; next try in {}",
+            time::span(next - now)
+        ));
+    }
+    let Some((u, _)) = &s.usage else { return out };
+    for l in &u.additional {
+        let w = |w: &Option<crate::usage::Window>| pct(w.as_ref().map(|w| w.used_percent));
+        out.push(format!(
+            "{name}: limit '{}': 5h {}, weekly {}",
+            l.name,
+            w(&l.five_hour),
+            w(&l.weekly)
+        ));
+    }
+    if let Some(n) = u.reset_credits {
+        out.push(format!("{name}: {n} limit reset credit(s) available"));
+    }
+    if let Some(cr) = &u.credits {
+        if cr.unlimited == Some(true) {
+            out.push(format!("{name}: credits: unlimited"));
+        } else if cr.has_credits == Some(true) {
+            out.push(format!(
+                "{name}: credits: {}",
+                cr.balance.as_deref().unwrap_or("yes")
+            ));
+        }
+    }
+    if let Some(t) = &u.reached_type {
+        out.push(format!("{name}: limit reached: {t}"));
+    }
+    out
+}
+
+/// The cache facts and the extra fields of the status JSON.
+fn extras_json(s: &AccountState) -> Value {
+    let u = s.usage.as_ref().map(|(u, _)| u);
+    let c = &s.cache;
+    json!({
+        "source": c.source.map(|x| x.as_str()),
+        "taken_at": time_json(c.taken_at),
+        "last_error": c.last_error,
+        "next_try": time_json(c.next_try),
+        "reset_credits": u.and_then(|u| u.reset_credits),
+        "credits": u.and_then(|u| u.credits.clone()),
+        "additional_limits": u.map(|u| u.additional.clone()).unwrap_or_default(),
+        "limit_reached_type": u.and_then(|u| u.reached_type.clone()),
+    })
 }
 
 fn time_json(t: Option<i64>) -> Value {
@@ -145,7 +222,7 @@ pub fn status_json(
                 .into_iter()
                 .map(|l| json!({"pid": l.pid, "cwd": l.cwd, "started_at": time_json(Some(l.started_at))}))
                 .collect();
-            json!({
+            let mut doc = json!({
                 "name": a.name,
                 "email": id.email,
                 "plan": u.and_then(|u| u.plan.clone()).or(id.plan),
@@ -160,7 +237,11 @@ pub fn status_json(
                 "picked": picked == Some(a.name.as_str()),
                 "live_sessions": live.len(),
                 "live": live,
-            })
+            });
+            if let (Value::Object(d), Value::Object(x)) = (&mut doc, extras_json(s)) {
+                d.extend(x);
+            }
+            doc
         })
         .collect();
     serde_json::to_string_pretty(&json!({"accounts": accounts, "picked": picked})).expect("json")

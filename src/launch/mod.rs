@@ -157,32 +157,60 @@ impl Launcher {
 
     /// Usage for some accounts (cache first); warnings printed.
     pub fn states(&self, accounts: &[Account], force: bool) -> Vec<AccountState> {
+        let mode = if force {
+            gather::Mode::Force
+        } else {
+            gather::Mode::Wait
+        };
+        self.states_with(accounts, mode)
+    }
+
+    /// The launch's usage: under `refresh = "background"`, cached numbers
+    /// younger than `stale_after` are used when they settle the pick.
+    fn states_for_launch(&self) -> Vec<AccountState> {
+        if self.cfg.usage.refresh == crate::config::RefreshPolicy::BeforeLaunch {
+            return self.states(&self.accounts, false);
+        }
+        let decidable = |s: &[AccountState]| self.choose(s, &[]).is_ok_and(|c| !c.without_data);
+        self.states_with(&self.accounts, gather::Mode::CacheFirst(&decidable))
+    }
+
+    fn states_with(&self, accounts: &[Account], mode: gather::Mode) -> Vec<AccountState> {
         let setup = self.setup();
         let prepare = move |c: &mut std::process::Command| setup.apply(c);
         // status and pick also run without a real codex (no app-server then).
         let real = Some(self.real.as_path()).filter(|p| !p.as_os_str().is_empty());
-        let g = gather::gather(&self.paths, &self.cfg, accounts, real, &prepare, force);
-        for s in &g.states {
-            let Some(w) = &s.warning else { continue };
-            if s.dead {
-                term::warn(&format!(
-                    "session for '{}' has expired ({w}); run: swop relogin {}",
-                    s.name, s.name
-                ));
-                continue;
-            }
-            let fallback = match &s.usage {
-                Some((_, gather::Freshness::Stale(age))) => {
-                    format!("; using numbers from {} ago", crate::base::time::span(*age))
-                }
-                _ => String::new(),
-            };
-            term::warn(&format!(
-                "usage for '{}' unavailable: {w}{fallback}",
-                s.name
-            ));
+        let g = gather::gather_with(&self.paths, &self.cfg, accounts, real, &prepare, mode);
+        for line in gather::warning_lines(&g.states) {
+            term::warn(&line);
         }
         g.states
+    }
+
+    /// Refreshes, while codex runs on `running`, the accounts whose numbers
+    /// are due (refresh = "background" only).
+    fn start_refresher(
+        &self,
+        running: &str,
+        states: &[AccountState],
+    ) -> Option<crate::usage::background::Refresher> {
+        if self.cfg.usage.refresh != crate::config::RefreshPolicy::Background {
+            return None;
+        }
+        let due: Vec<Account> = states
+            .iter()
+            .filter(|s| s.cache.refresh_due && s.name != running)
+            .map(|s| self.account(&s.name).clone())
+            .collect();
+        let setup = self.setup();
+        let real = Some(self.real.clone()).filter(|p| !p.as_os_str().is_empty());
+        crate::usage::background::start(
+            &self.paths,
+            &self.cfg,
+            due,
+            real,
+            Box::new(move |c| setup.apply(c)),
+        )
     }
 
     /// Selection over `states`, skipping `exclude`d accounts.
@@ -230,7 +258,7 @@ impl Launcher {
         if let Some(forced) = env_nonempty("SWOP_ACCOUNT") {
             accounts::get(&self.paths, &forced.to_string_lossy())?;
         }
-        let mut states = self.states(&self.accounts, false);
+        let mut states = self.states_for_launch();
         let choice = loop {
             let choice = self.pick_or_relogin(&mut states)?;
             // A fresh cache may predate a lost login: check the file itself.
@@ -272,7 +300,12 @@ impl Launcher {
             }
             None => args,
         };
-        self.run_on(choice, args, &states)
+        let refresher = self.start_refresher(&choice.name, &states);
+        let code = self.run_on(choice, args, &states);
+        if let Some(r) = refresher {
+            r.finish(crate::usage::background::EXIT_GRACE);
+        }
+        code
     }
 
     /// Picks; when the account that would win has a dead session, asks to log
@@ -357,8 +390,10 @@ impl Launcher {
             let started = std::time::SystemTime::now();
             // Only the first run's login was checked (in `launch`); a
             // relogin or a failover account is checked here.
+            let learning = crate::usage::learn::Run::begin(&self.cfg, &account, &args);
             let code = self.run_child(&account, &args, used.len() == 1 && !relogged)?;
-            let _ = crate::usage::cache::invalidate(&self.paths, &account.name);
+            // The numbers codex recorded in this run, or a refresh mark.
+            learning.finish(&self.paths, &account);
             // Success, or the person stopped codex (Ctrl-C, kill): done.
             if code == 0 || code > 128 {
                 return Ok(code);

@@ -374,6 +374,7 @@ mod tests {
                             window_seconds: Some(604800),
                             reset_at: Some(reset),
                         }),
+                        ..Usage::default()
                     },
                     Freshness::Fresh,
                 )
@@ -381,6 +382,7 @@ mod tests {
             dead: false,
             api_key: false,
             warning: None,
+            cache: Default::default(),
         }
     }
 

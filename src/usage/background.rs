@@ -1,0 +1,131 @@
+//! Refreshing usage while codex runs: swop, the parent, is idle then. One
+//! parallel round over the accounts whose numbers are older than
+//! `cache_ttl` (and not backing off), single flight with other swops (a
+//! refresher that finds the fetch lock held leaves the round to its holder),
+//! each request bounded by `[usage] timeout`.
+//!
+//! It never delays codex's start (it is a thread started just before codex)
+//! and delays swop's exit by at most the grace given to
+//! [`Refresher::finish`]: a round still running then is abandoned, not
+//! waited for. Abandoning is safe: cache writes are renames, the fetch lock
+//! is released by the kernel when swop exits, and an app-server child exits
+//! when its stdin (swop's pipe) closes.
+
+use crate::accounts::Account;
+use crate::base::files;
+use crate::base::paths::Paths;
+use crate::config::Config;
+use crate::usage::cache::{self, Loaded};
+use crate::usage::fetch::FetchContext;
+use crate::usage::gather;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long swop waits for a round after codex exited, at most.
+pub const EXIT_GRACE: Duration = Duration::from_millis(50);
+
+pub type Prepare = Box<dyn Fn(&mut std::process::Command) + Send + Sync>;
+
+pub struct Refresher {
+    done: mpsc::Receiver<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How a refresher ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// The round was over (or had nothing to do).
+    Done,
+    /// Still asking when the grace ran out: left behind, swop exits.
+    Abandoned,
+}
+
+/// Starts a round over `accounts` (the caller passes those due for a
+/// refresh, without the one codex runs on: that one learns from its own
+/// session). None when there is nothing to refresh: no thread at all.
+pub fn start(
+    paths: &Paths,
+    cfg: &Config,
+    accounts: Vec<Account>,
+    codex: Option<PathBuf>,
+    prepare: Prepare,
+) -> Option<Refresher> {
+    if accounts.is_empty() {
+        return None;
+    }
+    let (tx, done) = mpsc::channel();
+    let paths = paths.clone();
+    let cfg = cfg.clone();
+    let thread = std::thread::Builder::new()
+        .name("swop-usage-refresh".into())
+        .spawn(move || {
+            refresh(&paths, &cfg, &accounts, codex, &prepare);
+            let _ = tx.send(());
+        })
+        .ok()?;
+    Some(Refresher {
+        done,
+        thread: Some(thread),
+    })
+}
+
+impl Refresher {
+    /// Waits up to `grace` for the round, then lets it go.
+    pub fn finish(mut self, grace: Duration) -> Finished {
+        match self.done.recv_timeout(grace) {
+            Err(mpsc::RecvTimeoutError::Timeout) => Finished::Abandoned,
+            _ => {
+                if let Some(t) = self.thread.take() {
+                    let _ = t.join();
+                }
+                Finished::Done
+            }
+        }
+    }
+}
+
+/// One round, under the fetch lock if nobody else holds it.
+fn refresh(
+    paths: &Paths,
+    cfg: &Config,
+    accounts: &[Account],
+    codex: Option<PathBuf>,
+    prepare: &Prepare,
+) {
+    let _lock = match files::try_lock(&paths.fetch_lock()) {
+        Ok(Some(l)) => Some(l),
+        Ok(None) => return, // another swop is fetching: single flight
+        Err(_) => None,     // no lock possible (read-only SWOP_HOME)
+    };
+    let now = crate::base::time::now();
+    let ttl = cfg.usage.cache_ttl.as_secs() as i64;
+    // Re-read under the lock: someone may have refreshed since the launch.
+    let mut entries: Vec<_> = accounts
+        .iter()
+        .map(|a| match cache::load(paths, &a.name) {
+            Loaded::Found(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let todo: Vec<usize> = (0..accounts.len())
+        .filter(|&i| {
+            entries[i]
+                .as_ref()
+                .is_none_or(|e| !e.is_fresh(now, ttl) && e.may_fetch(now, false))
+        })
+        .collect();
+    if todo.is_empty() {
+        return;
+    }
+    let prepare_ref = |c: &mut std::process::Command| prepare(c);
+    let ctx = FetchContext {
+        base_url: &cfg.usage.base_url,
+        timeout: cfg.usage.timeout,
+        codex: codex.as_deref(),
+        prepare: &prepare_ref,
+        now,
+    };
+    gather::round(paths, accounts, &todo, &mut entries, &ctx);
+}
