@@ -13,3 +13,4 @@ mod reliability;
 mod rig_selftest;
 mod sharing;
 mod usage;
+mod usage_refresh;

@@ -193,6 +193,7 @@ impl Launcher {
         &self,
         running: &str,
         states: &[AccountState],
+        read_cache_ms: i64,
     ) -> Option<crate::usage::background::Refresher> {
         if self.cfg.usage.refresh != crate::config::RefreshPolicy::Background {
             return None;
@@ -207,6 +208,7 @@ impl Launcher {
         crate::usage::background::start(
             &self.paths,
             &self.cfg,
+            read_cache_ms,
             due,
             real,
             Box::new(move |c| setup.apply(c)),
@@ -258,6 +260,7 @@ impl Launcher {
         if let Some(forced) = env_nonempty("SWOP_ACCOUNT") {
             accounts::get(&self.paths, &forced.to_string_lossy())?;
         }
+        let read_cache_ms = crate::usage::gather::now_ms();
         let mut states = self.states_for_launch();
         let choice = loop {
             let choice = self.pick_or_relogin(&mut states)?;
@@ -300,7 +303,7 @@ impl Launcher {
             }
             None => args,
         };
-        let refresher = self.start_refresher(&choice.name, &states);
+        let refresher = self.start_refresher(&choice.name, &states, read_cache_ms);
         let code = self.run_on(choice, args, &states);
         if let Some(r) = refresher {
             r.finish(crate::usage::background::EXIT_GRACE);

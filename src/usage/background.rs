@@ -44,10 +44,13 @@ pub enum Finished {
 
 /// Starts a round over `accounts` (the caller passes those due for a
 /// refresh, without the one codex runs on: that one learns from its own
-/// session). None when there is nothing to refresh: no thread at all.
+/// session). `since_ms`: when the caller read the cache; an account asked
+/// since then by another swop is not asked again. None when there is
+/// nothing to refresh: no thread at all.
 pub fn start(
     paths: &Paths,
     cfg: &Config,
+    since_ms: i64,
     accounts: Vec<Account>,
     codex: Option<PathBuf>,
     prepare: Prepare,
@@ -61,7 +64,7 @@ pub fn start(
     let thread = std::thread::Builder::new()
         .name("swop-usage-refresh".into())
         .spawn(move || {
-            refresh(&paths, &cfg, &accounts, codex, &prepare);
+            refresh(&paths, &cfg, since_ms, &accounts, codex, &prepare);
             let _ = tx.send(());
         })
         .ok()?;
@@ -90,6 +93,7 @@ impl Refresher {
 fn refresh(
     paths: &Paths,
     cfg: &Config,
+    since_ms: i64,
     accounts: &[Account],
     codex: Option<PathBuf>,
     prepare: &Prepare,
@@ -111,9 +115,9 @@ fn refresh(
         .collect();
     let todo: Vec<usize> = (0..accounts.len())
         .filter(|&i| {
-            entries[i]
-                .as_ref()
-                .is_none_or(|e| !e.is_fresh(now, ttl) && e.may_fetch(now, false))
+            entries[i].as_ref().is_none_or(|e| {
+                !e.is_fresh(now, ttl) && e.may_fetch(now, false) && !e.fetched_since(since_ms)
+            })
         })
         .collect();
     if todo.is_empty() {

@@ -71,7 +71,7 @@ pub enum Mode<'a> {
     CacheFirst(&'a dyn Fn(&[AccountState]) -> bool),
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -347,15 +347,24 @@ pub fn warning_lines(states: &[AccountState]) -> Vec<String> {
             one.warning.as_deref().unwrap_or_default()
         )),
         many => {
-            let first = many[0].warning.as_deref().unwrap_or_default();
-            let cause = if many.iter().all(|s| s.warning.as_deref() == Some(first)) {
-                first.to_string()
-            } else {
-                "various causes; see swop status".to_string()
-            };
+            // Accounts grouped by cause, causes in first-seen order.
+            let mut causes: Vec<(&str, Vec<String>)> = Vec::new();
+            for s in many {
+                let why = s.warning.as_deref().unwrap_or_default();
+                let quoted = format!("'{}'", s.name);
+                match causes.iter_mut().find(|(c, _)| *c == why) {
+                    Some((_, names)) => names.push(quoted),
+                    None => causes.push((why, vec![quoted])),
+                }
+            }
+            let detail: Vec<String> = causes
+                .iter()
+                .map(|(why, names)| format!("{}: {why}", names.join(", ")))
+                .collect();
             lines.push(format!(
-                "usage unavailable for {} accounts ({cause}){fallback}",
-                many.len()
+                "usage unavailable for {} accounts ({}){fallback}",
+                many.len(),
+                detail.join("; ")
             ));
         }
     }
@@ -384,7 +393,7 @@ mod tests {
         ]);
         assert_eq!(
             lines,
-            ["usage unavailable for 2 accounts (HTTP 500); using numbers from 3m ago"]
+            ["usage unavailable for 2 accounts ('a', 'b': HTTP 500); using numbers from 3m ago"]
         );
         let lines = warning_lines(&[
             state("a", Some("HTTP 500"), None),
@@ -392,7 +401,7 @@ mod tests {
         ]);
         assert_eq!(
             lines,
-            ["usage unavailable for 2 accounts (various causes; see swop status)"]
+            ["usage unavailable for 2 accounts ('a': HTTP 500; 'b': connection refused)"]
         );
         assert_eq!(
             warning_lines(&[state("a", Some("HTTP 502"), Some(60))]),
