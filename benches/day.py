@@ -196,6 +196,9 @@ def replay(swop, standin, policy, launches, seed):
             "overhead_ms": (t1 - t0) / 1e6, "blocking": len(blocking),
             "age": age, "after_same": prev_end_account == picked and gap <= 60,
         })
+        if os.environ.get("DAY_DEBUG") and blocking:
+            print(f"{policy}: gap {gap} picked {picked} ages {ages} blocking {blocking}\n{p.stderr}",
+                  file=sys.stderr)
         prev_end_account = picked
     time.sleep(1)  # let abandoned rounds land before counting
     with LOG.lock:

@@ -120,7 +120,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             .iter()
             .map(|a| {
                 let ctx = &ctx;
-                s.spawn(move || (a.name.clone(), account_check(a, ctx)))
+                s.spawn(move || (a.name.clone(), account_check(paths, a, ctx)))
             })
             .collect();
         hs.into_iter().filter_map(|h| h.join().ok()).collect()
@@ -205,7 +205,43 @@ fn path_order(paths: &Paths) -> Vec<Check> {
     }
 }
 
-fn account_check(a: &accounts::Account, ctx: &FetchContext) -> Check {
+/// A server's Retry-After still running, from the usage cache: doctor
+/// does not ask either.
+fn still_throttled(paths: &Paths, a: &accounts::Account, now: i64) -> Option<Check> {
+    let crate::usage::cache::Loaded::Found(e) = crate::usage::cache::load(paths, &a.name) else {
+        return None;
+    };
+    let t = e.throttled_until.filter(|&t| t > now)?;
+    Some(warn(
+        format!(
+            "'{}': the usage server asked swop to wait ({}); not asked again before {}",
+            a.name,
+            e.last_error.as_deref().unwrap_or("HTTP 429"),
+            crate::base::time::wall(t)
+        ),
+        "nothing to do: launches use cached numbers meanwhile".into(),
+    ))
+}
+
+/// ", N failures in a row; launches try again after TIME" when backing off.
+fn backoff_note(paths: &Paths, a: &accounts::Account, now: i64) -> String {
+    match crate::usage::cache::load(paths, &a.name) {
+        crate::usage::cache::Loaded::Found(e) => match e.backoff_until.filter(|&t| t > now) {
+            Some(t) => format!(
+                "; {} failure(s) in a row, launches try again after {}",
+                e.failures,
+                crate::base::time::wall(t)
+            ),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+fn account_check(paths: &Paths, a: &accounts::Account, ctx: &FetchContext) -> Check {
+    if let Some(c) = still_throttled(paths, a, ctx.now) {
+        return c;
+    }
     let file = a.auth_file();
     if let Err(e) = crate::base::paths::check_private_file(&file) {
         return fail(
@@ -231,7 +267,7 @@ fn account_check(a: &accounts::Account, ctx: &FetchContext) -> Check {
         Fetched::ApiKey => ok(format!("'{}': API-key login (no usage data)", a.name)),
         Fetched::Dead(why) => fail(format!("'{}': session expired: {why}", a.name), format!("swop relogin {}", a.name)),
         Fetched::Failed(why) | Fetched::Throttled(why, _) => warn(
-            format!("'{}': usage server did not answer usefully after {ms} ms: {why}", a.name),
+            format!("'{}': usage server did not answer usefully after {ms} ms: {why}{}", a.name, backoff_note(paths, a, ctx.now)),
             "launches still work from cached numbers or without quota data; check your network or [usage] base_url".into(),
         ),
     }
