@@ -42,7 +42,7 @@ TIME_FIELDS_S = ["fetched_at", "dead_since", "throttled_until", "backoff_until"]
 class Log:
     def __init__(self):
         self.lock = threading.Lock()
-        self.arrivals = []  # (ns, account id)
+        self.arrivals = []  # (arrived ns, answered ns, account id)
 
 
 LOG = Log()
@@ -57,8 +57,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         acct = self.headers.get("ChatGPT-Account-Id", "")
-        with LOG.lock:
-            LOG.arrivals.append((time.time_ns(), acct))
+        arrived = time.time_ns()
         time.sleep(DELAY)
         now = int(time.time())
         body = json.dumps({
@@ -76,6 +75,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+        with LOG.lock:
+            LOG.arrivals.append((arrived, time.time_ns(), acct))
 
 
 def make_world(root, swop, port, policy):
@@ -188,8 +189,11 @@ def replay(swop, standin, policy, launches, seed):
             t1 = int(f.read())
         picked = next((l.split("'")[1] for l in p.stderr.splitlines()
                        if l.startswith("swop: codex on '")), None)
+        # Blocking: asked by this launch and answered before codex started.
+        # (The background round may reach the server before the stand-in's
+        # first instruction; it is answered after, and is not counted.)
         with LOG.lock:
-            blocking = [a for (t, a) in LOG.arrivals if t0 <= t < t1]
+            blocking = [a for (t, done, a) in LOG.arrivals if t0 <= t and done < t1]
         asked_picked = f"acct-{picked}" in blocking
         age = 0 if asked_picked else ages.get(picked)
         rows.append({
@@ -200,7 +204,7 @@ def replay(swop, standin, policy, launches, seed):
             print(f"{policy}: gap {gap} picked {picked} ages {ages} blocking {blocking}\n{p.stderr}",
                   file=sys.stderr)
         prev_end_account = picked
-    time.sleep(1)  # let abandoned rounds land before counting
+    time.sleep(1)  # let rounds still running land before counting
     with LOG.lock:
         total = len(LOG.arrivals)
     server.shutdown()
@@ -266,7 +270,7 @@ def main():
     warm = warm_path(swop, standin, 40)
     warm_p95 = pct(warm, 95)
     results = []
-    for policy in ["before-launch", "background"]:
+    for policy in os.environ.get("DAY_POLICIES", "before-launch,background").split(","):
         rows, total = replay(swop, standin, policy, launches, seed=14)
         results.append(summary(policy, rows, total, warm_p95))
     lines = [

@@ -95,8 +95,8 @@ impl Run {
             .filter_map(|f| {
                 let resumed = self.resumed.is_some()
                     && rollouts::thread_id_of(f).as_deref() == self.resumed.as_deref();
-                let text = read_tail(f)?;
-                if !resumed && !self.created_here(&text, f, owner) {
+                let (text, whole) = read_tail(f)?;
+                if !resumed && !self.created_here(&text, whole, f, owner) {
                     return None;
                 }
                 rollouts::rate_limit_lines(&text)
@@ -108,12 +108,18 @@ impl Run {
     }
 
     /// The file's session began during this run and its creator is `owner`.
-    fn created_here(&self, text: &str, file: &Path, owner: Option<&(String, String)>) -> bool {
+    fn created_here(
+        &self,
+        text: &str,
+        whole: bool,
+        file: &Path,
+        owner: Option<&(String, String)>,
+    ) -> bool {
         let Some((user, workspace)) = owner else {
             return false;
         };
-        // A tail that does not start at the file's start lacks the meta line.
-        let first = if text.starts_with("{\"timestamp\"") || text.starts_with("{\"type\"") {
+        // Only a whole file's text starts with the session_meta line.
+        let first = if whole {
             text.lines().next().map(str::to_string)
         } else {
             first_line(file)
@@ -172,8 +178,9 @@ fn first_line(file: &Path) -> Option<String> {
     Some(line)
 }
 
-/// The file's text, or its last [`TAIL_BYTES`] from the first whole line.
-fn read_tail(file: &Path) -> Option<String> {
+/// The file's text, or its last [`TAIL_BYTES`] from the first whole line;
+/// true when that is the whole file.
+fn read_tail(file: &Path) -> Option<(String, bool)> {
     let mut f = std::fs::File::open(file).ok()?;
     let len = f.metadata().ok()?.len();
     let skip = len.saturating_sub(TAIL_BYTES);
@@ -182,10 +189,10 @@ fn read_tail(file: &Path) -> Option<String> {
     f.read_to_end(&mut bytes).ok()?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if skip == 0 {
-        return Some(text);
+        return Some((text, true));
     }
     let start = text.find('\n').map(|i| i + 1).unwrap_or(text.len());
-    Some(text[start..].to_string())
+    Some((text[start..].to_string(), false))
 }
 
 #[cfg(test)]
