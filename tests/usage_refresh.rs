@@ -91,6 +91,25 @@ fn a_hung_usage_server_holds_neither_codex_nor_swops_exit() {
 }
 
 #[test]
+fn numbers_past_the_ttl_are_refreshed_while_codex_runs() {
+    let (env, backend) = world(&[("a", 10.0), ("b", 20.0)], "");
+    env.swop().args(["pick", "--json"]).ok();
+    age_cache(&env, "a", 90);
+    age_cache(&env, "b", 90);
+    backend.set_usage("acct-b", usage_json("plus", 5.0, 35.0));
+    let before = backend.count(USAGE);
+    // codex runs for a second: time for the round.
+    let out = env.codex().args(["exec", "x"]).env("FAKE_SLEEP", "1").ok();
+    assert_eq!(announced(&out.stderr).as_deref(), Some("a"));
+    let asked: Vec<String> = backend.account_ids_for(USAGE)[before..].to_vec();
+    assert_eq!(asked, ["acct-b"], "only b: a is the one codex ran on");
+    let s = status_json(&env, false);
+    let b = account(&s, "b");
+    assert_eq!(b["weekly"]["used_percent"], 35.0, "{b}");
+    assert_eq!(b["state"], "ok", "refreshed during the run: {b}");
+}
+
+#[test]
 fn a_launch_waits_when_no_account_has_usable_numbers() {
     // Empty cache: nothing to decide with, so this launch asks first.
     let (env, backend) = world(&[("a", 60.0), ("b", 12.0)], "");

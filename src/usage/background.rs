@@ -4,8 +4,8 @@
 //! refresher that finds the fetch lock held leaves the round to its holder),
 //! each request bounded by `[usage] timeout`.
 //!
-//! It never delays codex's start (it is a thread started just before codex)
-//! and delays swop's exit by at most the grace given to
+//! It never delays codex's start (it is a thread started just before codex,
+//! whose round begins a moment later) and delays swop's exit by at most the grace given to
 //! [`Refresher::finish`]: a round still running then is abandoned, not
 //! waited for. Abandoning is safe: cache writes are renames, the fetch lock
 //! is released by the kernel when swop exits, and an app-server child exits
@@ -26,10 +26,17 @@ use std::time::Duration;
 /// How long swop waits for a round after codex exited, at most.
 pub const EXIT_GRACE: Duration = Duration::from_millis(50);
 
+/// The round starts this long after the refresher: codex's own start (exec,
+/// loading) goes first instead of sharing the CPU with TLS set-up and fetch
+/// threads. A codex that is done sooner cancels the round before it asks.
+const START_DELAY: Duration = Duration::from_millis(20);
+
 pub type Prepare = Box<dyn Fn(&mut std::process::Command) + Send + Sync>;
 
 pub struct Refresher {
     done: mpsc::Receiver<()>,
+    /// Dropped by `finish`: a round that has not started yet never starts.
+    cancel: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -59,17 +66,22 @@ pub fn start(
         return None;
     }
     let (tx, done) = mpsc::channel();
+    let (cancel, cancelled) = mpsc::channel::<()>();
     let paths = paths.clone();
     let cfg = cfg.clone();
     let thread = std::thread::Builder::new()
         .name("swop-usage-refresh".into())
         .spawn(move || {
-            refresh(&paths, &cfg, since_ms, &accounts, codex, &prepare);
+            let go = cancelled.recv_timeout(START_DELAY) == Err(mpsc::RecvTimeoutError::Timeout);
+            if go {
+                refresh(&paths, &cfg, since_ms, &accounts, codex, &prepare);
+            }
             let _ = tx.send(());
         })
         .ok()?;
     Some(Refresher {
         done,
+        cancel: Some(cancel),
         thread: Some(thread),
     })
 }
@@ -77,6 +89,7 @@ pub fn start(
 impl Refresher {
     /// Waits up to `grace` for the round, then lets it go.
     pub fn finish(mut self, grace: Duration) -> Finished {
+        drop(self.cancel.take());
         match self.done.recv_timeout(grace) {
             Err(mpsc::RecvTimeoutError::Timeout) => Finished::Abandoned,
             _ => {
