@@ -199,7 +199,7 @@ impl Config {
         let bad = |key: &str, why: String| {
             Err(
                 Error::new(format!("invalid '{key}' in '{}': {why}", path.display()))
-                    .help("see config.example.toml for every key and its default")
+                    .help("every key and its default: swop help config")
                     .code(exit::CONFIG),
             )
         };
@@ -230,7 +230,7 @@ impl Config {
             .chain(&s.exclude)
             .chain(s.rules.iter().map(|r| &r.account))
         {
-            if let Err(e) = crate::accounts::validate_name(name) {
+            if let Err(e) = crate::base::name::validate_name(name) {
                 return bad("selection", e.message);
             }
         }
@@ -248,7 +248,7 @@ fn config_error(path: &Path, _text: &str, e: &toml::de::Error) -> Error {
     let msg = e.to_string();
     let msg = msg.trim_end();
     Error::new(format!("invalid config '{}': {}", path.display(), msg))
-        .help("fix the file, or see config.example.toml for every key and its default")
+        .help("fix the file; every key and its default: swop help config")
         .code(exit::CONFIG)
 }
 

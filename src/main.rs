@@ -3,6 +3,11 @@
 //! One binary with two names: started as `codex` (through the shim) it
 //! behaves as `swop codex ...`; under any other name it is the management
 //! CLI. The decision is taken from argv[0]'s file name before anything else.
+//!
+//! Nothing prints with `println!`/`eprintln!` (they panic on a closed pipe):
+//! stdout goes through `base::out`, stderr through `base::term`. The lints
+//! below hold every later change to that.
+#![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
 
 mod accounts;
 mod base;
@@ -28,21 +33,23 @@ fn main() -> ExitCode {
     let mut args = std::env::args_os();
     let argv0 = args.next();
     let rest: Vec<OsString> = args.collect();
-    let mut json = false;
-    let result = if invoked_as_codex(argv0.as_ref()) {
-        launch::run(rest)
+    let as_codex = invoked_as_codex(argv0.as_ref());
+    // From the flags table, so it holds whether or not argv parses.
+    let json = !as_codex && cli::asks_json(&rest);
+    let result = if as_codex {
+        launch::run(base::process::Context::from_process(rest))
     } else {
-        json = cli::asks_json(&rest);
-        cli::parse(rest).and_then(|cmd| {
-            json = cmd.json();
-            cli::commands::run(cmd)
-        })
+        cli::parse(rest).and_then(cli::commands::run)
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        // stdout's reader went away: nothing more can be said (base::out).
+        Err(e) if e.quiet => ExitCode::from(e.code),
         Err(e) => {
             if json {
-                println!("{}", e.to_json());
+                // A closed stdout must not hide the error: it still goes to
+                // stderr and the exit code stays the error's.
+                let _ = base::out::line(&e.to_json());
             }
             base::term::error(&e);
             ExitCode::from(e.code)

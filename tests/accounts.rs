@@ -267,25 +267,124 @@ fn import_of_a_duplicate_login_puts_the_file_back() {
 }
 
 #[test]
-fn relogin_runs_codex_login_in_the_sandbox() {
+fn relogin_logs_in_a_staging_home_and_swaps_the_login_in() {
     let env = TestEnv::new();
     add_named(&env, &["work"]);
     let auth = env.write_auth_fixture("w2", &Identity::named("work"));
     env.swop()
         .args(["relogin", "work", "--device-auth"])
         .env("FAKE_CODEX_AUTH", &auth)
+        .env("FAKE_LOGIN_REVOKES_FIRST", "1")
         .ok();
-    let last = env.fake_log().pop().unwrap();
-    assert_eq!(last.args, [CRED[0], CRED[1], "login", "--device-auth"]);
-    assert_eq!(
-        last.codex_home.as_deref(),
-        Some(env.account_home("work").to_str().unwrap())
+    let calls = env.fake_log();
+    let login = calls
+        .iter()
+        .rev()
+        .find(|c| c.args.contains(&"login".to_string()))
+        .unwrap();
+    assert_eq!(login.args, [CRED[0], CRED[1], "login", "--device-auth"]);
+    let staging = login.codex_home.as_deref().unwrap();
+    let accounts = env.swop_home.join("accounts");
+    assert!(
+        staging.starts_with(accounts.join(".relogin-work-").to_str().unwrap()),
+        "login ran in {staging}, not in a staging home"
     );
+    assert_eq!(
+        fs::read(env.account_home("work").join("auth.json")).unwrap(),
+        fs::read(&auth).unwrap(),
+        "the new login is in place"
+    );
+    assert_eq!(mode(&env.account_home("work").join("auth.json")), 0o600);
+    // The replaced login was revoked through codex, in a home of its own.
+    let logout = calls
+        .iter()
+        .find(|c| c.args.contains(&"logout".to_string()))
+        .unwrap();
+    let retired = logout.codex_home.as_deref().unwrap();
+    assert!(retired.contains(".trash-login-work-"), "{retired}");
+    let leftovers: Vec<_> = fs::read_dir(&accounts)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
     let out = env.swop().args(["relogin", "nobody"]).code(4);
     assert!(
         out.stderr.contains("no account named 'nobody'"),
         "{}",
         out.stderr
+    );
+}
+
+#[test]
+fn a_failed_relogin_never_loses_the_current_login() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let file = env.account_home("work").join("auth.json");
+    let before = fs::read(&file).unwrap();
+    // Like codex 0.169.0: the login revokes and deletes first, then fails.
+    let out = env
+        .swop()
+        .args(["relogin", "work"])
+        .env("FAKE_LOGIN_REVOKES_FIRST", "1")
+        .env("FAKE_LOGIN_FAIL", "1")
+        .code(6);
+    assert!(
+        out.stderr
+            .contains("the current login of 'work' is unchanged"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        fs::read(&file).unwrap(),
+        before,
+        "the old login is untouched"
+    );
+    assert!(
+        !env.fake_log()
+            .iter()
+            .any(|c| c.args.contains(&"logout".to_string())),
+        "nothing was revoked"
+    );
+    // And the account still launches with it.
+    let run = env.codex().args(["exec", "task"]).ok();
+    assert!(run.stderr.contains("codex on 'work'"), "{}", run.stderr);
+}
+
+#[test]
+fn a_relogin_into_another_account_is_refused_and_logged_out_again() {
+    let env = TestEnv::new();
+    add_named(&env, &["work"]);
+    let file = env.account_home("work").join("auth.json");
+    let before = fs::read(&file).unwrap();
+    let stranger = env.write_auth_fixture(
+        "stranger",
+        &Identity::new("someone@else.example", "pro", "user-other", "acct-other"),
+    );
+    let out = env
+        .swop()
+        .args(["relogin", "work"])
+        .env("FAKE_CODEX_AUTH", &stranger)
+        .code(6);
+    assert!(
+        out.stderr.contains("someone@else.example") && out.stderr.contains("work@"),
+        "both identities are named: {}",
+        out.stderr
+    );
+    assert_eq!(
+        fs::read(&file).unwrap(),
+        before,
+        "the old login is untouched"
+    );
+    let logout = env
+        .fake_log()
+        .into_iter()
+        .find(|c| c.args.contains(&"logout".to_string()))
+        .expect("the foreign login is logged out again");
+    assert!(
+        logout.codex_home.unwrap().contains(".relogin-work-"),
+        "logged out in the staging home, never in the account's"
     );
 }
 

@@ -152,3 +152,33 @@ fn spread_sends_the_next_launch_to_the_idle_account() {
         r.wait_output(Duration::from_secs(20));
     }
 }
+
+#[test]
+fn a_relogin_while_codex_runs_keeps_the_old_login_valid_for_it() {
+    let (env, _backend) = setup("");
+    let running = long_launch(&env);
+    let auth = env.write_auth_fixture("a2", &crate::support::Identity::named("a"));
+    let out = env
+        .swop()
+        .args(["relogin", "a"])
+        .env("FAKE_CODEX_AUTH", &auth)
+        .ok();
+    assert!(
+        out.stderr
+            .contains("the old login is not revoked so they keep working"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !env.fake_log()
+            .iter()
+            .any(|c| c.args.contains(&"logout".to_string())),
+        "no logout while codex runs on the old tokens"
+    );
+    assert_eq!(
+        std::fs::read(env.account_home("a").join("auth.json")).unwrap(),
+        std::fs::read(&auth).unwrap()
+    );
+    running.signal(libc::SIGTERM);
+    running.finish();
+}

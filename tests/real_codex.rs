@@ -447,7 +447,7 @@ fn real_failover_ask_on_a_terminal() {
         assert_eq!(code, want_code, "{screen}");
         if want_code == Some(1) {
             assert!(
-                screen.contains("to continue on another account run: codex resume "),
+                screen.contains("to continue on another account run: codex exec resume "),
                 "{screen}"
             );
             assert_eq!(rig.turn_tokens().last().unwrap(), &rig.token("work"));
@@ -483,7 +483,7 @@ fn real_failover_with_every_account_exhausted_names_the_reset_and_the_session() 
     );
     assert!(
         out.stderr
-            .contains(&format!("session to resume later: codex resume {id}")),
+            .contains(&format!("session to resume later: codex exec resume {id}")),
         "{}",
         out.stderr
     );

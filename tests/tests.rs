@@ -5,8 +5,10 @@ mod helpers;
 mod support;
 
 mod accounts;
+mod cli;
 mod install;
 mod launch;
+mod layout;
 mod live;
 mod real_codex;
 mod reliability;

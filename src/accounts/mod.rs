@@ -10,6 +10,10 @@
 //!
 //! Deleting never follows a symlink out of a sandbox (std's remove_dir_all
 //! unlinks symlinks instead of descending into them).
+//!
+//! Unit `accounts/`: registry, auth.json and JWT claims (`auth`), sandbox
+//! sharing (`sandbox`), codex's session files (`rollouts`). Never writes
+//! auth.json (only codex does), never starts codex, never touches the network.
 
 pub mod auth;
 pub mod rollouts;
@@ -62,36 +66,7 @@ struct Meta {
     added_at: i64,
 }
 
-/// Letters, digits, `-`, `_`, `.`; 1-64 chars; not `.`/`..`; no leading `-`
-/// or `.` (a leading dot would hide it, a leading dash would read as a flag).
-pub fn validate_name(name: &str) -> Result<()> {
-    let bad = |why: &str| {
-        Err(Error::usage(format!(
-            "invalid account name '{}': {why}",
-            name.escape_debug()
-        ))
-        .help("use 1-64 letters, digits, '-', '_' or '.', e.g. 'work' or 'personal-plus'"))
-    };
-    if name.is_empty() {
-        return bad("it is empty");
-    }
-    if name.chars().count() > 64 {
-        return bad("it is longer than 64 characters");
-    }
-    if name == "." || name == ".." {
-        return bad("it is a path component");
-    }
-    if name.starts_with('-') || name.starts_with('.') {
-        return bad("it must not start with '-' or '.'");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return bad(&format!("'{}' is not allowed", c.escape_debug()));
-    }
-    Ok(())
-}
+pub use crate::base::name::validate_name;
 
 /// All complete accounts, sorted by name. No network, no subprocess.
 pub fn list(paths: &Paths) -> Result<Vec<Account>> {
@@ -161,11 +136,23 @@ pub struct Staging {
 }
 
 impl Staging {
+    /// The home a new account logs in to (`swop add`).
     pub fn new(paths: &Paths, name: &str) -> Result<Staging> {
+        Staging::with_prefix(paths, "add", name)
+    }
+
+    /// The home an existing account logs in to again: its own home keeps
+    /// the old login until the new one is proven (codex 0.169.0's login
+    /// revokes and deletes the home's login before it starts).
+    pub fn for_relogin(paths: &Paths, name: &str) -> Result<Staging> {
+        Staging::with_prefix(paths, "relogin", name)
+    }
+
+    fn with_prefix(paths: &Paths, prefix: &str, name: &str) -> Result<Staging> {
         paths.ensure()?;
         let dir = paths
             .accounts()
-            .join(format!(".add-{name}-{}", std::process::id()));
+            .join(format!(".{prefix}-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         files::create_private_dir(&dir)?;
         Ok(Staging {
@@ -247,20 +234,75 @@ fn write_meta(home: &Path, meta: &Meta) -> Result<()> {
     files::write_atomic(&home.join(META_FILE), &json)
 }
 
-/// Re-reads the identity after a relogin and records it. Returns the old
-/// identity when the login now belongs to someone else.
-pub fn refresh_identity(account: &Account) -> Result<Option<Identity>> {
-    let identity = auth::read(&account.auth_file())?.identity();
-    let old = account.identity();
-    let changed = !same_login(&identity, &old) && old.user_id.is_some();
+/// Why a new login was not put in place.
+#[derive(Debug)]
+pub enum Refused {
+    /// The login belongs to another user or workspace than the account.
+    Foreign {
+        account: Box<Identity>,
+        login: Box<Identity>,
+    },
+    Failed(Error),
+}
+
+impl From<Error> for Refused {
+    fn from(e: Error) -> Refused {
+        Refused::Failed(e)
+    }
+}
+
+/// Puts the login made in `staging` in place of `account`'s, when it is the
+/// same user and workspace (or the account's identity was never known).
+/// Under the registry lock: the old auth.json is renamed into `retired` (a
+/// dir the caller revokes and removes), the new one renamed into the home.
+/// Renames only: at every instant the home holds a whole login.
+pub fn replace_login(
+    paths: &Paths,
+    account: &Account,
+    staging: &Staging,
+    retired: &Path,
+) -> std::result::Result<Identity, Refused> {
+    let new = auth::read(&staging.dir.join("auth.json"))?.identity();
+    let _lock = files::lock(&paths.registry_lock())?;
+    let recorded = account.identity();
+    let known = if recorded.user_id.is_some() {
+        recorded
+    } else {
+        // Added before identities were recorded: the login on disk says.
+        auth::read(&account.auth_file())
+            .map(|a| a.identity())
+            .unwrap_or(recorded)
+    };
+    if known.user_id.is_some() && !same_login(&known, &new) {
+        return Err(Refused::Foreign {
+            account: Box::new(known),
+            login: Box::new(new),
+        });
+    }
+    let old = account.auth_file();
+    if old.exists() {
+        files::create_private_dir(retired)?;
+        fs::rename(&old, retired.join("auth.json"))
+            .map_err(|e| Error::io("cannot move the old login aside", &old, e))?;
+    }
+    let fresh = staging.dir.join("auth.json");
+    fs::rename(&fresh, &old).map_err(|e| Error::io("cannot put the new login in", &old, e))?;
     write_meta(
         &account.home,
         &Meta {
-            identity,
+            identity: new.clone(),
             added_at: crate::base::time::now(),
         },
     )?;
-    Ok(changed.then_some(old))
+    Ok(new)
+}
+
+/// A hidden dir (swept by owner pid) that holds a replaced login until it
+/// has been revoked.
+pub fn retired_login_dir(paths: &Paths, name: &str) -> PathBuf {
+    paths
+        .accounts()
+        .join(format!(".trash-login-{name}-{}", std::process::id()))
 }
 
 /// Removes the sandbox: rename to hidden trash (atomic disappearance from the
@@ -335,7 +377,7 @@ pub fn sweep(paths: &Paths) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let ours = [".add-", ".trash-", ".retire-"]
+        let ours = [".add-", ".relogin-", ".trash-", ".retire-"]
             .iter()
             .any(|p| name.starts_with(p));
         let owner_gone = name

@@ -18,7 +18,7 @@
 
 use crate::accounts::Account;
 use crate::config::Config;
-use std::ffi::OsString;
+
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -122,34 +122,6 @@ fn meta_matches(file: &Path, filter: &Filter) -> bool {
         }
     }
     true
-}
-
-/// `resume --last` / `exec resume --last` with `--last` replaced by the id
-/// of the newest matching session in the shared dir; None when the args do
-/// not ask for `--last` or no session matches (codex then decides).
-pub fn resolve_last(
-    cfg: &Config,
-    args: &[OsString],
-    cwd: &Path,
-) -> Option<(Vec<OsString>, String)> {
-    let dir = shared_dir(cfg)?;
-    let strs: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
-    let resume = strs.iter().position(|a| *a == "resume")?;
-    let last = strs
-        .iter()
-        .position(|a| *a == "--last")
-        .filter(|&i| i > resume)?;
-    let is_exec = strs[..resume].iter().any(|a| *a == "exec" || *a == "e");
-    let all = strs.contains(&"--all");
-    let filter = Filter {
-        since: None,
-        cwd: (!all).then_some(cwd),
-        interactive_only: !is_exec && !strs.contains(&"--include-non-interactive"),
-    };
-    let id = newest(&dir, &filter)?;
-    let mut out = args.to_vec();
-    out[last] = OsString::from(&id);
-    Some((out, id))
 }
 
 /// A `rate_limits` object codex wrote, and when (Unix milliseconds).
@@ -283,7 +255,7 @@ pub fn find_thread(dir: &Path, id: &str) -> Option<PathBuf> {
 
 /// The thread a codex command line resumes: the first thread id after a
 /// `resume` argument.
-pub fn resumed_thread(args: &[OsString]) -> Option<String> {
+pub fn resumed_thread(args: &[std::ffi::OsString]) -> Option<String> {
     let strs: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let at = strs.iter().position(|a| *a == "resume")?;
     strs[at + 1..]
@@ -308,7 +280,6 @@ mod tests {
     use super::*;
 
     const ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
-    const ID2: &str = "0199a213-81c0-7800-8aa1-bbab2a035a54";
 
     fn meta(cwd: &str, source: &str) -> String {
         format!("{{\"type\":\"session_meta\",\"payload\":{{\"cwd\":\"{cwd}\",\"source\":\"{source}\"}}}}\n")
@@ -358,50 +329,6 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[test]
-    fn resolve_last_replaces_only_last() {
-        let dir = std::env::temp_dir().join(format!("swop-last-{}", std::process::id()));
-        let sessions = dir.join("sessions/2026/11/25");
-        std::fs::create_dir_all(&sessions).unwrap();
-        std::fs::write(
-            sessions.join(format!("rollout-2026-11-25T12-00-00-{ID}.jsonl")),
-            meta("/w", "exec"),
-        )
-        .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        std::fs::write(
-            sessions.join(format!("rollout-2026-11-25T12-00-01-{ID2}.jsonl")),
-            meta("/other", "cli"),
-        )
-        .unwrap();
-        let mut cfg = Config::default();
-        cfg.sandbox.shared_home = dir.display().to_string();
-        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        let (args, id) = resolve_last(
-            &cfg,
-            &a(&["exec", "resume", "--last", "go"]),
-            Path::new("/w"),
-        )
-        .unwrap();
-        assert_eq!(id, ID);
-        assert_eq!(args, a(&["exec", "resume", ID, "go"]));
-        let (_, id) = resolve_last(
-            &cfg,
-            &a(&["exec", "resume", "--last", "--all", "go"]),
-            Path::new("/w"),
-        )
-        .unwrap();
-        assert_eq!(id, ID2);
-        assert!(resolve_last(&cfg, &a(&["exec", "resume", ID, "go"]), Path::new("/w")).is_none());
-        assert!(
-            resolve_last(&cfg, &a(&["resume", "--last"]), Path::new("/w")).is_none(),
-            "only an exec session here"
-        );
-        cfg.sandbox.share.clear();
-        assert!(resolve_last(&cfg, &a(&["exec", "resume", "--last"]), Path::new("/w")).is_none());
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
     /// Lines shaped exactly as codex 0.169.0 writes them (seen on the rig).
     const META: &str = r#"{"timestamp":"2026-11-26T08:30:42.252Z","ordinal":0,"type":"session_meta","payload":{"account_scoped":true,"creator_user_id":"user-a","creator_account_id":"acct-a","session_id":"01a216fa-737d-7de0-b9b4-d60eee2c537e","id":"01a216fa-737d-7de0-b9b4-d60eee2c537e","timestamp":"2026-11-26T08:30:42.104Z","cwd":"/tmp/p","originator":"codex_exec","cli_version":"0.169.0","source":"exec"}}"#;
     const COUNT: &str = r#"{"timestamp":"2026-11-26T08:30:42.353Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":1}},"rate_limits":{"limit_id":"codex","limit_name":null,"primary":{"used_percent":12.5,"window_minutes":300,"resets_at":1795685442},"secondary":{"used_percent":73.0,"window_minutes":10080,"resets_at":1795768242},"credits":null,"individual_limit":null,"spend_control_reached":null,"plan_type":null,"rate_limit_reached_type":null}}}"#;
@@ -428,7 +355,7 @@ mod tests {
 
     #[test]
     fn resumed_thread_from_args() {
-        let a = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let a = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
         assert_eq!(
             resumed_thread(&a(&["exec", "resume", ID, "go"])).as_deref(),
             Some(ID)

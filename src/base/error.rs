@@ -29,6 +29,8 @@ pub struct Error {
     pub code: u8,
     /// Extra fields for the JSON error document of `--json` commands.
     pub details: Option<serde_json::Value>,
+    /// Set only by [`Error::reader_gone`]: end quietly, print nothing.
+    pub quiet: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -40,6 +42,16 @@ impl Error {
             help: None,
             code: exit::FAILURE,
             details: None,
+            quiet: false,
+        }
+    }
+
+    /// stdout's reader has gone away (EPIPE): not a failure. `main` ends
+    /// the process with exit 0 and prints nothing (see `base::out`).
+    pub fn reader_gone() -> Error {
+        Error {
+            quiet: true,
+            ..Error::new("stdout was closed by its reader").code(0)
         }
     }
 

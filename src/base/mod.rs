@@ -5,6 +5,8 @@
 
 pub mod error;
 pub mod files;
+pub mod name;
+pub mod out;
 pub mod paths;
 pub mod process;
 pub mod term;

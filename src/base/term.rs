@@ -26,6 +26,12 @@ pub fn warn(msg: &str) {
     emit(format!("swop: {} {msg}\n", paint("33", "warning:")));
 }
 
+/// A line on stderr without the `swop: ` prefix (a next step, a note
+/// that belongs to the line before). Never panics on a closed stderr.
+pub fn plain(msg: &str) {
+    emit(format!("{msg}\n"));
+}
+
 pub fn note(msg: &str) {
     emit(format!("swop: {msg}\n"));
 }
@@ -38,19 +44,13 @@ pub fn error(e: &crate::base::error::Error) {
     emit(text);
 }
 
-/// Both stdin and stderr are terminals: a person can answer a question.
-pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
 /// Asks `question [Y/n]` on stderr; Enter means yes. EOF means no.
 pub fn confirm(question: &str) -> bool {
-    eprint!("swop: {question} [Y/n] ");
-    let _ = std::io::stderr().flush();
+    emit(format!("swop: {question} [Y/n] "));
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {
         Ok(0) | Err(_) => {
-            eprintln!();
+            emit("\n".into());
             false
         }
         Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "" | "y" | "yes"),

@@ -4,14 +4,16 @@
 
 use crate::accounts::{self, Staging};
 use crate::base::error::{exit, Error, Result};
+use crate::base::out;
 use crate::base::paths::Paths;
 use crate::base::term;
 use crate::cli::render;
 use crate::cli::{self, Command};
 use crate::codex;
+use crate::codex::{login, Codex};
 use crate::config::Config;
 use crate::launch::live;
-use crate::launch::{self, Launcher};
+use crate::launch::{self, Pool};
 use crate::usage::cache;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,19 +21,18 @@ use std::process::Stdio;
 
 pub fn run(cmd: Command) -> Result<i32> {
     match cmd {
-        Command::Help(None) => print!("{}", cli::main_help()),
-        Command::Help(Some(topic)) => match cli::command_help(&topic) {
-            Some(h) => print!("{h}"),
+        Command::Help(None) => out::print(&cli::help::main_help())?,
+        Command::Help(Some(topic)) => match cli::help::topic_help(&topic) {
+            Some(h) => out::print(&h)?,
             None => {
-                return Err(
-                    Error::usage(format!("no help for '{topic}': not a command"))
-                        .help("see: swop --help"),
-                )
+                return Err(Error::usage(format!("no help for '{topic}'")).help("see: swop --help"))
             }
         },
-        Command::Version => println!("swop {}", env!("CARGO_PKG_VERSION")),
-        Command::Codex { args } => return launch::run(args),
-        Command::Completions { shell } => print!("{}", crate::cli::completions::script(&shell)),
+        Command::Version => out::line(&format!("swop {}", env!("CARGO_PKG_VERSION")))?,
+        Command::Codex { args } => {
+            return launch::run(crate::base::process::Context::from_process(args))
+        }
+        Command::Completions { shell } => out::print(&crate::cli::completions::script(&shell))?,
         Command::Uninstall { purge } => return uninstall(purge),
         Command::Doctor { json } => {
             let paths = Paths::from_env()?;
@@ -61,7 +62,15 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
             device_auth,
             extra,
         } => {
-            relogin(paths, cfg, &name, device_auth, &extra)?;
+            let codex = Codex::locate(cfg, paths)?;
+            let how = login::Relogin {
+                device_auth,
+                extra: &extra,
+                live_sessions: live::list(paths, &name).len(),
+                timeout: cfg.usage.timeout,
+            };
+            login::relogin(paths, &codex, &name, &how)?;
+            cache::clear(paths, &name);
             Ok(0)
         }
         Command::Logout { name, force } => logout(paths, cfg, &name, force),
@@ -75,73 +84,6 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
     }
 }
 
-/// Whether a browser login is unlikely to work here (WSL, SSH without a
-/// display): codex's device-code flow is the better choice.
-pub fn headless_hint() -> Option<&'static str> {
-    let wsl = std::env::var_os("WSL_DISTRO_NAME").is_some()
-        || std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .is_ok_and(|r| r.to_lowercase().contains("microsoft"));
-    let ssh = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
-    let display =
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if wsl {
-        Some("this looks like WSL, where the browser login often cannot reach codex")
-    } else if ssh && !display && !cfg!(target_os = "macos") {
-        Some("this is an SSH session without a display")
-    } else {
-        None
-    }
-}
-
-fn login_args(device_auth: bool, extra: &[OsString]) -> Vec<OsString> {
-    let mut a: Vec<OsString> = vec!["login".into()];
-    if device_auth {
-        a.push("--device-auth".into());
-    }
-    a.extend(extra.iter().cloned());
-    a
-}
-
-/// Runs `codex login` in `home` with the terminal attached.
-fn run_login(
-    paths: &Paths,
-    cfg: &Config,
-    home: &Path,
-    name: &str,
-    device_auth: bool,
-    extra: &[OsString],
-) -> Result<()> {
-    let real = codex::find(cfg, paths)?;
-    if !device_auth {
-        if let Some(why) = headless_hint() {
-            term::note(&format!(
-                "{why}; if the browser login fails, use: swop add {name} --device-auth"
-            ));
-        }
-    }
-    let (mut cmd, _) = codex::command(&real, home);
-    crate::accounts::sandbox::setup(cfg).apply(&mut cmd);
-    cmd.args(login_args(device_auth, extra));
-    let code = codex::run_attached(cmd)?;
-    if code != 0 {
-        let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})"))
-            .code(exit::LOGIN_NEEDED);
-        if !device_auth {
-            e = e.help(format!("try the device-code flow: swop add {name} --device-auth (or swop relogin {name} --device-auth)"));
-        }
-        return Err(e);
-    }
-    Ok(())
-}
-
-fn describe(id: &crate::accounts::auth::Identity) -> String {
-    format!(
-        "{} ({})",
-        id.email.as_deref().unwrap_or("unknown email"),
-        id.plan.as_deref().unwrap_or("unknown plan")
-    )
-}
-
 fn add(
     paths: &Paths,
     cfg: &Config,
@@ -152,20 +94,21 @@ fn add(
     accounts::ensure_free(paths, name)?;
     accounts::sweep(paths);
     let mut staging = Staging::new(paths, name)?;
-    run_login(paths, cfg, &staging.dir, name, device_auth, extra).map_err(|e| Error {
+    let codex = Codex::locate(cfg, paths)?;
+    login::run_login(&codex, &staging.dir, name, device_auth, extra).map_err(|e| Error {
         message: format!("{}; nothing was added", e.message),
         ..e
     })?;
     let account = accounts::commit(paths, &mut staging, name)?;
     let _ = crate::accounts::sandbox::link(cfg, &account.home)
         .map(|notes| notes.iter().for_each(|n| term::note(n)));
-    println!(
+    out::line(&format!(
         "added '{}': {}",
         account.name,
-        describe(&account.identity())
-    );
-    eprintln!(
-        "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left"
+        login::describe(&account.identity())
+    ))?;
+    term::plain(
+        "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left",
     );
     Ok(0)
 }
@@ -197,14 +140,14 @@ fn import(paths: &Paths, name: &str, from: Option<OsString>) -> Result<i32> {
     move_file(&src, &dst)?;
     match accounts::commit(paths, &mut staging, name) {
         Ok(account) => {
-            println!(
+            out::line(&format!(
                 "imported '{}': {}\nmoved '{}' -> '{}'\n(the login now lives only in swop's sandbox; codex run without swop is logged out of '{}')",
                 account.name,
-                describe(&account.identity()),
+                login::describe(&account.identity()),
                 src.display(),
                 account.auth_file().display(),
                 from.display()
-            );
+            ))?;
             Ok(0)
         }
         Err(e) => {
@@ -239,9 +182,9 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 serde_json::json!({"name": a.name, "email": id.email, "plan": id.plan, "home": a.home})
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        out::line(&serde_json::to_string_pretty(&v).expect("json"))?;
     } else if all.is_empty() {
-        eprintln!("no accounts yet; add one with: swop add NAME");
+        term::plain("no accounts yet; add one with: swop add NAME");
     } else {
         let rows: Vec<Vec<String>> = all
             .iter()
@@ -254,30 +197,9 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 ]
             })
             .collect();
-        print!("{}", render::table(&["NAME", "EMAIL", "PLAN"], &rows));
+        out::print(&render::table(&["NAME", "EMAIL", "PLAN"], &rows))?;
     }
     Ok(0)
-}
-
-pub fn relogin(
-    paths: &Paths,
-    cfg: &Config,
-    name: &str,
-    device_auth: bool,
-    extra: &[OsString],
-) -> Result<()> {
-    let account = accounts::get(paths, name)?;
-    run_login(paths, cfg, &account.home, name, device_auth, extra)?;
-    cache::clear(paths, name);
-    match accounts::refresh_identity(&account)? {
-        Some(old) => term::warn(&format!(
-            "'{name}' is now logged in as {} (was {})",
-            describe(&accounts::get(paths, name)?.identity()),
-            describe(&old)
-        )),
-        None => term::note(&format!("logged in to '{name}' again")),
-    }
-    Ok(())
 }
 
 fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
@@ -303,10 +225,9 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
             .code(exit::FAILURE));
     }
     // Best effort: revoke the login remotely. Never the exit status.
-    match codex::find(cfg, paths) {
-        Ok(real) => {
-            let (mut cmd, _) = codex::command(&real, &account.home);
-            crate::accounts::sandbox::setup(cfg).apply(&mut cmd);
+    match Codex::locate(cfg, paths).and_then(|c| c.in_home(&account.home)) {
+        Ok(home_cmd) => {
+            let mut cmd = home_cmd.command;
             cmd.arg("logout")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -332,29 +253,32 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let shared = cfg.shared_home().ok();
     let kept = accounts::delete(paths, name, shared.as_deref())?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
-    println!(
+    out::line(&format!(
         "logged out '{name}' and deleted its sandbox '{}'",
         account.home.display()
-    );
+    ))?;
     if kept {
-        eprintln!(
-            "note: its links into the shared home stay in that dir (no credentials) so that sessions it started can still be resumed"
+        term::plain(
+            "note: its links into the shared home stay in that dir (no credentials) so that sessions it started can still be resumed",
         );
     }
     Ok(0)
 }
 
-fn launcher(paths: &Paths, cfg: &Config) -> Result<Launcher> {
-    Ok(Launcher {
+/// The accounts with their usage and the policy, for status and pick. No
+/// real codex is needed (then no app-server fallback).
+fn pool(paths: &Paths, cfg: &Config) -> Result<Pool> {
+    Ok(Pool {
         paths: paths.clone(),
         cfg: cfg.clone(),
-        real: codex::find(cfg, paths).unwrap_or_default(),
+        codex: Codex::if_present(cfg, paths),
         accounts: accounts::list(paths)?,
+        ctx: crate::base::process::Context::from_process(Vec::new()),
     })
 }
 
 fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[String]) -> Result<i32> {
-    let l = launcher(paths, cfg)?;
+    let l = pool(paths, cfg)?;
     for n in names {
         accounts::get(paths, n)?;
     }
@@ -368,17 +292,17 @@ fn status(paths: &Paths, cfg: &Config, json: bool, refresh: bool, names: &[Strin
         .collect();
     let picked = choice.as_ref().ok().map(|c| c.name.as_str());
     if json {
-        println!("{}", render::status_json(paths, &shown, picked));
+        out::line(&render::status_json(paths, &shown, picked))?;
     } else if l.accounts.is_empty() {
-        eprintln!("no accounts yet; add one with: swop add NAME");
+        term::plain("no accounts yet; add one with: swop add NAME");
     } else {
-        print!("{}", render::status_table(paths, &shown, picked));
+        out::print(&render::status_table(paths, &shown, picked))?;
     }
     Ok(0)
 }
 
 fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
-    let l = launcher(paths, cfg)?;
+    let l = pool(paths, cfg)?;
     if l.accounts.is_empty() {
         return Err(Error::new("no accounts yet")
             .help("add one with: swop add NAME")
@@ -394,24 +318,25 @@ fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
                 term::warn(w);
             }
             if json {
-                println!("{}", render::pick_json(&c));
+                out::line(&render::pick_json(&c))?;
             } else {
-                println!("{}: {}", c.name, c.why);
-                for (n, why) in &c.passed {
-                    println!("  not {n}: {why}");
+                let mut text = format!("{}: {}\n", c.name, c.why);
+                for p in &c.passed {
+                    text.push_str(&format!("  not {}: {p}\n", p.name()));
                 }
+                out::print(&text)?;
             }
             Ok(0)
         }
-        Err(b) => Err(launch::blocked_error(&b).details(render::blocked_json(&b))),
+        Err(b) => Err(b
+            .error(crate::base::time::now())
+            .details(render::blocked_json(&b))),
     }
 }
 
 fn uninstall(purge: bool) -> Result<i32> {
     let paths = Paths::from_env()?;
     let removed = crate::cli::install::uninstall(&paths, purge)?;
-    for r in removed {
-        println!("{r}");
-    }
+    out::print(&removed.iter().map(|r| format!("{r}\n")).collect::<String>())?;
     Ok(0)
 }

@@ -4,8 +4,9 @@
 
 use crate::accounts::{self, sandbox};
 use crate::base::error::{exit, Result};
+use crate::base::out;
 use crate::base::paths::Paths;
-use crate::codex;
+use crate::codex::{self, Codex};
 use crate::config::Config;
 use crate::usage::fetch::{self, FetchContext, Fetched};
 use serde_json::json;
@@ -49,22 +50,10 @@ fn fail(what: String, fix: String) -> Check {
 
 pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     let mut checks = Vec::new();
-    let cfg = match Config::load(&paths.config()) {
-        Ok(c) => {
-            checks.push(ok(format!("config '{}' parses", paths.config().display())));
-            c
-        }
-        Err(e) => {
-            checks.push(fail(
-                e.message.clone(),
-                "fix the file; config.example.toml documents every key".into(),
-            ));
-            Config::default()
-        }
-    };
+    let cfg = config_check(paths, &mut checks);
     checks.extend(path_order(paths));
-    let real = codex::find(&cfg, paths);
-    match &real {
+    let codex = Codex::locate(&cfg, paths);
+    match codex.as_ref().map(|c| c.binary().expect("located")) {
         Ok(p) => match codex::version(p) {
             Some(v) => checks.push(ok(format!("real codex: '{}' ({v})", p.display()))),
             None => checks.push(fail(
@@ -105,60 +94,80 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
             "the shared config.toml sets cli_auth_credentials_store = \"{s}\"; swop overrides it with \"file\" so each account keeps its own auth.json"
         )));
     }
-    let setup = sandbox::setup(&cfg);
-    let prepare = move |c: &mut std::process::Command| setup.apply(c);
-    let real_path: Option<PathBuf> = real.as_ref().ok().cloned();
+    let codex = codex.unwrap_or_else(|_| Codex::if_present(&cfg, paths));
     let ctx = FetchContext {
         base_url: &cfg.usage.base_url,
         timeout: cfg.usage.timeout,
-        codex: real_path.as_deref(),
-        prepare: &prepare,
+        codex: &codex,
         now: crate::base::time::now(),
     };
-    let results: Vec<(String, Check)> = std::thread::scope(|s| {
-        let hs: Vec<_> = all
-            .iter()
-            .map(|a| {
-                let ctx = &ctx;
-                s.spawn(move || (a.name.clone(), account_check(paths, a, ctx)))
-            })
-            .collect();
-        hs.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    checks.extend(results.into_iter().map(|(_, c)| c));
+    checks.extend(account_checks(paths, &all, &ctx));
 
     let failed = checks.iter().any(|c| c.level == Level::Fail);
-    if json_out {
-        let v: Vec<_> = checks
-            .iter()
-            .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json")
-        );
+    out::print(&if json_out {
+        report_json(&checks, failed)
     } else {
-        for c in &checks {
-            let tag = match c.level {
-                Level::Ok => "ok  ",
-                Level::Warn => "warn",
-                Level::Fail => "FAIL",
-            };
-            println!("{tag}  {}", c.what);
-            if let Some(f) = &c.fix {
-                println!("      fix: {f}");
-            }
-        }
-        println!(
-            "{}",
-            if failed {
-                "\nsome checks failed: `codex` through swop will not work until they are fixed"
-            } else {
-                "\nall good: `codex` runs through swop"
-            }
-        );
-    }
+        report_text(&checks, failed)
+    })?;
     Ok(if failed { exit::FAILURE as i32 } else { 0 })
+}
+
+/// The config parses (else: defaults, and a failed check).
+fn config_check(paths: &Paths, checks: &mut Vec<Check>) -> Config {
+    match Config::load(&paths.config()) {
+        Ok(c) => {
+            checks.push(ok(format!("config '{}' parses", paths.config().display())));
+            c
+        }
+        Err(e) => {
+            checks.push(fail(
+                e.message.clone(),
+                "fix the file; `swop help config` shows every key and its default".into(),
+            ));
+            Config::default()
+        }
+    }
+}
+
+/// One check per account, asked in parallel.
+fn account_checks(paths: &Paths, all: &[accounts::Account], ctx: &FetchContext) -> Vec<Check> {
+    std::thread::scope(|s| {
+        let hs: Vec<_> = all
+            .iter()
+            .map(|a| s.spawn(move || account_check(paths, a, ctx)))
+            .collect();
+        hs.into_iter().filter_map(|h| h.join().ok()).collect()
+    })
+}
+
+fn report_json(checks: &[Check], failed: bool) -> String {
+    let v: Vec<_> = checks
+        .iter()
+        .map(|c| json!({"level": match c.level { Level::Ok => "ok", Level::Warn => "warn", Level::Fail => "fail" }, "check": c.what, "fix": c.fix}))
+        .collect();
+    let doc = serde_json::to_string_pretty(&json!({"ok": !failed, "checks": v})).expect("json");
+    format!("{doc}\n")
+}
+
+fn report_text(checks: &[Check], failed: bool) -> String {
+    let mut text = String::new();
+    for c in checks {
+        let tag = match c.level {
+            Level::Ok => "ok  ",
+            Level::Warn => "warn",
+            Level::Fail => "FAIL",
+        };
+        text.push_str(&format!("{tag}  {}\n", c.what));
+        if let Some(f) = &c.fix {
+            text.push_str(&format!("      fix: {f}\n"));
+        }
+    }
+    text.push_str(if failed {
+        "\nsome checks failed: `codex` through swop will not work until they are fixed\n"
+    } else {
+        "\nall good: `codex` runs through swop\n"
+    });
+    text
 }
 
 /// The shim dir must be on PATH, ahead of every real codex.

@@ -1,17 +1,30 @@
-//! Command-line parsing: turns argv into a plain [`Command`] and validates it;
-//! no decision is taken here. Help and version return before any config is
-//! read. `swop codex ARGS...` passes ARGS through untouched.
+//! The management CLI. This file turns argv into a plain [`Command`]: the
+//! table of commands and flags is `flags.rs` (read its header to add a
+//! command), the lexopt loop `parse.rs`, the one arm per command
+//! [`Command::from_matches`] below. No decision is taken here; help and
+//! version return before any config is read. `swop codex ARGS...` passes
+//! ARGS through untouched.
+//!
+//! Unit `cli/`: the management commands (`commands`), the table, parser,
+//! help and completions, rendering of tables and JSON (`render`), `doctor`,
+//! `install`. The top of the stack: may use every other unit; nothing uses it.
 
 pub mod commands;
 pub mod completions;
 pub mod doctor;
+pub mod flags;
+pub mod help;
 pub mod install;
+mod parse;
 pub mod render;
+mod suggest;
 
-use crate::base::error::{Error, Result};
-use lexopt::prelude::*;
+use crate::base::error::Result;
+use parse::{Matches, Parsed};
 use std::ffi::OsString;
 
+/// A parsed command line: plain data, one variant per entry of
+/// `flags::COMMANDS` (plus help and version).
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Help(Option<String>),
@@ -60,214 +73,100 @@ pub enum Command {
 }
 
 impl Command {
-    /// Whether the output is a JSON document (errors then are JSON too).
-    pub fn json(&self) -> bool {
-        matches!(
-            self,
-            Command::List { json: true }
-                | Command::Status { json: true, .. }
-                | Command::Pick { json: true }
-                | Command::Doctor { json: true }
-        )
-    }
-}
-
-/// For an argv that did not parse: did it ask for JSON? (Never in codex
-/// mode, whose arguments belong to codex.)
-pub fn asks_json(args: &[OsString]) -> bool {
-    args.first().is_some_and(|a| a != "codex") && args.iter().any(|a| a == "--json")
-}
-
-pub const COMMANDS: &[(&str, &str, &str)] = &[
-    ("add", "swop add NAME [--device-auth] [-- LOGIN_ARGS...]",
-     "Log in to a new account with the real `codex login`, in its own sandbox.\n\n  --device-auth   use codex's device-code flow (headless, WSL, SSH)\n  -- ARGS         more arguments for `codex login`"),
-    ("import", "swop import NAME [--from DIR]",
-     "Adopt an existing codex login: MOVES DIR/auth.json (default ~/.codex) into a\nnew account sandbox, so one login never lives in two homes."),
-    ("list", "swop list [--json]", "List accounts: name, email, plan. No network."),
-    ("relogin", "swop relogin NAME [--device-auth] [-- LOGIN_ARGS...]",
-     "Log in to an existing account again (runs `codex login` in its sandbox)."),
-    ("logout", "swop logout NAME [--force]",
-     "Try `codex logout` (bounded; a failure is only a warning), then delete the\naccount's sandbox. Refuses while codex runs on the account, unless --force."),
-    ("status", "swop status [--json] [--refresh] [NAME...]",
-     "Per account: plan, 5-hour and weekly usage, weekly reset, state, live\nsessions; `*` marks the account a launch would pick now.\n\n  --refresh   ignore the cache and ask the usage server now\n  --json      machine-readable output (see README)"),
-    ("pick", "swop pick [--json]",
-     "Show which account `codex` would use now and why each other was passed over.\nExits 5 when every account is blocked."),
-    ("codex", "swop codex [ARGS...]",
-     "Pick the best account and run the real codex with ARGS under it. The `codex`\nshim does the same. SWOP_ACCOUNT=NAME forces an account."),
-    ("doctor", "swop doctor [--json]",
-     "Check the setup (PATH order, real codex, permissions, config, logins, usage\nserver) and say how to fix what is wrong. Exits 0 only when `codex` works."),
-    ("uninstall", "swop uninstall [--purge]",
-     "Remove swop's binary, the codex shim and the shell rc block. Accounts are\nkept unless --purge is given."),
-    ("completions", "swop completions bash|zsh|fish",
-     "Print a shell completion script for swop."),
-];
-
-pub fn main_help() -> String {
-    let mut s = String::from(
-        "swop: run codex on whichever of your ChatGPT accounts has the most quota left\n\nUsage: swop COMMAND [OPTIONS]\n       codex [ARGS...]     (through the shim: same as `swop codex`)\n\nCommands:\n",
-    );
-    for (name, _, help) in COMMANDS {
-        s.push_str(&format!(
-            "  {name:<12} {}\n",
-            help.lines().next().unwrap_or("")
-        ));
-    }
-    s.push_str(
-        "\nOptions:\n  -h, --help      show help (also: swop help COMMAND)\n  -V, --version   show the version\n\nFiles: $SWOP_HOME (default ~/.swop): swop.toml, accounts/, cache/.\nSee the README for environment variables and exit codes.\n",
-    );
-    s
-}
-
-pub fn command_help(name: &str) -> Option<String> {
-    COMMANDS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, usage, help)| format!("Usage: {usage}\n\n{help}\n"))
-}
-
-fn unexpected(cmd: &str, e: lexopt::Error) -> Error {
-    Error::usage(format!("{cmd}: {e}")).help(format!("see: swop help {cmd}"))
-}
-
-fn name_arg(cmd: &str, v: Option<OsString>) -> Result<String> {
-    let v = v.ok_or_else(|| {
-        Error::usage(format!("{cmd}: missing account NAME")).help(format!("see: swop help {cmd}"))
-    })?;
-    let s = v
-        .into_string()
-        .map_err(|_| Error::usage(format!("{cmd}: the account name is not valid UTF-8")))?;
-    crate::accounts::validate_name(&s)?;
-    Ok(s)
-}
-
-pub fn parse(args: Vec<OsString>) -> Result<Command> {
-    let mut p = lexopt::Parser::from_args(args);
-    let sub = match p.next().map_err(|e| unexpected("swop", e))? {
-        None | Some(Short('h') | Long("help")) => return Ok(Command::Help(None)),
-        Some(Short('V') | Long("version")) => return Ok(Command::Version),
-        Some(Value(v)) => v.string().map_err(|e| unexpected("swop", e))?,
-        Some(a) => return Err(unexpected("swop", a.unexpected())),
-    };
-    let sub = sub.as_str();
-    if sub == "codex" {
-        return Ok(Command::Codex {
-            args: p.raw_args().map_err(|e| unexpected("codex", e))?.collect(),
-        });
-    }
-    if command_help(sub).is_none() && sub != "help" {
-        return Err(
-            Error::usage(format!("unknown command '{}'", sub.escape_debug()))
-                .help("see: swop --help"),
-        );
-    }
-    let mut json = false;
-    let mut device_auth = false;
-    let mut force = false;
-    let mut refresh = false;
-    let mut purge = false;
-    let mut from = None;
-    let mut extra = Vec::new();
-    let mut positional: Vec<OsString> = Vec::new();
-    while let Some(arg) = p.next().map_err(|e| unexpected(sub, e))? {
-        match (sub, arg) {
-            (_, Short('h') | Long("help")) => return Ok(Command::Help(Some(sub.to_string()))),
-            ("list" | "status" | "pick" | "doctor", Long("json")) => json = true,
-            ("add" | "relogin", Long("device-auth")) => device_auth = true,
-            ("logout", Long("force") | Short('f')) => force = true,
-            ("status", Long("refresh")) => refresh = true,
-            ("uninstall", Long("purge")) => purge = true,
-            ("import", Long("from")) => from = Some(p.value().map_err(|e| unexpected(sub, e))?),
-            ("add" | "relogin", Value(v)) if positional.is_empty() => positional.push(v),
-            ("add" | "relogin", Value(v)) => {
-                return Err(Error::usage(format!(
-                    "{sub}: unexpected argument '{}'",
-                    v.to_string_lossy()
-                ))
-                .help(format!(
-                    "pass arguments for codex login after `--`: swop {sub} NAME -- ARGS"
-                )))
-            }
-            (_, Value(v)) => positional.push(v),
-            (_, a) => return Err(unexpected(sub, a.unexpected())),
-        }
-        if matches!(sub, "add" | "relogin")
-            && p.try_raw_args()
-                .is_some_and(|r| r.peek() == Some("--".as_ref()))
-        {
-            let mut raw = p.raw_args().map_err(|e| unexpected(sub, e))?;
-            raw.next(); // the `--`
-            extra = raw.collect();
-            break;
-        }
-    }
-    let mut pos = positional.into_iter();
-    let no_more = |pos: &mut std::vec::IntoIter<OsString>, sub: &str| -> Result<()> {
-        match pos.next() {
-            Some(v) => Err(Error::usage(format!(
-                "{sub}: unexpected argument '{}'",
-                v.to_string_lossy()
-            ))
-            .help(format!("see: swop help {sub}"))),
-            None => Ok(()),
-        }
-    };
-    let cmd = match sub {
-        "help" => {
-            let topic = pos.next().map(|t| t.to_string_lossy().to_string());
-            Command::Help(topic)
-        }
-        "add" => Command::Add {
-            name: name_arg(sub, pos.next())?,
-            device_auth,
-            extra,
-        },
-        "relogin" => Command::Relogin {
-            name: name_arg(sub, pos.next())?,
-            device_auth,
-            extra,
-        },
-        "import" => Command::Import {
-            name: name_arg(sub, pos.next())?,
-            from,
-        },
-        "logout" => Command::Logout {
-            name: name_arg(sub, pos.next())?,
-            force,
-        },
-        "list" => Command::List { json },
-        "pick" => Command::Pick { json },
-        "doctor" => Command::Doctor { json },
-        "uninstall" => Command::Uninstall { purge },
-        "status" => {
-            let names = pos
-                .by_ref()
-                .map(|v| name_arg(sub, Some(v)))
-                .collect::<Result<Vec<_>>>()?;
-            Command::Status {
+    /// The one place a parsed command line becomes a [`Command`]: one arm
+    /// per entry of `flags::COMMANDS`.
+    fn from_matches(m: Matches) -> Result<Command> {
+        let json = m.has("json");
+        Ok(match m.spec.name {
+            "add" => Command::Add {
+                name: account_name(&m)?,
+                device_auth: m.has("device-auth"),
+                extra: m.after_dashes,
+            },
+            "import" => Command::Import {
+                name: account_name(&m)?,
+                from: m.value("from"),
+            },
+            "list" => Command::List { json },
+            "relogin" => Command::Relogin {
+                name: account_name(&m)?,
+                device_auth: m.has("device-auth"),
+                extra: m.after_dashes,
+            },
+            "logout" => Command::Logout {
+                name: account_name(&m)?,
+                force: m.has("force"),
+            },
+            "status" => Command::Status {
                 json,
-                refresh,
-                names,
-            }
-        }
-        "completions" => {
-            let shell = pos
-                .next()
-                .map(|s| s.to_string_lossy().to_string())
-                .ok_or_else(|| {
-                    Error::usage("completions: missing SHELL").help("use one of: bash, zsh, fish")
-                })?;
-            if !matches!(shell.as_str(), "bash" | "zsh" | "fish") {
-                return Err(
-                    Error::usage(format!("completions: unsupported shell '{shell}'"))
-                        .help("use one of: bash, zsh, fish"),
-                );
-            }
-            Command::Completions { shell }
-        }
-        _ => unreachable!("checked against COMMANDS"),
+                refresh: m.has("refresh"),
+                names: m
+                    .operands
+                    .iter()
+                    .map(|v| name(&m, v))
+                    .collect::<Result<_>>()?,
+            },
+            "pick" => Command::Pick { json },
+            "codex" => Command::Codex { args: m.operands },
+            "doctor" => Command::Doctor { json },
+            "uninstall" => Command::Uninstall {
+                purge: m.has("purge"),
+            },
+            "completions" => Command::Completions {
+                shell: m.operands[0].to_string_lossy().into_owned(),
+            },
+            other => unreachable!("'{other}' is in flags::COMMANDS but has no arm here"),
+        })
+    }
+}
+
+/// The first operand as an account name (its presence is checked by parse).
+fn account_name(m: &Matches) -> Result<String> {
+    name(m, &m.operands[0])
+}
+
+fn name(m: &Matches, v: &OsString) -> Result<String> {
+    let s = v.to_str().ok_or_else(|| {
+        crate::base::error::Error::usage(format!(
+            "{}: the account name is not valid UTF-8",
+            m.spec.name
+        ))
+    })?;
+    crate::accounts::validate_name(s)?;
+    Ok(s.to_string())
+}
+
+/// Did argv ask for JSON output (so errors are a JSON document on stdout
+/// too)? Answered from the table whether or not argv parses: only a command
+/// whose entry has `--json` does (never `codex`, whose arguments are
+/// codex's); for an unknown command a `--json` counts, so that a script that
+/// asked for JSON gets a JSON error.
+pub fn asks_json(args: &[OsString]) -> bool {
+    let given = || {
+        args.iter()
+            .skip(1)
+            .take_while(|a| *a != "--")
+            .any(|a| a == "--json")
     };
-    no_more(&mut pos, sub)?;
-    Ok(cmd)
+    match args.first().and_then(|a| a.to_str()) {
+        Some(name) => match flags::find(name) {
+            Some(spec) => spec.flag("json").is_some() && given(),
+            None => given(),
+        },
+        None => false,
+    }
+}
+
+/// The documented example config, printed by `swop help config`.
+pub const CONFIG_EXAMPLE: &str = include_str!("../../config.example.toml");
+
+/// argv (without argv[0]) to a [`Command`], or a usage error (exit 2).
+pub fn parse(args: Vec<OsString>) -> Result<Command> {
+    match parse::parse(args)? {
+        Parsed::Help(topic) => Ok(Command::Help(topic)),
+        Parsed::Version => Ok(Command::Version),
+        Parsed::Run(m) => Command::from_matches(m),
+    }
 }
 
 #[cfg(test)]
@@ -378,5 +277,178 @@ mod tests {
                 from: Some("/x".into())
             }
         );
+    }
+
+    /// An argv that gives every flag of `spec` (values and operands filled in).
+    fn argv_with_flag(spec: &flags::Spec, f: &flags::Flag) -> Vec<&'static str> {
+        let mut v = vec![spec.name];
+        match spec.operands {
+            flags::Operands::NewName | flags::Operands::Account => v.push("acct"),
+            flags::Operands::Shell => v.push("bash"),
+            _ => {}
+        }
+        v.push(Box::leak(format!("--{}", f.long).into_boxed_str()));
+        if f.value.is_some() {
+            v.push("/x");
+        }
+        v
+    }
+
+    #[test]
+    fn every_flag_parses_under_its_own_command_only() {
+        for spec in flags::COMMANDS {
+            for other in flags::COMMANDS {
+                for f in other.flags {
+                    let got = p(&argv_with_flag(spec, f));
+                    match spec.flag(f.long) {
+                        Some(_) => assert!(got.is_ok(), "{} --{}: {got:?}", spec.name, f.long),
+                        None if spec.operands == flags::Operands::CodexArgs => {
+                            assert!(got.is_ok(), "codex passes --{} through", f.long)
+                        }
+                        None => {
+                            let e = got.unwrap_err();
+                            assert_eq!(e.code, crate::base::error::exit::USAGE);
+                            assert!(e.message.contains(f.long), "{}", e.message);
+                        }
+                    }
+                }
+                if let Some(c) = other.flags.iter().find_map(|f| f.short) {
+                    let short = format!("-{c}");
+                    let got = p(&[spec.name, "acct", &short]);
+                    let own = spec.flags.iter().any(|f| f.short == Some(c))
+                        || spec.operands == flags::Operands::CodexArgs;
+                    assert!(own || got.is_err(), "{} {short}: {got:?}", spec.name);
+                }
+            }
+        }
+        assert_eq!(
+            p(&["logout", "a", "-f"]).unwrap(),
+            Command::Logout {
+                name: "a".into(),
+                force: true
+            }
+        );
+    }
+
+    #[test]
+    fn every_summary_is_one_complete_line() {
+        for spec in flags::COMMANDS {
+            let s = spec.summary;
+            assert!(s.ends_with('.') && !s.ends_with(".."), "{}: {s}", spec.name);
+            assert!(!s.contains('\n') && !s.contains('…'), "{}: {s}", spec.name);
+            assert!(s.starts_with(char::is_uppercase), "{}: {s}", spec.name);
+            assert!(s.len() <= 64, "{}: {} chars: {s}", spec.name, s.len());
+            assert!(s.split_whitespace().count() >= 5, "{}: {s}", spec.name);
+            assert!(
+                help::main_help().contains(&format!("  {:<12} {s}\n", spec.name)),
+                "{}: not whole in swop --help",
+                spec.name
+            );
+            for line in spec.about.lines() {
+                assert!(
+                    line.len() <= 78,
+                    "{}: about line too long: {line}",
+                    spec.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_has_an_example_in_its_help() {
+        for spec in flags::COMMANDS {
+            assert!(!spec.examples.is_empty(), "{} has no example", spec.name);
+            let h = help::topic_help(spec.name).unwrap();
+            assert!(h.starts_with(&format!("Usage: {}\n", help::usage(spec))));
+            assert!(h.contains("\nExamples:\n"), "{h}");
+            for (cmd, what) in spec.examples {
+                let mentions = cmd.contains(&format!("swop {}", spec.name))
+                    || (spec.name == "codex" && cmd.contains("codex"));
+                assert!(mentions, "{}: example {cmd:?} does not use it", spec.name);
+                assert!(h.contains(cmd) && h.contains(what), "{}: {cmd}", spec.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_flag_is_in_its_own_help_only() {
+        let token = |text: &str, long: &str| {
+            let flag = format!("--{long}");
+            text.split(|c: char| !(c.is_alphanumeric() || c == '-'))
+                .any(|w| w == flag)
+        };
+        for spec in flags::COMMANDS {
+            let h = help::command_help(spec);
+            for other in flags::COMMANDS {
+                for f in other.flags {
+                    assert_eq!(
+                        token(&h, f.long),
+                        spec.flag(f.long).is_some(),
+                        "--{} in the help of {}",
+                        f.long,
+                        spec.name
+                    );
+                    if spec.flag(f.long).is_some() {
+                        assert!(h.contains(f.help), "{}: --{} help", spec.name, f.long);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn help_topics_and_did_you_mean() {
+        assert_eq!(
+            p(&["help", "config"]).unwrap(),
+            Command::Help(Some("config".into()))
+        );
+        let e = p(&["stauts"]).unwrap_err();
+        assert_eq!(e.code, crate::base::error::exit::USAGE);
+        assert!(e.help.unwrap().contains("'status'"));
+        let e = p(&["status", "--jsn"]).unwrap_err();
+        assert!(e.help.unwrap().contains("'--json'"));
+        let e = p(&["help", "stauts"]).unwrap_err();
+        assert!(e.help.unwrap().contains("swop help status"));
+        let e = p(&["logout", "a", "--refresh"]).unwrap_err();
+        assert!(e.help.unwrap().contains("option of: status"));
+        // No suggestion names a command or page that does not exist.
+        let e = p(&["--verbose"]).unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("see: swop --help"));
+    }
+
+    #[test]
+    fn help_config_is_a_config_that_parses() {
+        let text = help::topic_help("config").unwrap();
+        assert_eq!(text, include_str!("../../config.example.toml"));
+        let cfg = crate::config::Config::parse(&text, std::path::Path::new("swop.toml"));
+        assert!(cfg.is_ok(), "{:?}", cfg.err());
+    }
+
+    #[test]
+    fn asks_json_follows_the_table() {
+        let a = |v: &[&str]| asks_json(&v.iter().map(OsString::from).collect::<Vec<_>>());
+        assert!(a(&["status", "--nope", "--json"]));
+        assert!(a(&["stauts", "--json"]));
+        assert!(!a(&["logout", "a", "--json"]));
+        assert!(!a(&["codex", "exec", "--json"]));
+        assert!(!a(&["add", "a", "--", "--json"]));
+        assert!(!a(&["list"]));
+    }
+
+    /// README.md documents the same commands, usage lines and variables.
+    #[test]
+    fn readme_agrees_with_the_table() {
+        let readme = include_str!("../../README.md");
+        for spec in flags::COMMANDS {
+            let usage = help::usage(spec).replace('|', "\\|");
+            assert!(
+                readme.contains(&format!("`{usage}`")),
+                "README.md lacks `{usage}`"
+            );
+        }
+        for (var, _) in flags::ENVIRONMENT.iter().chain(flags::ENVIRONMENT_SET) {
+            let var = var.split('=').next().unwrap();
+            assert!(readme.contains(&format!("`{var}")), "README.md lacks {var}");
+        }
     }
 }

@@ -251,10 +251,10 @@ pub fn pick_json(c: &Choice) -> String {
     let passed: Vec<Value> = c
         .passed
         .iter()
-        .map(|(n, w)| json!({"name": n, "reason": w}))
+        .map(|p| json!({"name": p.name(), "reason": p.to_string()}))
         .collect();
     serde_json::to_string_pretty(&json!({
-        "account": c.name, "reason": c.why, "without_quota_data": c.without_data,
+        "account": c.name, "reason": c.why.to_string(), "without_quota_data": c.without_data,
         "passed_over": passed, "warnings": c.warnings,
     }))
     .expect("json")
@@ -265,11 +265,11 @@ pub fn blocked_json(b: &Blocked) -> Value {
     let accounts: Vec<Value> = b
         .accounts
         .iter()
-        .map(|(n, w, t)| json!({"name": n, "reason": w, "usable_at": time_json(*t)}))
+        .map(|u| json!({"name": u.name, "reason": u.to_string(), "usable_at": time_json(u.until)}))
         .collect();
     json!({
         "account": null,
-        "earliest": b.earliest.as_ref().map(|(n, t)| json!({"name": n, "at": time_json(Some(*t))})),
+        "earliest": b.earliest.as_ref().map(|c| json!({"name": c.name, "at": time_json(Some(c.at))})),
         "accounts": accounts,
     })
 }

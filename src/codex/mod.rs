@@ -5,8 +5,16 @@
 //! `codex` on PATH that is not swop: shim dirs are skipped, and so is any
 //! candidate that is the running executable (same canonical path, or the same
 //! inode, which also catches hard links and copies made by `ln`).
+//!
+//! Unit `codex/`: the binary, the [`Codex`] runner, login into a home
+//! (`login`), signal forwarding (`signals`). Never picks an account and never
+//! reads usage: it runs codex where it is told to.
 
+pub mod login;
+mod runner;
 pub mod signals;
+
+pub use runner::{Codex, HomeCommand};
 
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::{env_nonempty, Paths};
@@ -79,7 +87,7 @@ fn is_executable_file(p: &Path) -> bool {
 }
 
 /// Finds the real codex. The error names everything that was searched.
-pub fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
+fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
     let me = self_id();
     let explicit = |p: PathBuf, source: &str| -> Result<PathBuf> {
         if me.is_me(&p) {
@@ -136,26 +144,17 @@ pub fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
             skipped.join(", ")
         ));
     }
-    Err(Error::new(msg)
-        .help("install codex (npm install -g @openai/codex) so that it is on PATH, or set SWOP_CODEX=/path/to/codex")
-        .code(exit::NO_CODEX))
+    Err(Error {
+        message: msg,
+        ..not_found()
+    })
 }
 
-/// A command for the real codex running in `home` (a CODEX_HOME), with the
-/// variables that would override that home's login removed. Returns the
-/// names of the variables it removed, so the caller can say so.
-pub fn command(real: &Path, home: &Path) -> (Command, Vec<&'static str>) {
-    let mut cmd = Command::new(real);
-    cmd.env("CODEX_HOME", home);
-    cmd.env(DEPTH_VAR, (depth() + 1).to_string());
-    let mut removed = Vec::new();
-    for var in OVERRIDING_VARS {
-        if std::env::var_os(var).is_some() {
-            removed.push(*var);
-            cmd.env_remove(var);
-        }
-    }
-    (cmd, removed)
+/// The error for "there is no real codex", with the fix.
+fn not_found() -> Error {
+    Error::new("cannot find the real codex")
+        .help("install codex (npm install -g @openai/codex) so that it is on PATH, or set SWOP_CODEX=/path/to/codex")
+        .code(exit::NO_CODEX)
 }
 
 /// Waits for `child` at most `limit`; kills it when the time is up.

@@ -11,69 +11,38 @@ use crate::base::error::Result;
 use crate::base::term;
 use crate::base::time;
 use crate::config::FailoverMode;
-use crate::launch::{subcommand, Launcher};
+use crate::launch::argv::{continuation, continue_hint};
+use crate::launch::Pool;
 use crate::select::Choice;
 use crate::usage::gather::AccountState;
 use std::ffi::OsString;
 use std::time::SystemTime;
 
-/// The arguments that continue session `id`, built from the original ones.
-pub fn continuation(args: &[OsString], id: &str) -> Vec<OsString> {
-    let sub = subcommand(args);
-    let pos = sub.and_then(|s| args.iter().position(|a| a.to_str() == Some(s)));
-    match (sub, pos) {
-        (Some("exec" | "e"), Some(i)) => {
-            let before = &args[..=i];
-            let rest = &args[i + 1..];
-            if subcommand(rest) == Some("resume") {
-                return replace_last(args, id);
-            }
-            // The prompt is the last argument when it is not an option.
-            let (opts, prompt) = match rest.last() {
-                Some(p) if !p.to_string_lossy().starts_with('-') => {
-                    (&rest[..rest.len() - 1], Some(p.clone()))
-                }
-                _ => (rest, None),
-            };
-            let mut out: Vec<OsString> = before.to_vec();
-            out.extend(opts.iter().cloned());
-            out.push("resume".into());
-            out.push(id.into());
-            out.extend(prompt);
-            out
-        }
-        (Some("resume"), Some(_)) => replace_last(args, id),
-        _ => {
-            // Interactive: keep the options before any prompt, then resume.
-            let opts: Vec<OsString> = match pos {
-                Some(i) => args[..i].to_vec(),
-                None => args.to_vec(),
-            };
-            let mut out = opts;
-            out.push("resume".into());
-            out.push(id.into());
-            out
-        }
-    }
-}
-
-/// `resume --last` becomes `resume ID`; `resume ID` stays as it is.
-fn replace_last(args: &[OsString], id: &str) -> Vec<OsString> {
-    args.iter()
-        .map(|a| {
-            if a == "--last" {
-                OsString::from(id)
-            } else {
-                a.clone()
-            }
-        })
-        .collect()
+/// Which window ran out on `account`, and when it resets: "work hit its
+/// weekly limit (resets Fri 28 Nov 10:00)".
+fn limit_headline(account: &Account, now: &AccountState) -> String {
+    let usage = now.usage.as_ref().map(|(u, _)| u);
+    let out = |w: Option<f64>| w.is_some_and(|w| w >= 100.0);
+    let weekly_out = out(usage.and_then(|u| u.weekly_used()));
+    let five_out = out(usage.and_then(|u| u.five_hour_used()));
+    let (which, reset) = if five_out && !weekly_out {
+        let reset = usage
+            .and_then(|u| u.five_hour.as_ref())
+            .and_then(|w| w.reset_at);
+        ("5-hour", reset)
+    } else {
+        ("weekly", usage.and_then(|u| u.weekly_reset()))
+    };
+    let resets = reset
+        .map(|t| format!(" (resets {})", time::wall(t)))
+        .unwrap_or_default();
+    format!("{} hit its {which} limit{resets}", account.name)
 }
 
 /// Decides what happens after `account` ran out. `Some` = run again with
 /// this choice and these arguments.
 pub fn plan(
-    l: &Launcher,
+    l: &Pool,
     account: &Account,
     now: &AccountState,
     args: &[OsString],
@@ -81,34 +50,15 @@ pub fn plan(
     states: &[AccountState],
     used: &[String],
 ) -> Result<Option<(Choice, Vec<OsString>)>> {
-    let cwd = std::env::current_dir().unwrap_or_default();
+    let cwd = l.ctx.cwd.clone();
     let filter = Filter {
         since: Some(started),
         cwd: Some(&cwd),
         interactive_only: false,
     };
     let id = rollouts::newest(&rollouts::dir(&l.cfg, account), &filter);
-    let usage = now.usage.as_ref().map(|(u, _)| u);
-    let weekly_out = usage
-        .and_then(|u| u.weekly_used())
-        .is_some_and(|w| w >= 100.0);
-    let five_out = usage
-        .and_then(|u| u.five_hour_used())
-        .is_some_and(|w| w >= 100.0);
-    let (which, reset) = match (weekly_out, five_out) {
-        (false, true) => (
-            "5-hour",
-            usage
-                .and_then(|u| u.five_hour.as_ref())
-                .and_then(|w| w.reset_at),
-        ),
-        _ => ("weekly", usage.and_then(|u| u.weekly_reset())),
-    };
-    let resets = reset
-        .map(|t| format!(" (resets {})", time::wall(t)))
-        .unwrap_or_default();
-    let headline = format!("{} hit its {which} limit{resets}", account.name);
-    let resume_cmd = id.as_ref().map(|id| format!("codex resume {id}"));
+    let headline = limit_headline(account, now);
+    let resume_cmd = id.as_ref().map(|id| continue_hint(args, id));
     let next = match l.choose(states, used) {
         Ok(c) => c,
         Err(blocked) => {
@@ -132,7 +82,7 @@ pub fn plan(
     } else {
         "this command"
     };
-    let mode = l.cfg.failover.mode.unwrap_or(if term::interactive() {
+    let mode = l.cfg.failover.mode.unwrap_or(if l.interactive() {
         FailoverMode::Ask
     } else {
         FailoverMode::Off
@@ -164,44 +114,4 @@ pub fn plan(
         None => args.to_vec(),
     };
     Ok(Some((next, next_args)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn a(v: &[&str]) -> Vec<OsString> {
-        v.iter().map(OsString::from).collect()
-    }
-
-    const ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
-
-    #[test]
-    fn exec_continuation_keeps_options_and_prompt() {
-        assert_eq!(
-            continuation(&a(&["exec", "--skip-git-repo-check", "task"]), ID),
-            a(&["exec", "--skip-git-repo-check", "resume", ID, "task"])
-        );
-        assert_eq!(
-            continuation(&a(&["exec", "resume", "--last", "p"]), ID),
-            a(&["exec", "resume", ID, "p"])
-        );
-        assert_eq!(
-            continuation(&a(&["-c", "x=1", "exec", "t"]), ID),
-            a(&["-c", "x=1", "exec", "resume", ID, "t"])
-        );
-    }
-
-    #[test]
-    fn interactive_continuation() {
-        assert_eq!(continuation(&a(&[]), ID), a(&["resume", ID]));
-        assert_eq!(
-            continuation(&a(&["-m", "o3", "fix the bug"]), ID),
-            a(&["-m", "o3", "resume", ID])
-        );
-        assert_eq!(
-            continuation(&a(&["resume", "--last"]), ID),
-            a(&["resume", ID])
-        );
-    }
 }

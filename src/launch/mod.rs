@@ -2,272 +2,168 @@
 //! `swop codex ARGS...`. Picks an account, says which on stderr, runs the real
 //! codex under it with ARGS unchanged, and passes its exit status through.
 //!
-//! Order of checks, cheapest first: recursion depth, SWOP_BYPASS, fast paths
-//! (--version, --help, help, completion), login/logout guard, nested call from
-//! inside a swop-launched codex, then selection. A fresh cache means no
-//! network and no extra process before codex starts.
+//! One call, top to bottom: [`run`] guards recursion, reads swop.toml, asks
+//! [`route`] where the call goes (bypass, fast path, refused login/logout,
+//! nested call, or a pick), and for a pick hands a [`Launcher`] the
+//! [`Pool`] (accounts + usage + policy). The launcher picks, runs codex
+//! (`run_child`), and after each run `after_run` decides: exit, retry after
+//! a relogin, or switch accounts ([`failover`]). codex's argv grammar lives
+//! in [`argv`]; running sessions are registered in [`live`].
+//!
+//! Never parses swop's own flags and never renders tables: that is `cli/`.
+//! A fresh cache means no network and no extra process before codex starts.
 
+pub mod argv;
 pub mod failover;
+mod pool;
+mod route;
+
+pub use pool::Pool;
 pub mod live;
 
 use crate::accounts::sandbox;
-use crate::accounts::{self, Account};
+use crate::accounts::{self, rollouts, Account};
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::{env_nonempty, Paths};
-use crate::codex;
+use crate::base::process::Context;
+use crate::codex::{self, Codex};
 use crate::config::Config;
-use crate::select::{self, Choice};
-use crate::usage::gather::{self, AccountState};
+use crate::select::Choice;
+use crate::usage::gather::AccountState;
 
 use crate::base::term;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Set for the codex swop starts: the sandbox it runs in. A nested `codex`
-/// keeps the parent's account only while CODEX_HOME still equals this path
-/// and the sandbox exists, so a marker inherited by a long-lived daemon can
-/// never pin a later, unrelated call to a removed account. (The name has no
-/// KEY/SECRET/TOKEN in it: codex's shell environment policy drops those.)
-pub const LAUNCHED_VAR: &str = "SWOP_LAUNCHED_HOME";
+pub use route::LAUNCHED_VAR;
+use route::{Guarded, Route};
 
-const FAST_PATHS: &[&str] = &["--version", "-V", "--help", "-h", "help", "completion"];
-
-/// The codex subcommand: the first argument that is not an option (skipping
-/// the value of `-c`/`--config`, `-p`/`--profile`, `-m`/`--model`, ...).
-pub fn subcommand(args: &[OsString]) -> Option<&str> {
-    let mut skip = false;
-    for a in args {
-        let s = a.to_str()?;
-        if skip {
-            skip = false;
-            continue;
-        }
-        if matches!(
-            s,
-            "-c" | "--config"
-                | "-p"
-                | "--profile"
-                | "-m"
-                | "--model"
-                | "-C"
-                | "--cd"
-                | "-s"
-                | "--sandbox"
-                | "-a"
-                | "--ask-for-approval"
-                | "-i"
-                | "--image"
-                | "--enable"
-                | "--disable"
-        ) {
-            skip = true;
-            continue;
-        }
-        if s == "--" {
-            return None;
-        }
-        if !s.starts_with('-') {
-            return Some(s);
-        }
-    }
-    None
-}
-
-pub fn run(args: Vec<OsString>) -> Result<i32> {
+/// `codex ARGS...`: decide the route, then carry it out. Reads top to
+/// bottom: guard -> config -> route -> accounts -> pick -> run.
+pub fn run(ctx: Context) -> Result<i32> {
     codex::check_depth()?;
     let paths = Paths::from_env()?;
-    if env_nonempty("SWOP_BYPASS").is_some_and(|v| v != "0") {
-        // Exactly as if swop were not there: same args, same environment.
-        let cfg = Config::load(&paths.config()).unwrap_or_default();
-        let real = codex::find(&cfg, &paths)?;
-        return exec_plain(&real, &args);
-    }
-    let first = args.first().and_then(|a| a.to_str());
-    let cfg = Config::load(&paths.config())?;
-    let real = codex::find(&cfg, &paths)?;
-    if first.is_some_and(|f| FAST_PATHS.contains(&f)) {
-        return exec_plain(&real, &args);
-    }
-    match subcommand(&args) {
-        Some("login") => {
-            return Err(Error::usage("`codex login` through swop would log in to an arbitrary account sandbox")
-                .help("add an account: swop add NAME; log in again: swop relogin NAME; or run the real codex: SWOP_BYPASS=1 codex login"))
+    let has_login = |home: &Path| home.join("auth.json").is_file();
+    let disk = route::Disk {
+        accounts_dir: &paths.accounts(),
+        has_login: &has_login,
+    };
+    let route = route::route(&ctx, &disk);
+    // A broken swop.toml never stands between the user and the real codex
+    // when swop is asked to stay out of the way.
+    let cfg = match route {
+        Route::Bypass => Config::load(&paths.config()).unwrap_or_default(),
+        _ => Config::load(&paths.config())?,
+    };
+    let codex = Codex::locate(&cfg, &paths)?;
+    let args = ctx.args.clone();
+    match route {
+        Route::Bypass | Route::FastPath => exec_plain(&codex, &args),
+        Route::Refuse(what) => Err(refusal(what)),
+        Route::Nested(home) => {
+            let mut cmd = codex.in_home(&home)?.command;
+            cmd.env(LAUNCHED_VAR, &home).args(&args);
+            codex::run_attached(cmd)
         }
-        Some("logout") => {
-            return Err(Error::usage("`codex logout` through swop would log out of an arbitrary account sandbox")
-                .help("remove an account: swop logout NAME; or run the real codex: SWOP_BYPASS=1 codex logout"))
+        Route::Pick => {
+            paths.check_private()?;
+            let all = accounts::list(&paths)?;
+            if all.is_empty() {
+                term::note(
+                    "no accounts yet, so codex runs with your own login (add one with: swop add NAME)",
+                );
+                return exec_plain(&codex, &args);
+            }
+            let pool = Pool {
+                paths,
+                cfg,
+                codex,
+                accounts: all,
+                ctx,
+            };
+            Launcher { pool }.launch(args)
         }
-        _ => {}
     }
-    if let Some(home) = nested_home(&paths) {
-        let (mut cmd, _) = codex::command(&real, &home);
-        sandbox::setup(&cfg).apply(&mut cmd);
-        cmd.env(LAUNCHED_VAR, &home).args(&args);
-        return codex::run_attached(cmd);
-    }
-    paths.check_private()?;
-    let all = accounts::list(&paths)?;
-    if all.is_empty() {
-        term::note(
-            "no accounts yet, so codex runs with your own login (add one with: swop add NAME)",
-        );
-        return exec_plain(&real, &args);
-    }
-    Launcher {
-        paths,
-        cfg,
-        real,
-        accounts: all,
-    }
-    .launch(args)
 }
 
-/// The sandbox of the swop-launched codex this call comes from, if it is one.
-fn nested_home(paths: &Paths) -> Option<PathBuf> {
-    let marker = PathBuf::from(env_nonempty(LAUNCHED_VAR)?);
-    let home = PathBuf::from(env_nonempty("CODEX_HOME")?);
-    if marker != home || !home.starts_with(paths.accounts()) || !home.join("auth.json").is_file() {
-        return None;
+fn refusal(what: Guarded) -> Error {
+    match what {
+        Guarded::Login => Error::usage("`codex login` through swop would log in to an arbitrary account sandbox")
+            .help("add an account: swop add NAME; log in again: swop relogin NAME; or run the real codex: SWOP_BYPASS=1 codex login"),
+        Guarded::Logout => Error::usage("`codex logout` through swop would log out of an arbitrary account sandbox")
+            .help("remove an account: swop logout NAME; or run the real codex: SWOP_BYPASS=1 codex logout"),
     }
-    Some(home)
 }
 
 /// Replaces swop with the real codex: no selection, nothing changed but the
 /// recursion counter.
-fn exec_plain(real: &Path, args: &[OsString]) -> Result<i32> {
-    let err = std::process::Command::new(real)
-        .args(args)
-        .env(codex::DEPTH_VAR, (codex::depth() + 1).to_string())
-        .exec();
+fn exec_plain(codex: &Codex, args: &[OsString]) -> Result<i32> {
+    let err = codex.plain()?.args(args).exec();
+    let real = codex.binary().unwrap_or(Path::new("codex"));
     Err(Error::new(format!("cannot run '{}': {err}", real.display())).code(exit::NO_CODEX))
 }
 
+/// One `codex ...` call that needs an account.
 pub struct Launcher {
-    pub paths: Paths,
-    pub cfg: Config,
-    pub real: PathBuf,
-    pub accounts: Vec<Account>,
+    pub pool: Pool,
+}
+
+/// One finished run of codex.
+struct Run {
+    account: Account,
+    code: i32,
+    started: std::time::SystemTime,
+}
+
+/// What the launch loop has done so far.
+struct Progress {
+    /// Accounts already run on, in order (failover never returns to one).
+    used: Vec<String>,
+    /// A relogin was already offered (at most one per launch).
+    relogged: bool,
+    states: Vec<AccountState>,
+}
+
+/// The decision after a run, which the loop carries out.
+enum Next {
+    Exit(i32),
+    /// The login was renewed: the same arguments on the same account.
+    Retry,
+    /// Continue on another account with these arguments.
+    Switch {
+        choice: Choice,
+        args: Vec<OsString>,
+    },
 }
 
 impl Launcher {
-    fn setup(&self) -> sandbox::Setup {
-        sandbox::setup(&self.cfg)
-    }
-
-    /// Usage for some accounts (cache first); warnings printed.
-    pub fn states(&self, accounts: &[Account], force: bool) -> Vec<AccountState> {
-        let mode = if force {
-            gather::Mode::Force
-        } else {
-            gather::Mode::Wait
+    /// Logs `name` in again (the person said yes) and forgets the old
+    /// login's numbers.
+    fn relogin(&self, name: &str) -> Result<()> {
+        let how = codex::login::Relogin {
+            device_auth: false,
+            extra: &[],
+            live_sessions: live::list(&self.pool.paths, name).len(),
+            timeout: self.pool.cfg.usage.timeout,
         };
-        self.states_with(accounts, mode)
-    }
-
-    /// The launch's usage: under `refresh = "background"`, cached numbers
-    /// younger than `stale_after` are used when they settle the pick.
-    fn states_for_launch(&self) -> Vec<AccountState> {
-        if self.cfg.usage.refresh == crate::config::RefreshPolicy::BeforeLaunch {
-            return self.states(&self.accounts, false);
-        }
-        let decidable = |s: &[AccountState]| self.choose(s, &[]).is_ok_and(|c| !c.without_data);
-        self.states_with(&self.accounts, gather::Mode::CacheFirst(&decidable))
-    }
-
-    fn states_with(&self, accounts: &[Account], mode: gather::Mode) -> Vec<AccountState> {
-        let setup = self.setup();
-        let prepare = move |c: &mut std::process::Command| setup.apply(c);
-        // status and pick also run without a real codex (no app-server then).
-        let real = Some(self.real.as_path()).filter(|p| !p.as_os_str().is_empty());
-        let g = gather::gather_with(&self.paths, &self.cfg, accounts, real, &prepare, mode);
-        for line in gather::warning_lines(&g.states) {
-            term::warn(&line);
-        }
-        g.states
-    }
-
-    /// Refreshes, while codex runs on `running`, the accounts whose numbers
-    /// are due (refresh = "background" only).
-    fn start_refresher(
-        &self,
-        running: &str,
-        states: &[AccountState],
-        read_cache_ms: i64,
-    ) -> Option<crate::usage::background::Refresher> {
-        if self.cfg.usage.refresh != crate::config::RefreshPolicy::Background {
-            return None;
-        }
-        let due: Vec<Account> = states
-            .iter()
-            .filter(|s| s.cache.refresh_due && s.name != running)
-            .map(|s| self.account(&s.name).clone())
-            .collect();
-        let setup = self.setup();
-        let real = Some(self.real.clone()).filter(|p| !p.as_os_str().is_empty());
-        crate::usage::background::start(
-            &self.paths,
-            &self.cfg,
-            read_cache_ms,
-            due,
-            real,
-            Box::new(move |c| setup.apply(c)),
-        )
-    }
-
-    /// Selection over `states`, skipping `exclude`d accounts.
-    pub fn choose(
-        &self,
-        states: &[AccountState],
-        exclude: &[String],
-    ) -> std::result::Result<Choice, select::Blocked> {
-        let lives: Vec<usize> = states
-            .iter()
-            .map(|s| crate::launch::live::list(&self.paths, &s.name).len())
-            .collect();
-        let mut cfg = self.cfg.selection.clone();
-        cfg.exclude.extend(exclude.iter().cloned());
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let forced = env_nonempty("SWOP_ACCOUNT").and_then(|v| v.into_string().ok());
-        let home = dirs::home_dir();
-        let inputs: Vec<select::Input> = states
-            .iter()
-            .zip(lives)
-            .map(|(state, live)| select::Input { state, live })
-            .collect();
-        select::select(
-            &inputs,
-            &select::Policy {
-                cfg: &cfg,
-                forced: forced
-                    .as_deref()
-                    .filter(|f| !exclude.iter().any(|e| e == f)),
-                cwd: &cwd,
-                home: home.as_deref(),
-                now: crate::base::time::now(),
-            },
-        )
-    }
-
-    fn account(&self, name: &str) -> &Account {
-        self.accounts
-            .iter()
-            .find(|a| a.name == name)
-            .expect("chosen from this list")
+        codex::login::relogin(&self.pool.paths, &self.pool.codex, name, &how)?;
+        crate::usage::cache::clear(&self.pool.paths, name);
+        Ok(())
     }
 
     fn launch(self, args: Vec<OsString>) -> Result<i32> {
         if let Some(forced) = env_nonempty("SWOP_ACCOUNT") {
-            accounts::get(&self.paths, &forced.to_string_lossy())?;
+            accounts::get(&self.pool.paths, &forced.to_string_lossy())?;
         }
         let read_cache_ms = crate::usage::gather::now_ms();
-        let mut states = self.states_for_launch();
+        let mut states = self.pool.states_for_launch();
         let choice = loop {
             let choice = self.pick_or_relogin(&mut states)?;
             // A fresh cache may predate a lost login: check the file itself.
             // codex 0.169.0 runs with no credentials at all, silently, when
             // it cannot read auth.json.
-            let account = self.account(&choice.name);
+            let account = self.pool.account(&choice.name);
             let Err(e) = crate::accounts::auth::read(&account.auth_file()) else {
                 break choice;
             };
@@ -285,16 +181,19 @@ impl Launcher {
                 .help(format!("log in again: swop relogin {}", choice.name))
                 .code(exit::LOGIN_NEEDED));
             }
-            let _ =
-                crate::usage::cache::mark_dead(&self.paths, &choice.name, crate::base::time::now());
+            let _ = crate::usage::cache::mark_dead(
+                &self.pool.paths,
+                &choice.name,
+                crate::base::time::now(),
+            );
             term::warn(&format!(
                 "session for '{}' has expired ({}); run: swop relogin {}",
                 choice.name, e.message, choice.name
             ));
             state.dead = true;
         };
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let args = match crate::accounts::rollouts::resolve_last(&self.cfg, &args, &cwd) {
+        let cwd = self.pool.ctx.cwd.clone();
+        let args = match resolve_last(&self.pool.cfg, &args, &cwd) {
             Some((resolved, id)) => {
                 term::note(&format!(
                     "resuming the newest session here across all accounts: {id}"
@@ -303,7 +202,9 @@ impl Launcher {
             }
             None => args,
         };
-        let refresher = self.start_refresher(&choice.name, &states, read_cache_ms);
+        let refresher = self
+            .pool
+            .start_refresher(&choice.name, &states, read_cache_ms);
         let code = self.run_on(choice, args, &states);
         if let Some(r) = refresher {
             r.finish(crate::usage::background::EXIT_GRACE);
@@ -322,16 +223,18 @@ impl Launcher {
         if !dead.is_empty() {
             let mut revived: Vec<AccountState> = states.to_vec();
             revived.iter_mut().for_each(|s| s.dead = false);
-            if let Ok(would) = self.choose(&revived, &[]) {
+            if let Ok(would) = self.pool.choose(&revived, &[]) {
                 if dead.contains(&would.name) {
                     let name = would.name.clone();
-                    if term::interactive()
+                    if self.pool.interactive()
                         && term::confirm(&format!(
                             "Session for '{name}' has expired. Log in again now?"
                         ))
                     {
-                        crate::cli::commands::relogin(&self.paths, &self.cfg, &name, false, &[])?;
-                        let fresh = self.states(std::slice::from_ref(self.account(&name)), true);
+                        self.relogin(&name)?;
+                        let fresh = self
+                            .pool
+                            .states(std::slice::from_ref(self.pool.account(&name)), true);
                         if let Some(i) = states.iter().position(|s| s.name == name) {
                             states[i] = fresh.into_iter().next().expect("one account in, one out");
                         }
@@ -343,17 +246,19 @@ impl Launcher {
                 }
             }
         }
-        self.choose(states, &[]).map_err(|b| blocked_error(&b))
+        self.pool
+            .choose(states, &[])
+            .map_err(|b| b.error(crate::base::time::now()))
     }
 
     fn announce(&self, choice: &Choice, states: &[AccountState]) {
         for w in &choice.warnings {
             term::warn(w);
         }
-        if !self.cfg.output.announce {
+        if !self.pool.cfg.output.announce {
             return;
         }
-        let account = self.account(&choice.name);
+        let account = self.pool.account(&choice.name);
         let state = states.iter().find(|s| s.name == choice.name);
         let usage = state.and_then(|s| s.usage.as_ref()).map(|(u, _)| u);
         let plan = usage
@@ -375,79 +280,101 @@ impl Launcher {
         ));
     }
 
-    /// Runs codex on the chosen account; afterwards, a dead session is
-    /// relogged once and an exhausted account fails over (issue: failover).
-    fn run_on(
-        &self,
-        mut choice: Choice,
-        mut args: Vec<OsString>,
-        states: &[AccountState],
-    ) -> Result<i32> {
-        let mut used: Vec<String> = Vec::new();
-        let mut relogged = false;
-        let mut states = states.to_vec();
+    /// Runs codex on the chosen account, then carries out what
+    /// [`Launcher::after_run`] decides: done, the same again after a
+    /// relogin, or the session continued on another account.
+    fn run_on(&self, choice: Choice, args: Vec<OsString>, states: &[AccountState]) -> Result<i32> {
+        let mut progress = Progress {
+            used: Vec::new(),
+            relogged: false,
+            states: states.to_vec(),
+        };
+        let (mut choice, mut args) = (choice, args);
         loop {
-            self.announce(&choice, &states);
-            let account = self.account(&choice.name).clone();
-            used.push(account.name.clone());
+            self.announce(&choice, &progress.states);
+            let account = self.pool.account(&choice.name).clone();
+            progress.used.push(account.name.clone());
             let started = std::time::SystemTime::now();
             // Only the first run's login was checked (in `launch`); a
             // relogin or a failover account is checked here.
-            let learning = crate::usage::learn::Run::begin(&self.cfg, &account, &args);
-            let code = self.run_child(&account, &args, used.len() == 1 && !relogged)?;
+            let first = progress.used.len() == 1 && !progress.relogged;
+            let learning = crate::usage::learn::Run::begin(&self.pool.cfg, &account, &args);
+            let code = self.run_child(&account, &args, first)?;
             // The numbers codex recorded in this run, or a refresh mark.
-            learning.finish(&self.paths, &account);
-            // Success, or the person stopped codex (Ctrl-C, kill): done.
-            if code == 0 || code > 128 {
-                return Ok(code);
-            }
-            // codex failed: look at the account again, never at its output.
-            let now = self.states(std::slice::from_ref(&account), true).remove(0);
-            if now.dead {
-                if relogged {
-                    term::warn(&format!("'{}' still fails after logging in again; not retrying (run: swop relogin {})", account.name, account.name));
-                    return Ok(code);
-                }
-                relogged = true;
-                if term::interactive()
-                    && term::confirm(&format!(
-                        "Session for '{}' has expired. Log in again now?",
-                        account.name
-                    ))
-                {
-                    crate::cli::commands::relogin(
-                        &self.paths,
-                        &self.cfg,
-                        &account.name,
-                        false,
-                        &[],
-                    )?;
-                    term::note(&format!("retrying on '{}'", account.name));
-                    continue;
-                }
-                term::warn(&format!(
-                    "the session for '{}' has expired; run: swop relogin {}",
-                    account.name, account.name
-                ));
-                return Ok(code);
-            }
-            let exhausted = now.usage.as_ref().is_some_and(|(u, _)| u.is_limited());
-            if !exhausted {
-                return Ok(code);
-            }
-            if let Some(i) = states.iter().position(|s| s.name == now.name) {
-                states[i] = now.clone();
-            }
-            match crate::launch::failover::plan(
-                self, &account, &now, &args, started, &states, &used,
-            )? {
-                Some((next, next_args)) => {
-                    choice = next;
-                    args = next_args;
-                }
-                None => return Ok(code),
+            learning.finish(&self.pool.paths, &account);
+            let run = Run {
+                account,
+                code,
+                started,
+            };
+            match self.after_run(&run, &args, &mut progress)? {
+                Next::Exit(code) => return Ok(code),
+                Next::Retry => term::note(&format!("retrying on '{}'", run.account.name)),
+                Next::Switch {
+                    choice: next,
+                    args: next_args,
+                } => (choice, args) = (next, next_args),
             }
         }
+    }
+
+    /// What happens after codex exited. Looks at the account again, never at
+    /// codex's output: a dead session is offered one relogin, an exhausted
+    /// account fails over (at most once per account).
+    fn after_run(&self, run: &Run, args: &[OsString], progress: &mut Progress) -> Result<Next> {
+        // Success, or the person stopped codex (Ctrl-C, kill): done.
+        if run.code == 0 || run.code > 128 {
+            return Ok(Next::Exit(run.code));
+        }
+        let account = &run.account;
+        let now = self
+            .pool
+            .states(std::slice::from_ref(account), true)
+            .remove(0);
+        if now.dead {
+            return self.after_dead_session(run, progress);
+        }
+        if !now.usage.as_ref().is_some_and(|(u, _)| u.is_limited()) {
+            return Ok(Next::Exit(run.code));
+        }
+        if let Some(i) = progress.states.iter().position(|s| s.name == now.name) {
+            progress.states[i] = now.clone();
+        }
+        let plan = failover::plan(
+            &self.pool,
+            account,
+            &now,
+            args,
+            run.started,
+            &progress.states,
+            &progress.used,
+        )?;
+        Ok(match plan {
+            Some((choice, args)) => Next::Switch { choice, args },
+            None => Next::Exit(run.code),
+        })
+    }
+
+    /// The run failed and the login is dead: log in again once (asked on a
+    /// terminal), else say how.
+    fn after_dead_session(&self, run: &Run, progress: &mut Progress) -> Result<Next> {
+        let name = &run.account.name;
+        if progress.relogged {
+            term::warn(&format!(
+                "'{name}' still fails after logging in again; not retrying (run: swop relogin {name})"
+            ));
+            return Ok(Next::Exit(run.code));
+        }
+        progress.relogged = true;
+        let ask = format!("Session for '{name}' has expired. Log in again now?");
+        if self.pool.interactive() && term::confirm(&ask) {
+            self.relogin(name)?;
+            return Ok(Next::Retry);
+        }
+        term::warn(&format!(
+            "the session for '{name}' has expired; run: swop relogin {name}"
+        ));
+        Ok(Next::Exit(run.code))
     }
 
     /// Runs codex once on `account`. `login_checked`: the caller has just
@@ -466,11 +393,13 @@ impl Launcher {
                 .code(exit::LOGIN_NEEDED)
             })?;
         }
-        for n in sandbox::link(&self.cfg, &account.home)? {
+        for n in sandbox::link(&self.pool.cfg, &account.home)? {
             term::note(&n);
         }
-        let (mut cmd, removed) = codex::command(&self.real, &account.home);
-        let mut dropped: Vec<&str> = removed;
+        let codex::HomeCommand {
+            command: mut cmd,
+            removed: mut dropped,
+        } = self.pool.codex.in_home(&account.home)?;
         if env_nonempty("CODEX_HOME").is_some_and(|h| Path::new(&h) != account.home) {
             dropped.push("CODEX_HOME");
         }
@@ -481,36 +410,27 @@ impl Launcher {
                 account.name
             ));
         }
-        self.setup().apply(&mut cmd);
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
-        let _live = crate::launch::live::register(&self.paths, &account.name)
+        let _live = crate::launch::live::register(&self.pool.paths, &account.name)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
         codex::run_attached(cmd)
     }
 }
 
-/// The "all accounts blocked" error with each account's reason.
-pub fn blocked_error(b: &select::Blocked) -> Error {
-    let now = crate::base::time::now();
-    let mut msg = b.headline(now);
-    for (name, why, _) in &b.accounts {
-        msg.push_str(&format!("\n  {name}: {why}"));
-    }
-    let all_dead = b
-        .accounts
-        .iter()
-        .all(|(_, why, _)| why.starts_with("session expired"));
-    let (code, help) = if all_dead {
-        let first = &b.accounts[0].0;
-        (
-            exit::LOGIN_NEEDED,
-            format!("log in again: swop relogin {first}"),
-        )
-    } else {
-        (exit::ALL_BLOCKED, "wait for a reset, add another account (swop add NAME), or force one: SWOP_ACCOUNT=NAME codex ...".to_string())
+/// `resume --last` / `exec resume --last` with `--last` replaced by the id
+/// of the newest matching session in the shared dir, across accounts; None
+/// when the args do not ask for `--last` or no session matches (codex then
+/// decides).
+fn resolve_last(cfg: &Config, args: &[OsString], cwd: &Path) -> Option<(Vec<OsString>, String)> {
+    let req = argv::LastRequest::find(args)?;
+    let filter = rollouts::Filter {
+        since: None,
+        cwd: (!req.all).then_some(cwd),
+        interactive_only: !req.exec && !req.include_non_interactive,
     };
-    Error::new(msg).help(help).code(code)
+    let id = rollouts::newest(&rollouts::shared_dir(cfg)?, &filter)?;
+    Some((req.answer(args, &id), id))
 }
 
 #[cfg(test)]
@@ -521,12 +441,42 @@ mod tests {
         a.iter().map(OsString::from).collect()
     }
 
+    fn meta(cwd: &str, source: &str) -> String {
+        format!("{{\"type\":\"session_meta\",\"payload\":{{\"cwd\":\"{cwd}\",\"source\":\"{source}\"}}}}\n")
+    }
+
     #[test]
-    fn subcommand_skips_option_values() {
-        assert_eq!(subcommand(&args(&["-c", "a=b", "login"])), Some("login"));
-        assert_eq!(subcommand(&args(&["--json", "exec", "hi"])), Some("exec"));
-        assert_eq!(subcommand(&args(&["-m", "login", "exec"])), Some("exec"));
-        assert_eq!(subcommand(&args(&["--", "login"])), None);
-        assert_eq!(subcommand(&args(&[])), None);
+    fn resume_last_is_answered_across_accounts_from_the_shared_sessions() {
+        const ID: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
+        const ID2: &str = "0199a213-81c0-7800-8aa1-bbab2a035a54";
+        let dir = std::env::temp_dir().join(format!("swop-last-{}", std::process::id()));
+        let sessions = dir.join("sessions/2026/11/25");
+        std::fs::create_dir_all(&sessions).unwrap();
+        let write = |name: String, text: String| std::fs::write(sessions.join(name), text).unwrap();
+        write(
+            format!("rollout-2026-11-25T12-00-00-{ID}.jsonl"),
+            meta("/w", "exec"),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write(
+            format!("rollout-2026-11-25T12-00-01-{ID2}.jsonl"),
+            meta("/other", "cli"),
+        );
+        let mut cfg = Config::default();
+        cfg.sandbox.shared_home = dir.display().to_string();
+        let w = Path::new("/w");
+        let (out, id) = resolve_last(&cfg, &args(&["exec", "resume", "--last", "go"]), w).unwrap();
+        assert_eq!(id, ID);
+        assert_eq!(out, args(&["exec", "resume", ID, "go"]));
+        let all = args(&["exec", "resume", "--last", "--all", "go"]);
+        assert_eq!(resolve_last(&cfg, &all, w).unwrap().1, ID2);
+        assert!(resolve_last(&cfg, &args(&["exec", "resume", ID, "go"]), w).is_none());
+        assert!(
+            resolve_last(&cfg, &args(&["resume", "--last"]), w).is_none(),
+            "only an exec session here"
+        );
+        cfg.sandbox.share.clear();
+        assert!(resolve_last(&cfg, &args(&["exec", "resume", "--last"]), w).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,7 +1,15 @@
 //! The selection policy: a pure function of (accounts, usage, policy, current
 //! directory, now) returning the choice and the reasons. No I/O here; the
 //! shim, `swop pick` and `swop status` all call [`select`].
+//!
+//! Must never read the clock, the environment or a file: everything it
+//! decides on comes in through [`Input`] and [`Policy`].
 
+mod reason;
+
+pub use reason::{Basis, Passed, Pick, Reason, Unusable};
+
+use crate::base::error::{exit, Error};
 use crate::base::time;
 use crate::config::{SelectionConfig, Strategy};
 use crate::usage::gather::{AccountState, Freshness};
@@ -28,65 +36,90 @@ pub struct Input<'a> {
 #[derive(Debug, Clone)]
 pub struct Choice {
     pub name: String,
-    pub why: String,
+    pub why: Pick,
     /// Accounts not picked and why, in name order.
-    pub passed: Vec<(String, String)>,
+    pub passed: Vec<Passed>,
     /// No account had usage numbers: the pick was made blind.
     pub without_data: bool,
     pub warnings: Vec<String>,
 }
 
+/// When one account comes back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comeback {
+    pub name: String,
+    pub at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Blocked {
-    /// Each account, why it cannot be used, and when it can (Unix seconds).
-    pub accounts: Vec<(String, String, Option<i64>)>,
-    pub earliest: Option<(String, i64)>,
+    /// Each account and why it cannot be used (with when it can again).
+    pub accounts: Vec<Unusable>,
+    pub earliest: Option<Comeback>,
 }
 
 impl Blocked {
     /// "all accounts blocked; earliest: work at Fri 28 Nov 10:00 (in 2d 3h)"
     pub fn headline(&self, now: i64) -> String {
         match &self.earliest {
-            Some((name, t)) => format!(
-                "all accounts blocked; earliest: {name} at {}",
-                time::reset(*t, now)
+            Some(c) => format!(
+                "all accounts blocked; earliest: {} at {}",
+                c.name,
+                time::reset(c.at, now)
             ),
             None => "all accounts blocked; none has a known reset time".to_string(),
         }
+    }
+
+    /// Whether every account is out because its login is dead.
+    pub fn all_expired(&self) -> bool {
+        self.accounts
+            .iter()
+            .all(|u| u.reason == Reason::SessionExpired)
+    }
+
+    /// The error a launch or `swop pick` ends with: each account's reason,
+    /// and the fix that applies (log in again, or wait / add / force).
+    pub fn error(&self, now: i64) -> Error {
+        let mut msg = self.headline(now);
+        for u in &self.accounts {
+            msg.push_str(&format!("\n  {}: {u}", u.name));
+        }
+        if self.all_expired() && !self.accounts.is_empty() {
+            let first = &self.accounts[0].name;
+            return Error::new(msg)
+                .help(format!("log in again: swop relogin {first}"))
+                .code(exit::LOGIN_NEEDED);
+        }
+        Error::new(msg)
+            .help("wait for a reset, add another account (swop add NAME), or force one: SWOP_ACCOUNT=NAME codex ...")
+            .code(exit::ALL_BLOCKED)
     }
 }
 
 enum Verdict {
     Eligible,
     /// Eligible only as a last resort: usage unknown.
-    Unknown(String),
-    Blocked(String, Option<i64>),
+    Unknown(Reason),
+    Blocked(Reason, Option<i64>),
 }
 
-fn verdict(i: &Input, cfg: &SelectionConfig, now: i64) -> Verdict {
+fn verdict(i: &Input, cfg: &SelectionConfig) -> Verdict {
     let s = i.state;
     if cfg.exclude.contains(&s.name) {
-        return Verdict::Blocked("excluded by [selection] exclude".into(), None);
+        return Verdict::Blocked(Reason::Excluded, None);
     }
     if s.dead {
-        return Verdict::Blocked(
-            format!("session expired (run: swop relogin {})", s.name),
-            None,
-        );
+        return Verdict::Blocked(Reason::SessionExpired, None);
     }
     let Some((u, _)) = &s.usage else {
-        let why = if s.api_key {
-            "API-key login (no usage data)".to_string()
+        return Verdict::Unknown(if s.api_key {
+            Reason::ApiKeyLogin
         } else {
-            "usage unavailable".to_string()
-        };
-        return Verdict::Unknown(why);
+            Reason::UsageUnavailable
+        });
     };
     let reset_of = |w: &Option<crate::usage::Window>| w.as_ref().and_then(|w| w.reset_at);
-    let when = |t: Option<i64>| match t {
-        Some(t) => format!(", resets {}", time::reset(t, now)),
-        None => String::new(),
-    };
     let weekly = u.weekly_used().unwrap_or(0.0);
     let five = u.five_hour_used().unwrap_or(0.0);
     if u.is_limited() {
@@ -96,33 +129,25 @@ fn verdict(i: &Input, cfg: &SelectionConfig, now: i64) -> Verdict {
         } else {
             reset_of(&u.five_hour).or(reset_of(&u.weekly))
         };
-        let what = if u.limit_reached == Some(true) {
-            "limit reached"
+        let reason = if u.limit_reached == Some(true) {
+            Reason::LimitReached
         } else {
-            "not allowed"
+            Reason::NotAllowed
         };
-        return Verdict::Blocked(format!("{what}{}", when(t)), t);
+        return Verdict::Blocked(reason, t);
     }
     if weekly >= cfg.max_weekly_percent {
-        let t = reset_of(&u.weekly);
+        let max = cfg.max_weekly_percent;
         return Verdict::Blocked(
-            format!(
-                "weekly {weekly:.0}% is at or above max_weekly_percent {:.0}{}",
-                cfg.max_weekly_percent,
-                when(t)
-            ),
-            t,
+            Reason::WeeklyAtCap { used: weekly, max },
+            reset_of(&u.weekly),
         );
     }
     if five >= cfg.max_5h_percent {
-        let t = reset_of(&u.five_hour);
+        let max = cfg.max_5h_percent;
         return Verdict::Blocked(
-            format!(
-                "5-hour {five:.0}% is at or above max_5h_percent {:.0}{}",
-                cfg.max_5h_percent,
-                when(t)
-            ),
-            t,
+            Reason::FiveHourAtCap { used: five, max },
+            reset_of(&u.five_hour),
         );
     }
     Verdict::Eligible
@@ -159,124 +184,174 @@ fn expand(dir: &str, home: Option<&Path>) -> PathBuf {
     }
 }
 
-fn pct(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:.0}%")).unwrap_or_else(|| "?".into())
+/// The verdicts over all inputs, and the helpers every step of [`select`]
+/// shares.
+struct Table<'i, 'a> {
+    inputs: &'i [Input<'a>],
+    verdicts: Vec<Verdict>,
+    known_good: bool,
+    now: i64,
+}
+
+impl<'i, 'a> Table<'i, 'a> {
+    fn new(inputs: &'i [Input<'a>], cfg: &SelectionConfig, now: i64) -> Self {
+        let verdicts: Vec<Verdict> = inputs.iter().map(|i| verdict(i, cfg)).collect();
+        let known_good = verdicts.iter().any(|v| matches!(v, Verdict::Eligible));
+        Table {
+            inputs,
+            verdicts,
+            known_good,
+            now,
+        }
+    }
+
+    fn name(&self, k: usize) -> &str {
+        &self.inputs[k].state.name
+    }
+
+    fn weekly(&self, k: usize) -> Option<f64> {
+        usage_of(&self.inputs[k]).and_then(Usage::weekly_used)
+    }
+
+    fn usable(&self, k: usize) -> bool {
+        match &self.verdicts[k] {
+            Verdict::Eligible => true,
+            Verdict::Unknown(_) => !self.known_good,
+            Verdict::Blocked(..) => false,
+        }
+    }
+
+    fn unusable(&self, k: usize) -> Option<Unusable> {
+        let (reason, until) = match &self.verdicts[k] {
+            Verdict::Blocked(r, t) => (*r, *t),
+            Verdict::Unknown(r) => (*r, None),
+            Verdict::Eligible => return None,
+        };
+        Some(Unusable {
+            name: self.name(k).to_string(),
+            reason,
+            until,
+            now: self.now,
+        })
+    }
+
+    fn passed(&self, chosen: usize) -> Vec<Passed> {
+        (0..self.inputs.len())
+            .filter(|&k| k != chosen)
+            .map(|k| match &self.verdicts[k] {
+                _ if self.usable(k) => Passed::Eligible {
+                    name: self.name(k).to_string(),
+                    weekly: self.weekly(k),
+                },
+                Verdict::Unknown(r) => Passed::NoDataWhileOthersHave {
+                    name: self.name(k).to_string(),
+                    reason: *r,
+                },
+                _ => Passed::Unusable(self.unusable(k).expect("not usable")),
+            })
+            .collect()
+    }
+
+    fn choice(&self, k: usize, why: Basis, warnings: Vec<String>, blind: bool) -> Choice {
+        let stale_for = match &self.inputs[k].state.usage {
+            Some((_, Freshness::Stale(age))) => Some(*age),
+            _ => None,
+        };
+        let without_data = usage_of(&self.inputs[k]).is_none();
+        Choice {
+            name: self.name(k).to_string(),
+            why: Pick {
+                basis: why,
+                stale_for,
+                blind: blind && without_data,
+            },
+            passed: self.passed(k),
+            without_data,
+            warnings,
+        }
+    }
+
+    fn blocked(&self) -> Blocked {
+        let accounts: Vec<Unusable> = (0..self.inputs.len())
+            .filter_map(|k| self.unusable(k))
+            .collect();
+        let earliest = accounts
+            .iter()
+            .filter_map(|u| u.until.map(|at| (at, u.name.clone())))
+            .min()
+            .map(|(at, name)| Comeback { name, at });
+        Blocked { accounts, earliest }
+    }
 }
 
 pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
     let cfg = policy.cfg;
-    let verdicts: Vec<Verdict> = inputs.iter().map(|i| verdict(i, cfg, policy.now)).collect();
+    let table = Table::new(inputs, cfg, policy.now);
     let mut warnings = Vec::new();
-    let known_good = verdicts.iter().any(|v| matches!(v, Verdict::Eligible));
-    let usable = |k: usize| match &verdicts[k] {
-        Verdict::Eligible => true,
-        Verdict::Unknown(_) => !known_good,
-        Verdict::Blocked(..) => false,
-    };
-    let passed = |chosen: usize| -> Vec<(String, String)> {
-        inputs
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| *k != chosen)
-            .map(|(k, i)| {
-                let why = match &verdicts[k] {
-                    Verdict::Eligible | Verdict::Unknown(_) if usable(k) => {
-                        format!(
-                            "eligible (weekly {})",
-                            pct(usage_of(i).and_then(Usage::weekly_used))
-                        )
-                    }
-                    Verdict::Unknown(w) => format!("{w}; other accounts have usage data"),
-                    Verdict::Blocked(w, _) => w.clone(),
-                    Verdict::Eligible => unreachable!(),
-                };
-                (i.state.name.clone(), why)
-            })
-            .collect()
-    };
-    let stale_note = |k: usize| match &inputs[k].state.usage {
-        Some((_, Freshness::Stale(age))) => format!(" (numbers from {} ago)", time::span(*age)),
-        _ => String::new(),
-    };
-    let done = |k: usize, why: String, warnings: Vec<String>| Choice {
-        name: inputs[k].state.name.clone(),
-        why: format!("{why}{}", stale_note(k)),
-        passed: passed(k),
-        without_data: usage_of(&inputs[k]).is_none(),
-        warnings,
-    };
-
-    // 1. SWOP_ACCOUNT wins, even over a blocked account.
-    if let Some(forced) = policy.forced {
-        if let Some(k) = inputs.iter().position(|i| i.state.name == forced) {
-            if let Verdict::Blocked(why, _) = &verdicts[k] {
-                warnings.push(format!(
-                    "SWOP_ACCOUNT={forced} is blocked ({why}); using it anyway"
-                ));
-            }
-            return Ok(done(k, "SWOP_ACCOUNT".into(), warnings));
-        }
+    if let Some(k) = forced(&table, policy.forced, &mut warnings) {
+        return Ok(table.choice(k, Basis::Forced, warnings, false));
     }
-
-    // 2. The first directory rule that contains the current directory.
-    if let Some(rule) = cfg
-        .rules
-        .iter()
-        .find(|r| policy.cwd.starts_with(expand(&r.dir, policy.home)))
-    {
-        match inputs.iter().position(|i| i.state.name == rule.account) {
-            Some(k) if usable(k) => {
-                return Ok(done(
-                    k,
-                    format!("directory rule for '{}'", rule.dir),
-                    warnings,
-                ));
-            }
-            Some(k) => {
-                let why = match &verdicts[k] {
-                    Verdict::Blocked(w, _) => w.clone(),
-                    Verdict::Unknown(w) => w.clone(),
-                    Verdict::Eligible => String::new(),
-                };
-                warnings.push(format!(
-                    "directory rule for '{}' pins '{}', which cannot be used ({why}); picking by strategy",
-                    rule.dir, rule.account
-                ));
-            }
-            None => warnings.push(format!(
-                "directory rule for '{}' names '{}', which is not an account; picking by strategy",
-                rule.dir, rule.account
-            )),
-        }
+    if let Some((k, dir)) = dir_rule(&table, policy, &mut warnings) {
+        return Ok(table.choice(k, Basis::DirRule { dir }, warnings, false));
     }
-
-    // 3. The strategy among usable accounts.
-    let mut pool: Vec<usize> = (0..inputs.len()).filter(|&k| usable(k)).collect();
+    let mut pool: Vec<usize> = (0..inputs.len()).filter(|&k| table.usable(k)).collect();
     if pool.is_empty() {
-        let accounts: Vec<(String, String, Option<i64>)> = inputs
-            .iter()
-            .zip(&verdicts)
-            .map(|(i, v)| match v {
-                Verdict::Blocked(w, t) => (i.state.name.clone(), w.clone(), *t),
-                Verdict::Unknown(w) => (i.state.name.clone(), w.clone(), None),
-                Verdict::Eligible => unreachable!(),
-            })
-            .collect();
-        let earliest = accounts
-            .iter()
-            .filter_map(|(n, _, t)| t.map(|t| (n.clone(), t)))
-            .min_by_key(|(n, t)| (*t, n.clone()));
-        return Err(Blocked { accounts, earliest });
+        return Err(table.blocked());
     }
     pool.sort_by(|&a, &b| lowest_weekly(&inputs[a], &inputs[b]));
-    let weekly = |k: usize| usage_of(&inputs[k]).and_then(Usage::weekly_used);
+    let (k, why) = by_strategy(&table, cfg, &pool);
+    Ok(table.choice(k, why, warnings, true))
+}
 
-    let (k, why) = match cfg.strategy {
+/// 1. SWOP_ACCOUNT wins, even over a blocked account.
+fn forced(table: &Table, forced: Option<&str>, warnings: &mut Vec<String>) -> Option<usize> {
+    let forced = forced?;
+    let k = table.inputs.iter().position(|i| i.state.name == forced)?;
+    if let Some(u) = table.unusable(k).filter(|_| !table.usable(k)) {
+        warnings.push(format!(
+            "SWOP_ACCOUNT={forced} is blocked ({u}); using it anyway"
+        ));
+    }
+    Some(k)
+}
+
+/// 2. The first directory rule that contains the current directory.
+fn dir_rule(table: &Table, policy: &Policy, warnings: &mut Vec<String>) -> Option<(usize, String)> {
+    let rule = policy
+        .cfg
+        .rules
+        .iter()
+        .find(|r| policy.cwd.starts_with(expand(&r.dir, policy.home)))?;
+    match table
+        .inputs
+        .iter()
+        .position(|i| i.state.name == rule.account)
+    {
+        Some(k) if table.usable(k) => return Some((k, rule.dir.clone())),
+        Some(k) => {
+            let why = table.unusable(k).map(|u| u.to_string()).unwrap_or_default();
+            warnings.push(format!(
+                "directory rule for '{}' pins '{}', which cannot be used ({why}); picking by strategy",
+                rule.dir, rule.account
+            ));
+        }
+        None => warnings.push(format!(
+            "directory rule for '{}' names '{}', which is not an account; picking by strategy",
+            rule.dir, rule.account
+        )),
+    }
+    None
+}
+
+/// 3. The strategy among usable accounts (`pool`, sorted lowest weekly first).
+fn by_strategy(table: &Table, cfg: &SelectionConfig, pool: &[usize]) -> (usize, Basis) {
+    let inputs = table.inputs;
+    match cfg.strategy {
         Strategy::Ordered => {
             let pos = |k: usize| {
                 cfg.order
                     .iter()
-                    .position(|n| *n == inputs[k].state.name)
+                    .position(|n| n == table.name(k))
                     .unwrap_or(usize::MAX)
             };
             let k = *pool
@@ -284,69 +359,53 @@ pub fn select(inputs: &[Input], policy: &Policy) -> Result<Choice, Blocked> {
                 .min_by_key(|&&k| pos(k))
                 .expect("pool not empty");
             let why = if pos(k) == usize::MAX {
-                format!(
-                    "no account in [selection] order is usable; lowest weekly usage ({})",
-                    pct(weekly(k))
-                )
+                Basis::OrderedNoneUsable {
+                    weekly: table.weekly(k),
+                }
             } else {
-                "first usable account in [selection] order".to_string()
+                Basis::Ordered
             };
             (k, why)
         }
         Strategy::Drain => {
-            let reset = |k: usize| {
-                usage_of(&inputs[k])
-                    .and_then(Usage::weekly_reset)
-                    .unwrap_or(i64::MAX)
-            };
+            let reset = |k: usize| usage_of(&inputs[k]).and_then(Usage::weekly_reset);
             let k = *pool
                 .iter()
-                .min_by_key(|&&k| reset(k))
+                .min_by_key(|&&k| reset(k).unwrap_or(i64::MAX))
                 .expect("pool not empty");
-            let why = match usage_of(&inputs[k]).and_then(Usage::weekly_reset) {
-                Some(t) => format!(
-                    "drain: soonest weekly reset ({})",
-                    time::reset(t, policy.now)
-                ),
-                None => format!(
-                    "drain: no weekly reset known; lowest weekly usage ({})",
-                    pct(weekly(k))
-                ),
+            let why = Basis::Drain {
+                reset: reset(k),
+                weekly: table.weekly(k),
+                now: table.now,
             };
             (k, why)
         }
         Strategy::LowestWeekly if cfg.spread => {
-            let best = weekly(pool[0]).unwrap_or(0.0);
+            let best = table.weekly(pool[0]).unwrap_or(0.0);
             let k = *pool
                 .iter()
-                .filter(|&&k| weekly(k).unwrap_or(0.0) <= best + cfg.spread_margin)
+                .filter(|&&k| table.weekly(k).unwrap_or(0.0) <= best + cfg.spread_margin)
                 .min_by_key(|&&k| inputs[k].live)
                 .expect("the best is within the margin");
             let why = if k == pool[0] {
-                format!("lowest weekly usage ({})", pct(weekly(k)))
+                Basis::LowestWeekly {
+                    weekly: table.weekly(k),
+                }
             } else {
-                format!(
-                    "spread: {} live session(s), weekly {} within {:.0} points of the lowest",
-                    inputs[k].live,
-                    pct(weekly(k)),
-                    cfg.spread_margin
-                )
+                Basis::Spread {
+                    live: inputs[k].live,
+                    weekly: table.weekly(k),
+                    margin: cfg.spread_margin,
+                }
             };
             (k, why)
         }
         Strategy::LowestWeekly => {
             let k = pool[0];
-            (k, format!("lowest weekly usage ({})", pct(weekly(k))))
+            let weekly = table.weekly(k);
+            (k, Basis::LowestWeekly { weekly })
         }
-    };
-    let mut choice = done(k, why, warnings);
-    if choice.without_data {
-        choice.why = format!(
-            "{} (picked without quota data: usage is unavailable for every account)",
-            choice.why
-        );
     }
-    Ok(choice)
 }
 
 #[cfg(test)]
@@ -420,7 +479,8 @@ mod tests {
         ];
         let c = pick_with(&s, &SelectionConfig::default(), None, "/").unwrap();
         assert_eq!(c.name, "b");
-        assert!(c.why.contains("lowest weekly usage (10%)"), "{}", c.why);
+        assert_eq!(c.why.basis, Basis::LowestWeekly { weekly: Some(10.0) });
+        assert_eq!(c.why.to_string(), "lowest weekly usage (10%)");
         assert_eq!(c.passed.len(), 2);
     }
 
@@ -525,7 +585,11 @@ mod tests {
         ];
         let c = select(&inputs, &p).unwrap();
         assert_eq!(c.name, "b");
-        assert!(c.why.starts_with("spread"), "{}", c.why);
+        assert!(
+            matches!(c.why.basis, Basis::Spread { live: 0, .. }),
+            "{}",
+            c.why
+        );
     }
 
     #[test]
@@ -540,11 +604,10 @@ mod tests {
         assert!(choice
             .passed
             .iter()
-            .any(|(n, w)| n == "a" && w.contains("limit reached")));
-        assert!(choice
-            .passed
-            .iter()
-            .any(|(n, w)| n == "b" && w.contains("not allowed")));
+            .any(|p| matches!(p, Passed::Unusable(u) if u.name == "a" && u.reason == Reason::LimitReached)));
+        assert!(choice.passed.iter().any(
+            |p| matches!(p, Passed::Unusable(u) if u.name == "b" && u.reason == Reason::NotAllowed)
+        ));
     }
 
     #[test]
@@ -593,7 +656,11 @@ mod tests {
         };
         let c = pick_with(&s, &cfg, None, "/").unwrap();
         assert_eq!(c.name, "b");
-        assert!(c.why.contains("drain"));
+        assert!(
+            matches!(c.why.basis, Basis::Drain { reset: Some(_), .. }),
+            "{}",
+            c.why
+        );
     }
 
     #[test]
@@ -645,7 +712,8 @@ mod tests {
         let c = pick_with(&s, &SelectionConfig::default(), None, "/").unwrap();
         assert_eq!(c.name, "a");
         assert!(c.without_data);
-        assert!(c.why.contains("without quota data"));
+        assert!(c.why.blind, "{}", c.why);
+        assert!(c.why.to_string().contains("without quota data"));
     }
 
     #[test]
@@ -657,7 +725,13 @@ mod tests {
         let mut c = state("dead", Some(1.0), 0.0, 9000);
         c.dead = true;
         let e = pick_with(&[a, b, c], &SelectionConfig::default(), None, "/").unwrap_err();
-        assert_eq!(e.earliest, Some(("work".into(), 7000)));
+        assert_eq!(
+            e.earliest,
+            Some(Comeback {
+                name: "work".into(),
+                at: 7000
+            })
+        );
         let h = e.headline(1000);
         assert!(
             h.starts_with("all accounts blocked; earliest: work at "),

@@ -14,11 +14,11 @@
 use crate::accounts::Account;
 use crate::base::files;
 use crate::base::paths::Paths;
+use crate::codex::Codex;
 use crate::config::Config;
 use crate::usage::cache::{self, Loaded};
 use crate::usage::fetch::FetchContext;
 use crate::usage::gather;
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -30,8 +30,6 @@ pub const EXIT_GRACE: Duration = Duration::from_millis(50);
 /// loading) goes first instead of sharing the CPU with TLS set-up and fetch
 /// threads. A codex that is done sooner cancels the round before it asks.
 const START_DELAY: Duration = Duration::from_millis(20);
-
-pub type Prepare = Box<dyn Fn(&mut std::process::Command) + Send + Sync>;
 
 pub struct Refresher {
     done: mpsc::Receiver<()>,
@@ -59,8 +57,7 @@ pub fn start(
     cfg: &Config,
     since_ms: i64,
     accounts: Vec<Account>,
-    codex: Option<PathBuf>,
-    prepare: Prepare,
+    codex: Codex,
 ) -> Option<Refresher> {
     if accounts.is_empty() {
         return None;
@@ -74,7 +71,7 @@ pub fn start(
         .spawn(move || {
             let go = cancelled.recv_timeout(START_DELAY) == Err(mpsc::RecvTimeoutError::Timeout);
             if go {
-                refresh(&paths, &cfg, since_ms, &accounts, codex, &prepare);
+                refresh(&paths, &cfg, since_ms, &accounts, &codex);
             }
             let _ = tx.send(());
         })
@@ -103,14 +100,7 @@ impl Refresher {
 }
 
 /// One round, under the fetch lock if nobody else holds it.
-fn refresh(
-    paths: &Paths,
-    cfg: &Config,
-    since_ms: i64,
-    accounts: &[Account],
-    codex: Option<PathBuf>,
-    prepare: &Prepare,
-) {
+fn refresh(paths: &Paths, cfg: &Config, since_ms: i64, accounts: &[Account], codex: &Codex) {
     let _lock = match files::try_lock(&paths.fetch_lock()) {
         Ok(Some(l)) => Some(l),
         Ok(None) => return, // another swop is fetching: single flight
@@ -136,12 +126,10 @@ fn refresh(
     if todo.is_empty() {
         return;
     }
-    let prepare_ref = |c: &mut std::process::Command| prepare(c);
     let ctx = FetchContext {
         base_url: &cfg.usage.base_url,
         timeout: cfg.usage.timeout,
-        codex: codex.as_deref(),
-        prepare: &prepare_ref,
+        codex,
         now,
     };
     gather::round(paths, accounts, &todo, &mut entries, &ctx);

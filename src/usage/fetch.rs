@@ -7,6 +7,7 @@
 //! code or a fixed description, never a response body or a header.
 
 use crate::accounts::auth::{self, Auth};
+use crate::codex::{Codex, HomeCommand};
 use crate::usage::{self, Usage};
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -34,10 +35,8 @@ pub enum Fetched {
 pub struct FetchContext<'a> {
     pub base_url: &'a str,
     pub timeout: Duration,
-    /// The real codex, for the app-server fallback (None: not found).
-    pub codex: Option<&'a Path>,
-    /// Sets the extra environment a codex launch gets (shared SQLite home).
-    pub prepare: &'a (dyn Fn(&mut std::process::Command) + Sync),
+    /// The real codex, for the app-server fallback.
+    pub codex: &'a Codex,
     pub now: i64,
 }
 
@@ -177,13 +176,14 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
 /// Asks the real codex for the rate limits. codex refreshes its token if it
 /// needs to; if even codex gets an auth error, the session is dead.
 fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
-    let Some(codex) = ctx.codex else {
+    let Ok(HomeCommand {
+        command: mut cmd, ..
+    }) = ctx.codex.in_home(home)
+    else {
         return Fetched::Failed(format!(
             "{why_here}, and the real codex was not found to refresh it"
         ));
     };
-    let (mut cmd, _) = crate::codex::command(codex, home);
-    (ctx.prepare)(&mut cmd);
     if ctx.base_url.trim_end_matches('/') != crate::config::DEFAULT_BASE_URL {
         cmd.arg("-c")
             .arg(format!("chatgpt_base_url=\"{}\"", ctx.base_url));

@@ -17,11 +17,11 @@ use crate::accounts::Account;
 use crate::base::files;
 use crate::base::paths::Paths;
 use crate::base::term;
+use crate::codex::Codex;
 use crate::config::Config;
 use crate::usage::cache::{self, Entry, Loaded, Source};
 use crate::usage::fetch::{self, FetchContext, Fetched};
 use crate::usage::Usage;
-use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,8 +115,7 @@ pub fn gather_with(
     paths: &Paths,
     cfg: &Config,
     accounts: &[Account],
-    codex: Option<&Path>,
-    prepare: &(dyn Fn(&mut std::process::Command) + Sync),
+    codex: &Codex,
     mode: Mode,
 ) -> Gathered {
     let now = crate::base::time::now();
@@ -171,7 +170,6 @@ pub fn gather_with(
             base_url: &cfg.usage.base_url,
             timeout: cfg.usage.timeout,
             codex,
-            prepare,
             now,
         };
         for (i, why) in round(paths, accounts, &todo, &mut entries, &ctx) {

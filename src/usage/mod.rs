@@ -5,6 +5,11 @@
 //! unknown fields are fine) but not blind: a body that is not an object with
 //! `plan_type` or `rate_limit` is "the wrong shape", and errors are fixed
 //! strings, never an echo of the body.
+//!
+//! Unit `usage/`: the model (here), its sources (`fetch`: wham HTTP and codex
+//! app-server), the `cache`, and `gather` (one parallel round for all
+//! accounts). Never picks an account and never prints: warnings travel back
+//! as values.
 
 pub mod background;
 pub mod cache;

@@ -16,6 +16,7 @@
 //! | `FAKE_CODEX_AUTH` | the auth.json that `login` installs |
 //! | `FAKE_LOGIN_CONFIG` | if set, `login` also copies this file to `$CODEX_HOME/config.toml` |
 //! | `FAKE_LOGIN_FAIL` / `FAKE_LOGIN_HANG` | login prints `login failed` and exits 1 / sleeps 1000 s |
+//! | `FAKE_LOGIN_REVOKES_FIRST` | login first deletes the home's auth.json, as codex 0.169.0 does |
 //! | `FAKE_LOGOUT_FAIL` / `FAKE_LOGOUT_HANG` | logout exits 1 / sleeps 1000 s |
 //! | `FAKE_SLEEP` | other commands sleep this many seconds first (killable) |
 //! | `FAKE_STDERR` | other commands print this line on stderr |
@@ -90,6 +91,8 @@ case "$sub" in
         echo "Not logged in" >&2; exit 1
       fi
     fi
+    # codex 0.169.0 revokes and deletes the home's login before it starts.
+    if [ -n "${FAKE_LOGIN_REVOKES_FIRST:-}" ]; then rm -f "$home/auth.json"; fi
     if [ -n "${FAKE_LOGIN_FAIL:-}" ]; then echo "login failed" >&2; exit 1; fi
     if [ -n "${FAKE_LOGIN_HANG:-}" ]; then exec sleep 1000; fi
     if [ ! -d "$home" ]; then

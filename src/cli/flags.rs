@@ -1,0 +1,394 @@
+//! Every command and flag of swop, defined once. The parser (`cli::parse`),
+//! `swop --help`, `swop help CMD` / `CMD --help` (`cli::help`),
+//! `cli::asks_json` and the bash, zsh and fish completion scripts
+//! (`cli::completions`) are all generated from [`COMMANDS`]; nothing else
+//! names a flag. Pure data: no I/O, no decision.
+//!
+//! Adding a command (e.g. `swop disable NAME`):
+//!   1. one [`Spec`] entry in [`COMMANDS`] below: name, one-line summary (a
+//!      complete sentence ending in '.', at most 64 characters), about,
+//!      operands, flags, at least one example;
+//!   2. one arm in `Command::from_matches` (cli/mod.rs) that turns the parsed
+//!      flags and operands into a new `Command` variant;
+//!   3. the code that runs it, reached from `cli::commands::run`.
+//!
+//! Help, completions, `asks_json` and the "did you mean" suggestions follow
+//! by themselves; the unit tests in cli/ check every flag shows up in help
+//! and in each completion script, under its own command only. Adding a flag
+//! to a command is one [`Flag`] in its `flags` plus reading it in its arm
+//! (`m.has("name")` / `m.value("name")`). Keep README.md's command table in
+//! step: a test compares each generated usage line with it.
+
+/// One option of a command.
+#[derive(Debug)]
+pub struct Flag {
+    /// The long name without dashes: `json` for `--json`.
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// The value's name when the flag takes one (`--from DIR`). A value
+    /// named `DIR` completes to directories, any other to files.
+    pub value: Option<&'static str>,
+    /// What it does: lowercase, no final period (a table cell).
+    pub help: &'static str,
+}
+
+/// What a command takes besides its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operands {
+    /// Nothing.
+    None,
+    /// `NAME`, required: the name of an account that does not exist yet.
+    NewName,
+    /// `NAME`, required: an existing account.
+    Account,
+    /// `[NAME...]`: existing accounts; none means all.
+    Accounts,
+    /// `bash|zsh|fish`, required.
+    Shell,
+    /// `[COMMAND|config]`: a help topic.
+    Topic,
+    /// `[ARGS...]`: every later argument, untouched, for codex (flags
+    /// included: the command has no flags of its own, not even --help).
+    CodexArgs,
+}
+
+/// One command.
+#[derive(Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    /// One complete sentence for `swop --help`, ending in '.'.
+    pub summary: &'static str,
+    /// More for `swop help CMD` (lines of at most 78 characters), or "".
+    pub about: &'static str,
+    pub operands: Operands,
+    /// Everything after a `--` is passed on (to `codex login`); the value
+    /// names it in the usage line: `[-- LOGIN_ARGS...]`.
+    pub after_dashes: Option<(&'static str, &'static str)>,
+    pub flags: &'static [Flag],
+    /// (command line, what it does): at least one per command.
+    pub examples: &'static [(&'static str, &'static str)],
+}
+
+impl Spec {
+    pub fn flag(&self, long: &str) -> Option<&'static Flag> {
+        self.flags.iter().find(|f| f.long == long)
+    }
+}
+
+/// The shells `swop completions` writes scripts for.
+pub const SHELLS: &[&str] = &["bash", "zsh", "fish"];
+
+/// Help topics that are not commands.
+pub const TOPICS: &[(&str, &str)] = &[(
+    "config",
+    "The documented swop.toml, every key at its default.",
+)];
+
+/// Flags of `swop` itself (before any command). Every command but `codex`
+/// also takes -h/--help.
+pub const GLOBAL_FLAGS: &[Flag] = &[HELP, VERSION];
+
+pub const HELP: Flag = Flag {
+    long: "help",
+    short: Some('h'),
+    value: None,
+    help: "show help (also: swop help COMMAND)",
+};
+
+/// -h/--help as listed under a command.
+pub const HELP_HERE: Flag = Flag {
+    help: "show this help",
+    ..HELP
+};
+
+const VERSION: Flag = Flag {
+    long: "version",
+    short: Some('V'),
+    value: None,
+    help: "show the version",
+};
+
+const JSON: Flag = Flag {
+    long: "json",
+    short: None,
+    value: None,
+    help: "print JSON for scripts (errors too)",
+};
+
+const DEVICE_AUTH: Flag = Flag {
+    long: "device-auth",
+    short: None,
+    value: None,
+    help: "use codex's device-code flow (headless, WSL, SSH)",
+};
+
+const LOGIN_ARGS: (&str, &str) = ("LOGIN_ARGS", "more arguments for `codex login`");
+
+pub const COMMANDS: &[Spec] = &[
+    Spec {
+        name: "add",
+        summary: "Log in to a new account with `codex login`, in its own sandbox.",
+        about: "Runs the real `codex login` with CODEX_HOME set to a new sandbox,\n\
+                $SWOP_HOME/accounts/NAME. A failed or interrupted login leaves nothing\n\
+                behind. NAME: 1-64 letters, digits, '-', '_', '.', not starting with\n\
+                '-' or '.'. A taken name or a login already added is refused.",
+        operands: Operands::NewName,
+        after_dashes: Some(LOGIN_ARGS),
+        flags: &[DEVICE_AUTH],
+        examples: &[
+            ("swop add work", "log in with the browser"),
+            (
+                "swop add home --device-auth",
+                "log in where no browser can reach codex",
+            ),
+        ],
+    },
+    Spec {
+        name: "import",
+        summary: "Adopt an existing codex login by moving it into a new sandbox.",
+        about: "MOVES DIR/auth.json (default $CODEX_HOME, else ~/.codex) into a new\n\
+                sandbox, so one login never lives in two homes: codex run without\n\
+                swop is logged out of DIR afterwards.",
+        operands: Operands::NewName,
+        after_dashes: None,
+        flags: &[Flag {
+            long: "from",
+            short: None,
+            value: Some("DIR"),
+            help: "the codex home that holds auth.json",
+        }],
+        examples: &[
+            ("swop import main", "adopt the login of ~/.codex as 'main'"),
+            (
+                "swop import old --from /mnt/old/.codex",
+                "adopt another codex home's login",
+            ),
+        ],
+    },
+    Spec {
+        name: "list",
+        summary: "List the accounts with their email and plan, without network.",
+        about: "",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[JSON],
+        examples: &[
+            ("swop list", "a table: NAME, EMAIL, PLAN"),
+            (
+                "swop list --json",
+                "[{\"name\", \"email\", \"plan\", \"home\"}]",
+            ),
+        ],
+    },
+    Spec {
+        name: "relogin",
+        summary: "Log in to an existing account again, in its own sandbox.",
+        about: "Runs `codex login` in the account's sandbox, e.g. after its session\n\
+                expired. Warns when the new login is a different ChatGPT user.",
+        operands: Operands::Account,
+        after_dashes: Some(LOGIN_ARGS),
+        flags: &[DEVICE_AUTH],
+        examples: &[
+            (
+                "swop relogin work",
+                "log in to 'work' again with the browser",
+            ),
+            (
+                "swop relogin work --device-auth",
+                "the same with a device code",
+            ),
+        ],
+    },
+    Spec {
+        name: "logout",
+        summary: "Log an account out of codex and delete its sandbox.",
+        about: "Tries `codex logout` first (bounded by [usage] timeout; a failure is\n\
+                only a warning), then deletes the sandbox. Refuses while codex runs\n\
+                on the account, unless --force. Links into the shared codex home stay,\n\
+                so the sessions the account started can still be resumed.",
+        operands: Operands::Account,
+        after_dashes: None,
+        flags: &[Flag {
+            long: "force",
+            short: Some('f'),
+            value: None,
+            help: "remove it even while codex runs on it",
+        }],
+        examples: &[("swop logout old", "forget the account 'old'")],
+    },
+    Spec {
+        name: "status",
+        summary: "Show each account's plan, usage, weekly reset and state.",
+        about: "Per account: plan, 5-hour and weekly usage, weekly reset, state and\n\
+                live sessions; `*` marks the account a launch would pick now. Fresh\n\
+                cached numbers are shown without any network.",
+        operands: Operands::Accounts,
+        after_dashes: None,
+        flags: &[
+            JSON,
+            Flag {
+                long: "refresh",
+                short: None,
+                value: None,
+                help: "ignore the cache and ask the usage server now",
+            },
+        ],
+        examples: &[
+            ("swop status", "every account"),
+            (
+                "swop status --refresh work",
+                "fresh numbers for 'work' only",
+            ),
+        ],
+    },
+    Spec {
+        name: "pick",
+        summary: "Show which account `codex` would use now, and why.",
+        about: "Launches nothing: names the account and why each other one was\n\
+                passed over. Exits 5 when every account is blocked, naming the\n\
+                earliest reset.",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[JSON],
+        examples: &[
+            ("swop pick", "the choice and the reasons"),
+            (
+                "SWOP_ACCOUNT=work swop pick",
+                "what forcing 'work' would do",
+            ),
+        ],
+    },
+    Spec {
+        name: "codex",
+        summary: "Run the real codex with ARGS under the best account.",
+        about: "The `codex` shim does the same, so plain `codex ...` works. Every\n\
+                argument goes to codex untouched: `swop codex --help` is codex's own\n\
+                help. SWOP_ACCOUNT=NAME forces an account, SWOP_BYPASS=1 skips swop.",
+        operands: Operands::CodexArgs,
+        after_dashes: None,
+        flags: &[],
+        examples: &[
+            (
+                "swop codex exec \"fix the tests\"",
+                "codex exec on the best account",
+            ),
+            ("SWOP_ACCOUNT=work codex", "codex on the account 'work'"),
+        ],
+    },
+    Spec {
+        name: "doctor",
+        summary: "Check the setup and say how to fix each problem found.",
+        about: "Checks PATH order, the real codex, permissions, the config, every\n\
+                login and the usage server. Exits 0 only when `codex` through swop\n\
+                works.",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[JSON],
+        examples: &[
+            (
+                "swop doctor",
+                "one line per check, with a fix for each problem",
+            ),
+            (
+                "swop doctor --json",
+                "{\"ok\", \"checks\": [{\"level\", \"check\", \"fix\"}]}",
+            ),
+        ],
+    },
+    Spec {
+        name: "uninstall",
+        summary: "Remove swop's binary, the codex shim and the PATH block.",
+        about: "Undoes install.sh: the binary, the shim and the block in your shell\n\
+                rc files. Accounts are kept unless --purge is given.",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[Flag {
+            long: "purge",
+            short: None,
+            value: None,
+            help: "also delete $SWOP_HOME with every account",
+        }],
+        examples: &[
+            ("swop uninstall", "remove swop, keep the accounts"),
+            ("swop uninstall --purge", "remove swop and every account"),
+        ],
+    },
+    Spec {
+        name: "completions",
+        summary: "Print a shell completion script for bash, zsh or fish.",
+        about: "",
+        operands: Operands::Shell,
+        after_dashes: None,
+        flags: &[],
+        examples: &[
+            ("eval \"$(swop completions bash)\"", "in ~/.bashrc"),
+            ("swop completions zsh > \"${fpath[1]}/_swop\"", "zsh"),
+            (
+                "swop completions fish > ~/.config/fish/completions/swop.fish",
+                "fish",
+            ),
+        ],
+    },
+    Spec {
+        name: "help",
+        summary: "Show help for swop, for one command, or the example config.",
+        about: "",
+        operands: Operands::Topic,
+        after_dashes: None,
+        flags: &[],
+        examples: &[
+            ("swop help status", "the same as swop status --help"),
+            (
+                "swop help config > ~/.swop/swop.toml",
+                "start a config from the defaults",
+            ),
+        ],
+    },
+];
+
+/// The command named `name`, if any.
+pub fn find(name: &str) -> Option<&'static Spec> {
+    COMMANDS.iter().find(|s| s.name == name)
+}
+
+/// The environment variables swop reads, and the ones it sets for the codex
+/// it starts, for `swop --help` (README.md has the same list).
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("SWOP_HOME", "swop's directory (default ~/.swop)"),
+    (
+        "SWOP_ACCOUNT",
+        "force this account for a launch (and for pick)",
+    ),
+    (
+        "SWOP_BYPASS=1",
+        "`codex` runs the real codex as if swop were absent",
+    ),
+    (
+        "SWOP_CODEX",
+        "the real codex (wins over codex_path and PATH)",
+    ),
+    ("NO_COLOR", "no colour in swop's messages"),
+];
+
+/// Set by swop for the codex it starts; not for you to set.
+pub const ENVIRONMENT_SET: &[(&str, &str)] = &[
+    ("SWOP_ACCOUNT_NAME", "the account codex runs on"),
+    (
+        "SWOP_LAUNCHED_HOME",
+        "marks a nested call (it keeps its account)",
+    ),
+    ("SWOP_DEPTH", "the recursion guard"),
+];
+
+/// swop's exit codes (base::error::exit), for `swop --help`.
+pub const EXIT_CODES: &[(u8, &str)] = &[
+    (0, "success (also when stdout's reader went away early)"),
+    (1, "error; doctor: a check failed"),
+    (2, "bad command line or account name"),
+    (3, "invalid swop.toml"),
+    (4, "no such account, no accounts, nothing to import"),
+    (5, "every account is blocked"),
+    (6, "a login is needed"),
+    (7, "the real codex cannot be found or run"),
+    (8, "unsafe permissions on swop's files"),
+];
