@@ -429,3 +429,11 @@ EOF
 say "writing $OUT"
 "$PY" "$BENCH/helper.py" report --results "$RES" --out "$OUT"
 "$BENCH/simulate.sh" "$SWOP" "$OUT"
+
+# -- 8. a working day, replayed (both [usage] refresh policies) ----------------------
+if command -v cc >/dev/null; then
+    say "8. a working day replayed: benches/day.py"
+    "$PY" "$BENCH/day.py" "$SWOP" --out "$RES/day.md"
+    printf '\n' >> "$OUT"
+    cat "$RES/day.md" >> "$OUT"
+fi

@@ -29,6 +29,18 @@ pub struct UsageConfig {
     pub cache_ttl: Duration,
     #[serde(deserialize_with = "duration")]
     pub stale_after: Duration,
+    /// When numbers older than `cache_ttl` are refreshed on a launch.
+    pub refresh: RefreshPolicy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshPolicy {
+    /// Pick from numbers younger than `stale_after` at once; refresh while
+    /// codex runs. Wait only when no account has such numbers.
+    Background,
+    /// Refresh numbers older than `cache_ttl` before codex starts.
+    BeforeLaunch,
 }
 
 pub const DEFAULT_BASE_URL: &str = "https://chatgpt.com/backend-api";
@@ -51,6 +63,7 @@ impl Default for UsageConfig {
             timeout: Duration::from_secs(4),
             cache_ttl: Duration::from_secs(60),
             stale_after: Duration::from_secs(3600),
+            refresh: RefreshPolicy::Background,
         }
     }
 }
@@ -454,6 +467,14 @@ mod tests {
         let e = parse("[usage]\nbase_url = \"http://example.com/backend-api\"\n").unwrap_err();
         assert!(e.message.contains("https://"), "{e}");
         assert_eq!(e.code, exit::CONFIG);
+    }
+
+    #[test]
+    fn refresh_policy_defaults_to_background() {
+        assert_eq!(parse("").unwrap().usage.refresh, RefreshPolicy::Background);
+        let c = parse("[usage]\nrefresh = \"before-launch\"\n").unwrap();
+        assert_eq!(c.usage.refresh, RefreshPolicy::BeforeLaunch);
+        assert!(parse("[usage]\nrefresh = \"sometimes\"\n").is_err());
     }
 
     #[test]

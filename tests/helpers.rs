@@ -124,3 +124,12 @@ pub fn on_a_terminal(
 ) -> (Option<i32>, String) {
     run_in_pty(cmd.env("TERM", "dumb").to_command(), input, timeout)
 }
+
+/// Makes `name`'s cached numbers `age` seconds old (and not marked stale).
+pub fn age_cache(env: &TestEnv, name: &str, age: i64) {
+    let p = env.swop_home.join(format!("cache/{name}.json"));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    v["fetched_at"] = serde_json::Value::from(crate::support::now_unix() - age);
+    v["invalidated"] = serde_json::Value::Bool(false);
+    std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+}

@@ -498,3 +498,105 @@ fn real_failover_with_every_account_exhausted_names_the_reset_and_the_session() 
         out.stderr
     );
 }
+
+/// The `x-codex-*` headers of the model turns become the account's numbers
+/// (codex records them in its rollout; swop reads them after the run), so
+/// `swop status` shows them and the next launch asks nothing.
+#[test]
+fn real_session_numbers_are_learned_and_the_next_launch_asks_nothing() {
+    let Some(rig) = Rig::new(&[("a", 20.0)], "") else {
+        return;
+    };
+    rig.backend.set_rate_headers("acct-a", 12.5, 64.0);
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "hi"])
+        .ok();
+    assert_eq!(out.stdout.trim(), "hello", "{}", out.stderr);
+    let asked = rig.backend.count(USAGE);
+    assert_eq!(asked, 1, "the first launch had no numbers");
+    let out = rig.swop().args(["status", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let a = &v["accounts"][0];
+    assert_eq!(a["weekly"]["used_percent"], 64.0, "from the headers: {a}");
+    assert_eq!(a["five_hour"]["used_percent"], 12.5, "{a}");
+    assert_eq!(a["source"], "session", "{a}");
+    assert_eq!(a["plan"], "plus", "the last known plan is kept: {a}");
+    assert_eq!(a["state"], "ok", "{a}");
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "again"])
+        .ok();
+    assert_eq!(out.stdout.trim(), "hello", "{}", out.stderr);
+    assert!(out.stderr.contains("weekly 64%"), "{}", out.stderr);
+    assert_eq!(
+        rig.backend.count(USAGE),
+        asked,
+        "no usage request after a run"
+    );
+}
+
+/// 16 launches at once, 8 forced on each of 2 accounts, into one shared
+/// sessions dir; the backend sends each account its own header values.
+/// Every account ends with its own numbers, learned from its own sessions.
+#[test]
+fn real_parallel_launches_learn_each_accounts_own_numbers() {
+    let Some(rig) = Rig::new(&[("a", 20.0), ("b", 30.0)], "") else {
+        return;
+    };
+    rig.backend.set_rate_headers("acct-a", 11.0, 41.0);
+    rig.backend.set_rate_headers("acct-b", 22.0, 82.0);
+    // Numbers first, so that no launch waits and all run side by side.
+    rig.swop().args(["status"]).ok();
+    let running: Vec<_> = (0..16)
+        .map(|i| {
+            let name = if i % 2 == 0 { "a" } else { "b" };
+            let mut c = rig.codex();
+            c.args(["exec", "--skip-git-repo-check", &format!("task {i}")])
+                .env("SWOP_ACCOUNT", name);
+            c.spawn()
+        })
+        .collect();
+    for r in running {
+        let out = r.wait_output(Duration::from_secs(180));
+        assert!(out.success(), "{}", out.stderr);
+    }
+    let cache = |n: &str| -> serde_json::Value {
+        let p = rig.env.swop_home.join(format!("cache/{n}.json"));
+        serde_json::from_slice(&fs::read(p).unwrap()).unwrap()
+    };
+    for (n, five, weekly) in [("a", 11.0, 41.0), ("b", 22.0, 82.0)] {
+        let c = cache(n);
+        assert_eq!(c["source"], "session", "{n}: {c}");
+        assert_eq!(c["usage"]["weekly"]["used_percent"], weekly, "{n}: {c}");
+        assert_eq!(c["usage"]["five_hour"]["used_percent"], five, "{n}: {c}");
+    }
+}
+
+/// The optimistic pick (cached numbers past the TTL say `work` is fine)
+/// meets an exhausted account: codex fails with the usage limit, failover
+/// asks again, sees it and continues the session on the other account.
+#[test]
+fn real_optimistic_pick_of_an_exhausted_account_is_caught_by_failover() {
+    let Some(rig) = failover_rig("auto") else {
+        return;
+    };
+    rig.swop().args(["pick"]).ok();
+    crate::helpers::age_cache(&rig.env, "work", 300);
+    crate::helpers::age_cache(&rig.env, "personal", 300);
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "task"])
+        .ok();
+    assert!(
+        out.stderr.contains("swop: codex on 'work'") && out.stderr.contains("numbers from 5m"),
+        "picked from 5-minute-old numbers: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("continuing this session on 'personal'"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.trim(), "hello", "{}", out.stderr);
+}

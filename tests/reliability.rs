@@ -9,7 +9,9 @@
 //! Figures (requests, launches, faults, inputs) are printed with eprintln!
 //! and show with `cargo test --test tests reliability -- --nocapture`.
 
-use crate::helpers::{add, add_named, assert_private_tree, config_for, mode, write_config};
+use crate::helpers::{
+    add, add_named, age_cache, assert_private_tree, config_for, mode, write_config,
+};
 use crate::support::fixtures::{random_bytes, SecretKind};
 use crate::support::{
     access_token_of, api_key, apikey_auth_json, chatgpt_auth_json, find_secret, now_unix,
@@ -154,14 +156,6 @@ fn random_ms(max_ms: u64) -> Duration {
 }
 
 /// Rewrites the cached `fetched_at` of `name` to `age` seconds ago.
-fn age_cache(env: &TestEnv, name: &str, age: i64) {
-    let p = env.swop_home.join(format!("cache/{name}.json"));
-    let mut v: Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
-    v["fetched_at"] = Value::from(now_unix() - age);
-    v["invalidated"] = Value::Bool(false);
-    fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
-}
-
 /// Every entry under `root`: files with their mode, length and a hash of
 /// their bytes (never the bytes: a failing assertion must not print a
 /// token), dirs with their mode, links with their target. To prove that a
@@ -315,9 +309,10 @@ fn usage_error_bodies_that_carry_tokens_are_never_echoed() {
         ),
     ];
     for (what, fault, cause, rejected) in cases {
+        // before-launch: the launch below must ask, to show what it says.
         let (env, backend) = setup(
             &[("a", 10.0), ("b", 20.0)],
-            "timeout = \"2s\"\ncache_ttl = 0\n",
+            "timeout = \"2s\"\ncache_ttl = 0\nrefresh = \"before-launch\"\n",
         );
         let auth = fs::read_to_string(auth_file(&env, "a")).unwrap();
         let (at, rt) = (access_token_of(&auth), refresh_token_of(&auth));
@@ -921,7 +916,8 @@ fn each_usage_fault_is_one_line_and_falls_back_as_documented() {
         runs += 1;
         one_warning(&out.stderr, "a", "none");
         one_warning(&out.stderr, "b", "none");
-        assert_eq!(out.stderr.lines().count(), 2, "{fault:?}: {}", out.stderr);
+        // One summarised line names both.
+        assert_eq!(out.stderr.lines().count(), 1, "{fault:?}: {}", out.stderr);
         assert_eq!(p["without_quota_data"], true, "{fault:?}: {p}");
         assert!(
             p["reason"].as_str().unwrap().contains("without quota data"),
@@ -998,12 +994,13 @@ fn connection_refused_uses_stale_numbers_then_picks_without_data() {
         assert!(line.contains("connection refused"), "{line}");
         assert!(line.contains("using numbers from"), "{line}");
     }
-    assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
+    // One summarised line names both.
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert_eq!(p["account"], "a");
     age_cache(&env, "a", 7200);
     age_cache(&env, "b", 7200);
     let (p, out) = pick_json(&env);
-    assert_eq!(out.stderr.lines().count(), 2, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert_eq!(p["without_quota_data"], true, "{p}");
     let out = env.codex().args(["exec", "x"]).ok();
     assert!(out.stderr.contains("without quota data"), "{}", out.stderr);
@@ -1166,7 +1163,11 @@ fn corrupt_or_truncated_cache_files_warn_and_are_rebuilt() {
         ("wrong field type", b"{\"fetched_at\": \"yesterday\"}"),
     ];
     for (what, bytes) in bad {
-        let (env, backend) = setup(&[("a", 10.0), ("b", 20.0)], "cache_ttl = \"1h\"\n");
+        // before-launch: the launch must refetch the lost numbers first.
+        let (env, backend) = setup(
+            &[("a", 10.0), ("b", 20.0)],
+            "cache_ttl = \"1h\"\nrefresh = \"before-launch\"\n",
+        );
         pick_json(&env);
         let n = backend.count(USAGE);
         let file = env.swop_home.join("cache/a.json");

@@ -19,4 +19,5 @@ mod sharing;
 mod simulate;
 mod tui;
 mod usage;
+mod usage_refresh;
 mod views;

@@ -285,7 +285,7 @@ fn refused_connection_and_no_data_anywhere_still_picks_and_says_so() {
     let out = env.swop().args(["pick", "--json"]).ok();
     assert!(
         out.stderr
-            .contains("usage for 'a' unavailable: connection refused"),
+            .contains("usage unavailable for 2 accounts ('a', 'b': connection refused)"),
         "{}",
         out.stderr
     );

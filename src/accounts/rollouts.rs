@@ -13,8 +13,16 @@
 //! `usage_limit_reached` it appends (seen, TUI and exec alike)
 //! `{"timestamp":"...","type":"event_msg","payload":{"type":"task_complete",
 //! ...,"error":{"message":"You’ve hit your usage limit. ...",
-//! "codex_error_info":"usage_limit_exceeded"}}}`. These functions only read
-//! rollouts; they never write or move them.
+//! "codex_error_info":"usage_limit_exceeded"}}}`.
+//!
+//! It also reads what usage codex recorded: every model turn's rate-limit
+//! headers become an `event_msg`/`token_count` line with a `rate_limits`
+//! object (seen, 0.169.0). Those lines name no account; the first line
+//! (session_meta) names the creator (`creator_user_id`,
+//! `creator_account_id`), and a resumed thread appends to the creator's file
+//! under the new account without a new session_meta (seen). Who a line
+//! belongs to is decided in usage::learn, not here.
+//! These functions only read rollouts; they never write or move them.
 
 use crate::accounts::Account;
 use crate::config::Config;
@@ -50,14 +58,7 @@ pub fn thread_id_of(file: &Path) -> Option<String> {
         .strip_prefix("rollout-")?
         .strip_suffix(".jsonl")?;
     let id = stem.get(stem.len().checked_sub(36)?..)?;
-    let ok = id.char_indices().all(|(i, c)| {
-        if [8, 13, 18, 23].contains(&i) {
-            c == '-'
-        } else {
-            c.is_ascii_hexdigit()
-        }
-    });
-    ok.then(|| id.to_string())
+    is_thread_id(id).then(|| id.to_string())
 }
 
 pub struct Filter<'a> {
@@ -216,6 +217,157 @@ pub fn session_hit_limit(dir: &Path, id: &str, since: SystemTime) -> bool {
     hit_limit_since(text.lines(), since_ms)
 }
 
+/// A `rate_limits` object codex wrote, and when (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitLine {
+    pub at_ms: i64,
+    pub rate_limits: serde_json::Value,
+}
+
+/// Unix milliseconds of an RFC 3339 timestamp as codex writes them.
+pub fn timestamp_ms(v: Option<&serde_json::Value>) -> Option<i64> {
+    let t: jiff::Timestamp = v?.as_str()?.parse().ok()?;
+    Some(t.as_millisecond())
+}
+
+/// Every `token_count` line of a rollout's text that carries a non-null
+/// `rate_limits` object, in file order. Lines that are not JSON (a torn
+/// last line while codex writes) are skipped.
+pub fn rate_limit_lines(text: &str) -> Vec<RateLimitLine> {
+    text.lines()
+        .filter(|l| l.contains("\"token_count\"") && l.contains("\"rate_limits\""))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("type").and_then(|t| t.as_str()) == Some("event_msg"))
+        .filter_map(|v| {
+            let payload = v.get("payload")?;
+            if payload.get("type")?.as_str()? != "token_count" {
+                return None;
+            }
+            let rl = payload.get("rate_limits")?;
+            rl.is_object().then(|| RateLimitLine {
+                at_ms: timestamp_ms(v.get("timestamp")).unwrap_or(0),
+                rate_limits: rl.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Who created a thread, from its session_meta line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creator {
+    pub user_id: Option<String>,
+    pub account_id: Option<String>,
+    /// When the session began (Unix milliseconds).
+    pub created_ms: Option<i64>,
+}
+
+/// The creator named by a rollout's first line, if it is a session_meta.
+pub fn creator(first_line: &str) -> Option<Creator> {
+    let v: serde_json::Value = serde_json::from_str(first_line).ok()?;
+    if v.get("type")?.as_str()? != "session_meta" {
+        return None;
+    }
+    let p = v.get("payload")?;
+    let text = |k: &str| p.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    Some(Creator {
+        user_id: text("creator_user_id"),
+        account_id: text("creator_account_id"),
+        created_ms: timestamp_ms(p.get("timestamp")).or(timestamp_ms(v.get("timestamp"))),
+    })
+}
+
+/// Rollout files under `dir` modified at or after `since` (1 s of slack
+/// for coarse mtimes). Day folders (`YYYY/MM/DD`) more than a day before
+/// `since` are not entered, so a long history costs nothing.
+pub fn touched_since(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
+    let since_day = day_number(since - std::time::Duration::from_secs(86_400));
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), Vec::<u32>::new())];
+    while let Some((d, parts)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(m) = std::fs::metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                let mut parts = parts.clone();
+                if let Some(n) = e.file_name().to_str().and_then(|n| n.parse().ok()) {
+                    parts.push(n);
+                }
+                if parts.len() == 3 && (parts[0], parts[1], parts[2]) < since_day {
+                    continue;
+                }
+                stack.push((p, parts));
+                continue;
+            }
+            let recent = m
+                .modified()
+                .is_ok_and(|t| t + std::time::Duration::from_secs(1) >= since);
+            if recent && thread_id_of(&p).is_some() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// (year, month, day) in UTC; codex names day folders by local date, which
+/// is within a day of it.
+fn day_number(t: SystemTime) -> (u32, u32, u32) {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    match jiff::Timestamp::from_second(secs) {
+        Ok(ts) => {
+            let d = ts.to_zoned(jiff::tz::TimeZone::UTC).date();
+            (d.year() as u32, d.month() as u32, d.day() as u32)
+        }
+        Err(_) => (0, 0, 0),
+    }
+}
+
+/// The rollout file of thread `id` under `dir`, wherever its day folder.
+pub fn find_thread(dir: &Path, id: &str) -> Option<PathBuf> {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if thread_id_of(&p).as_deref() == Some(id) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// The thread a codex command line resumes: the first thread id after a
+/// `resume` argument.
+pub fn resumed_thread(args: &[std::ffi::OsString]) -> Option<String> {
+    let strs: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let at = strs.iter().position(|a| *a == "resume")?;
+    strs[at + 1..]
+        .iter()
+        .find(|a| is_thread_id(a))
+        .map(|a| a.to_string())
+}
+
+fn is_thread_id(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +461,64 @@ mod tests {
         );
         let later = start + std::time::Duration::from_secs(60);
         assert_eq!(newest(&dir, &f(Some(later), None, false)), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Lines shaped exactly as codex 0.169.0 writes them (seen on the rig).
+    const META: &str = r#"{"timestamp":"2026-11-26T08:30:42.252Z","ordinal":0,"type":"session_meta","payload":{"account_scoped":true,"creator_user_id":"user-a","creator_account_id":"acct-a","session_id":"01a216fa-737d-7de0-b9b4-d60eee2c537e","id":"01a216fa-737d-7de0-b9b4-d60eee2c537e","timestamp":"2026-11-26T08:30:42.104Z","cwd":"/tmp/p","originator":"codex_exec","cli_version":"0.169.0","source":"exec"}}"#;
+    const COUNT: &str = r#"{"timestamp":"2026-11-26T08:30:42.353Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":1}},"rate_limits":{"limit_id":"codex","limit_name":null,"primary":{"used_percent":12.5,"window_minutes":300,"resets_at":1795685442},"secondary":{"used_percent":73.0,"window_minutes":10080,"resets_at":1795768242},"credits":null,"individual_limit":null,"spend_control_reached":null,"plan_type":null,"rate_limit_reached_type":null}}}"#;
+    const COUNT_NULL: &str = r#"{"timestamp":"2026-11-26T08:31:00.000Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":null}}"#;
+
+    #[test]
+    fn rate_limit_lines_as_codex_writes_them() {
+        let text = format!("{META}\n{COUNT}\n{COUNT_NULL}\n{{\"torn");
+        let lines = rate_limit_lines(&text);
+        assert_eq!(lines.len(), 1, "null rate_limits and torn lines skipped");
+        assert_eq!(lines[0].at_ms, 1_795_681_842_353);
+        assert_eq!(lines[0].rate_limits["secondary"]["used_percent"], 73.0);
+    }
+
+    #[test]
+    fn creator_from_session_meta() {
+        let c = creator(META).unwrap();
+        assert_eq!(c.user_id.as_deref(), Some("user-a"));
+        assert_eq!(c.account_id.as_deref(), Some("acct-a"));
+        assert_eq!(c.created_ms, Some(1_795_681_842_104));
+        assert_eq!(creator(COUNT), None, "not a session_meta");
+        assert_eq!(creator("garbage"), None);
+    }
+
+    #[test]
+    fn resumed_thread_from_args() {
+        let a = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            resumed_thread(&a(&["exec", "resume", ID, "go"])).as_deref(),
+            Some(ID)
+        );
+        assert_eq!(
+            resumed_thread(&a(&["-c", "x=1", "resume", "--all", ID])).as_deref(),
+            Some(ID)
+        );
+        assert_eq!(resumed_thread(&a(&["exec", "hi", ID])), None);
+        assert_eq!(resumed_thread(&a(&["resume", "--last"])), None);
+    }
+
+    #[test]
+    fn touched_since_skips_old_day_folders_and_old_files() {
+        let dir = std::env::temp_dir().join(format!("swop-touched-{}", std::process::id()));
+        let old = dir.join("2001/01/01");
+        let (y, m, d) = day_number(SystemTime::now());
+        let today = dir.join(format!("{y:04}/{m:02}/{d:02}"));
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::create_dir_all(&today).unwrap();
+        let name = format!("rollout-2026-11-25T12-00-00-{ID}.jsonl");
+        std::fs::write(old.join(&name), "x").unwrap();
+        let start = SystemTime::now();
+        std::fs::write(today.join(&name), "x").unwrap();
+        assert_eq!(touched_since(&dir, start), vec![today.join(&name)]);
+        let later = start + std::time::Duration::from_secs(60);
+        assert!(touched_since(&dir, later).is_empty());
+        assert!(find_thread(&dir, ID).is_some());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -205,6 +205,50 @@ pub fn confirm(question: &str) -> bool {
     }
 }
 
+/// A one-line "working on it" note on stderr for a wait that turned out
+/// long: shown only on a terminal and only after `delay`, erased (not left
+/// behind) when the value is dropped. Off a terminal it costs nothing.
+pub struct Progress {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    pub fn after(delay: std::time::Duration, msg: &str) -> Progress {
+        use std::io::IsTerminal;
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                stop: None,
+                thread: None,
+            };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let line = format!("swop: {msg}...");
+        let thread = std::thread::spawn(move || {
+            use std::sync::mpsc::RecvTimeoutError;
+            if rx.recv_timeout(delay) != Err(RecvTimeoutError::Timeout) {
+                return; // done (or dropped) before the delay: say nothing
+            }
+            emit(line);
+            let _ = rx.recv();
+            emit("\r\x1b[2K".to_string());
+        });
+        Progress {
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

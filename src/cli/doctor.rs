@@ -76,7 +76,7 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
         codex: &codex,
         now: crate::base::time::now(),
     };
-    checks.extend(account_checks(&all, &ctx));
+    checks.extend(account_checks(paths, &all, &ctx));
     let failed = checks.iter().any(|c| c.level == Level::Fail);
     out::print(&if json_out {
         report_json(&checks, failed)
@@ -146,12 +146,12 @@ fn login_checks(cfg: &Config, all: &[accounts::Account]) -> Vec<Check> {
 
 /// One check per account, asked in parallel; the fix for a usage failure
 /// depends on how it failed, and on whether every account failed.
-fn account_checks(all: &[accounts::Account], ctx: &FetchContext) -> Vec<Check> {
+fn account_checks(paths: &Paths, all: &[accounts::Account], ctx: &FetchContext) -> Vec<Check> {
     let results: Vec<std::result::Result<Check, (String, String, u128)>> =
         std::thread::scope(|s| {
             let hs: Vec<_> = all
                 .iter()
-                .map(|a| s.spawn(move || account_check(a, ctx)))
+                .map(|a| s.spawn(move || account_check(paths, a, ctx)))
                 .collect();
             hs.into_iter().filter_map(|h| h.join().ok()).collect()
         });
@@ -279,12 +279,49 @@ fn path_order(paths: &Paths) -> Vec<Check> {
     }
 }
 
+/// A server's Retry-After still running, from the usage cache: doctor
+/// does not ask either.
+fn still_throttled(paths: &Paths, a: &accounts::Account, now: i64) -> Option<Check> {
+    let crate::usage::cache::Loaded::Found(e) = crate::usage::cache::load(paths, &a.name) else {
+        return None;
+    };
+    let t = e.throttled_until.filter(|&t| t > now)?;
+    Some(warn(
+        format!(
+            "'{}': the usage server asked swop to wait ({}); not asked again before {}",
+            a.name,
+            e.last_error.as_deref().unwrap_or("HTTP 429"),
+            crate::base::time::wall(t)
+        ),
+        "nothing to do: launches use cached numbers meanwhile".into(),
+    ))
+}
+
+/// ", N failures in a row; launches try again after TIME" when backing off.
+fn backoff_note(paths: &Paths, a: &accounts::Account, now: i64) -> String {
+    match crate::usage::cache::load(paths, &a.name) {
+        crate::usage::cache::Loaded::Found(e) => match e.backoff_until.filter(|&t| t > now) {
+            Some(t) => format!(
+                "; {} failure(s) in a row, launches try again after {}",
+                e.failures,
+                crate::base::time::wall(t)
+            ),
+            None => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
 /// One account's login and usage; Err(name, why, ms) when the usage
 /// server did not answer usefully (the fix depends on how the others did).
 fn account_check(
+    paths: &Paths,
     a: &accounts::Account,
     ctx: &FetchContext,
 ) -> std::result::Result<Check, (String, String, u128)> {
+    if let Some(c) = still_throttled(paths, a, ctx.now) {
+        return Ok(c);
+    }
     let file = a.auth_file();
     if let Err(e) = crate::base::paths::check_private_file(&file) {
         return Ok(fail(
@@ -314,7 +351,10 @@ fn account_check(
             format!("'{}': session expired: {why}", a.name),
             format!("swop relogin {}", a.name),
         ),
-        Fetched::Failed(why) => return Err((a.name.clone(), why, ms)),
+        Fetched::Failed(why) | Fetched::Throttled(why, _) => {
+            let why = format!("{why}{}", backoff_note(paths, a, ctx.now));
+            return Err((a.name.clone(), why, ms));
+        }
     })
 }
 

@@ -403,6 +403,14 @@ pub fn status_view(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast
                 usable_at: TimeView::opt(r.unusable.as_ref().and_then(|u| u.until)),
                 live_sessions: live.len(),
                 live,
+                source: r.state.cache.source.map(|x| x.as_str().to_string()),
+                taken_at: TimeView::opt(r.state.cache.taken_at),
+                last_error: r.state.cache.last_error.clone(),
+                next_try: TimeView::opt(r.state.cache.next_try),
+                reset_credits: u.and_then(|u| u.reset_credits),
+                credits: u.and_then(|u| u.credits.clone()),
+                additional_limits: u.map(|u| u.additional.clone()).unwrap_or_default(),
+                limit_reached_type: u.and_then(|u| u.reached_type.clone()),
             }
         })
         .collect();
@@ -444,6 +452,59 @@ pub fn forecast_lines(f: &Forecast, now: i64) -> String {
     }
     if let Some(p) = &f.pool {
         out.push_str(&format!("  {}\n", forecast::pool_line(p)));
+    }
+    out
+}
+
+/// Lines under the table for what does not fit a column: where numbers
+/// came from when not asked just now, failures and when the next try is,
+/// named limits, reset credits, credits.
+pub fn details(s: &AccountState, now: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    let name = &s.name;
+    let c = &s.cache;
+    if let (Some(src), Some(at)) = (c.source, c.taken_at) {
+        if src == crate::usage::cache::Source::Session
+            || !matches!(s.usage, Some((_, Freshness::Fresh)))
+        {
+            out.push(format!(
+                "{name}: numbers from {} ({} ago)",
+                src.as_str(),
+                time::span(now - at)
+            ));
+        }
+    }
+    if let (Some(why), Some(next)) = (&c.last_error, c.next_try) {
+        out.push(format!(
+            "{name}: usage server: {why}; next try in {}",
+            time::span(next - now)
+        ));
+    }
+    let Some((u, _)) = &s.usage else { return out };
+    for l in &u.additional {
+        let w = |w: &Option<crate::usage::Window>| pct(w.as_ref().map(|w| w.used_percent));
+        out.push(format!(
+            "{name}: limit '{}': 5h {}, weekly {}",
+            l.name,
+            w(&l.five_hour),
+            w(&l.weekly)
+        ));
+    }
+    if let Some(n) = u.reset_credits {
+        out.push(format!("{name}: {n} limit reset credit(s) available"));
+    }
+    if let Some(cr) = &u.credits {
+        if cr.unlimited == Some(true) {
+            out.push(format!("{name}: credits: unlimited"));
+        } else if cr.has_credits == Some(true) {
+            out.push(format!(
+                "{name}: credits: {}",
+                cr.balance.as_deref().unwrap_or("yes")
+            ));
+        }
+    }
+    if let Some(t) = &u.reached_type {
+        out.push(format!("{name}: limit reached: {t}"));
     }
     out
 }
@@ -493,13 +554,14 @@ mod tests {
                         window_seconds: Some(604800),
                         reset_at: Some(now + 3 * 86400),
                     }),
-                    ignored: Vec::new(),
+                    ..Usage::default()
                 },
                 Freshness::Fresh,
             )),
             dead: false,
             api_key: false,
             warning: None,
+            cache: Default::default(),
         }
     }
 

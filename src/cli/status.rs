@@ -105,13 +105,38 @@ fn table_of(snap: &Snapshot) -> String {
         term::stdout_width(),
         term::stdout_color(),
     );
-    table + &render::forecast_lines(&snap.forecast, now)
+    let details: Vec<String> = snap
+        .rows
+        .iter()
+        .flat_map(|r| render::details(r.state, now))
+        .collect();
+    // Lines under the table fit the terminal like the table does.
+    let width = term::stdout_width();
+    let mut text = table;
+    if !details.is_empty() {
+        text.push('\n');
+        for line in details {
+            text.push_str(&term::fill(&term::clean(&line), width));
+            text.push('\n');
+        }
+    }
+    for line in render::forecast_lines(&snap.forecast, now).split_inclusive('\n') {
+        let (body, end) = line.split_at(line.trim_end_matches('\n').len());
+        text.push_str(&term::fill(body, width));
+        text.push_str(end);
+    }
+    text
 }
 
 /// Usage without printing warnings (they would scroll the watched screen);
 /// the caller shows them in the frame instead.
 fn quiet_states(l: &Pool, force: bool) -> Vec<AccountState> {
-    gather::gather(&l.paths, &l.cfg, &l.accounts, &l.codex, force).states
+    let mode = if force {
+        gather::Mode::Force
+    } else {
+        gather::Mode::Wait
+    };
+    gather::gather_with(&l.paths, &l.cfg, &l.accounts, &l.codex, mode).states
 }
 
 /// Redraws the table every `secs` until interrupted. Usage comes from the

@@ -86,6 +86,17 @@ pub struct AccountView {
     pub usable_at: Option<TimeView>,
     pub live_sessions: usize,
     pub live: Vec<LiveView>,
+    /// Where the numbers came from: "server" (a fetch) or "session" (what
+    /// codex recorded during a run); `taken_at` is when.
+    pub source: Option<String>,
+    pub taken_at: Option<TimeView>,
+    pub last_error: Option<String>,
+    /// When swop asks the usage server again (backoff or Retry-After).
+    pub next_try: Option<TimeView>,
+    pub reset_credits: Option<i64>,
+    pub credits: Option<crate::usage::Credits>,
+    pub additional_limits: Vec<crate::usage::NamedLimit>,
+    pub limit_reached_type: Option<String>,
 }
 
 /// `swop status --json`.
@@ -377,6 +388,32 @@ pub mod samples {
                     cwd: "/src".into(),
                     started_at: time(),
                 }],
+                source: Some("session".into()),
+                taken_at: Some(time()),
+                last_error: Some("HTTP 500".into()),
+                next_try: Some(time()),
+                reset_credits: Some(1),
+                credits: Some(crate::usage::Credits {
+                    has_credits: Some(true),
+                    unlimited: Some(false),
+                    balance: Some("5".into()),
+                }),
+                additional_limits: vec![crate::usage::NamedLimit {
+                    name: "gpt-5-codex".into(),
+                    metered_feature: Some("codex".into()),
+                    limit_reached: Some(false),
+                    five_hour: Some(crate::usage::Window {
+                        used_percent: 1.0,
+                        window_seconds: Some(18000),
+                        reset_at: Some(1),
+                    }),
+                    weekly: Some(crate::usage::Window {
+                        used_percent: 2.0,
+                        window_seconds: Some(604800),
+                        reset_at: Some(2),
+                    }),
+                }],
+                limit_reached_type: Some("primary".into()),
             }],
             forecast: ForecastView {
                 accounts: vec![AccountForecastView {

@@ -18,12 +18,12 @@ impl Launcher {
         let pool = &self.pool;
         let chooser = self.pool.clone();
         let pick: relay::Pick = Box::new(move |passed| {
-            let g = crate::usage::gather::gather(
+            let g = crate::usage::gather::gather_with(
                 &chooser.paths,
                 &chooser.cfg,
                 &chooser.accounts,
                 &chooser.codex,
-                false,
+                crate::usage::gather::Mode::Wait,
             );
             chooser.choose(&g.states, passed).ok().map(|c| c.name)
         });

@@ -166,7 +166,8 @@ impl Launcher {
                 ..e
             })?;
         }
-        let mut states = self.pool.states(&self.pool.accounts, false);
+        let read_cache_ms = crate::usage::gather::now_ms();
+        let mut states = self.pool.states_for_launch();
         let choice = loop {
             let choice = self.pick_or_relogin(&mut states)?;
             // A fresh cache may predate a lost login: check the file itself.
@@ -212,7 +213,14 @@ impl Launcher {
             None => args,
         };
         self.pool_warning();
-        self.run_on(choice, args, &states)
+        let refresher = self
+            .pool
+            .start_refresher(&choice.name, &states, read_cache_ms);
+        let code = self.run_on(choice, args, &states);
+        if let Some(r) = refresher {
+            r.finish(crate::usage::background::EXIT_GRACE);
+        }
+        code
     }
 
     /// Once a day, when the pool is forecast to run dry before the next
@@ -315,8 +323,10 @@ impl Launcher {
             // Only the first run's login was checked (in `launch`); a
             // relogin or a failover account is checked here.
             let first = progress.used.len() == 1 && !progress.relogged;
+            let learning = crate::usage::learn::Run::begin(&self.pool.cfg, &account, &args);
             let code = self.run_child(&account, &args, first)?;
-            let _ = crate::usage::cache::invalidate(&self.pool.paths, &account.name);
+            // The numbers codex recorded in this run, or a refresh mark.
+            learning.finish(&self.pool.paths, &account);
             let run = Run {
                 account,
                 code,

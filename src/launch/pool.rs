@@ -25,28 +25,56 @@ pub struct Pool {
 impl Pool {
     /// Usage for some accounts (cache first); warnings printed.
     pub fn states(&self, accounts: &[Account], force: bool) -> Vec<AccountState> {
-        let g = gather::gather(&self.paths, &self.cfg, accounts, &self.codex, force);
-        for s in &g.states {
-            let Some(w) = &s.warning else { continue };
-            if s.dead {
-                term::warn(&format!(
-                    "session for '{}' has expired ({w}); run: swop relogin {}",
-                    s.name, s.name
-                ));
-                continue;
-            }
-            let fallback = match &s.usage {
-                Some((_, gather::Freshness::Stale(age))) => {
-                    format!("; using numbers from {} ago", crate::base::time::span(*age))
-                }
-                _ => String::new(),
-            };
-            term::warn(&format!(
-                "usage for '{}' unavailable: {w}{fallback}",
-                s.name
-            ));
+        let mode = if force {
+            gather::Mode::Force
+        } else {
+            gather::Mode::Wait
+        };
+        self.states_with(accounts, mode)
+    }
+
+    /// The launch's usage: under `refresh = "background"`, cached numbers
+    /// younger than `stale_after` are used when they settle the pick.
+    pub fn states_for_launch(&self) -> Vec<AccountState> {
+        if self.cfg.usage.refresh == crate::config::RefreshPolicy::BeforeLaunch {
+            return self.states(&self.accounts, false);
+        }
+        let decidable = |s: &[AccountState]| self.choose(s, &[]).is_ok_and(|c| !c.without_data);
+        self.states_with(&self.accounts, gather::Mode::CacheFirst(&decidable))
+    }
+
+    fn states_with(&self, accounts: &[Account], mode: gather::Mode) -> Vec<AccountState> {
+        let g = gather::gather_with(&self.paths, &self.cfg, accounts, &self.codex, mode);
+        for line in gather::warning_lines(&g.states) {
+            term::warn(&line);
         }
         g.states
+    }
+
+    /// Refreshes, while codex runs on `running`, the accounts whose numbers
+    /// are due (refresh = "background" only). `read_cache_ms`: when the
+    /// launch read the cache.
+    pub fn start_refresher(
+        &self,
+        running: &str,
+        states: &[AccountState],
+        read_cache_ms: i64,
+    ) -> Option<crate::usage::background::Refresher> {
+        if self.cfg.usage.refresh != crate::config::RefreshPolicy::Background {
+            return None;
+        }
+        let due: Vec<Account> = states
+            .iter()
+            .filter(|s| s.cache.refresh_due && s.name != running)
+            .map(|s| self.account(&s.name).clone())
+            .collect();
+        crate::usage::background::start(
+            &self.paths,
+            &self.cfg,
+            read_cache_ms,
+            due,
+            self.codex.clone(),
+        )
     }
 
     /// Selection over `states`, skipping `exclude`d accounts.

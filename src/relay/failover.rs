@@ -254,7 +254,7 @@ impl Route {
             Fetched::Dead(_) => {
                 let _ = cache::mark_dead(&self.accounts.paths, &acct.name, now);
             }
-            Fetched::ApiKey | Fetched::Failed(_) => {}
+            Fetched::ApiKey | Fetched::Failed(_) | Fetched::Throttled(..) => {}
         }
     }
 }

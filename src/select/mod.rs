@@ -494,7 +494,7 @@ mod tests {
                             window_seconds: Some(604800),
                             reset_at: Some(reset),
                         }),
-                        ignored: Vec::new(),
+                        ..Usage::default()
                     },
                     Freshness::Fresh,
                 )
@@ -502,6 +502,7 @@ mod tests {
             dead: false,
             api_key: false,
             warning: None,
+            cache: Default::default(),
         }
     }
 

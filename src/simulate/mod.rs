@@ -104,7 +104,7 @@ impl Acct {
                 window_seconds: Some(WEEK),
                 reset_at: Some(self.weekly_reset),
             }),
-            ignored: Vec::new(),
+            ..Usage::default()
         };
         AccountState {
             name: self.name.clone(),
@@ -112,6 +112,7 @@ impl Acct {
             dead: false,
             api_key: false,
             warning: None,
+            cache: Default::default(),
         }
     }
 

@@ -2,6 +2,10 @@
 //! plus what swop learned about the session (dead since when) and whether a
 //! run since then made the numbers stale.
 //!
+//! It also remembers failures per account, so a launch never asks a server
+//! that said "not now": a 429's `Retry-After` is honoured to the second, and
+//! other failures back off from 1 minute, doubling, up to 15 minutes.
+//!
 //! Files are written atomically; a corrupt file is treated as missing (the
 //! caller warns) and rewritten by the next fetch.
 
@@ -36,8 +40,48 @@ pub struct Entry {
     /// so that a launch that waited for it can say why too.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// Where `usage` came from.
+    #[serde(default)]
+    pub source: Option<Source>,
+    /// Failed fetches in a row (reset by a good one).
+    #[serde(default)]
+    pub failures: u32,
+    /// No usage request before this (Unix s): the server's `Retry-After`.
+    #[serde(default)]
+    pub throttled_until: Option<i64>,
+    /// No usage request before this (Unix s) unless forced: our own backoff.
+    #[serde(default)]
+    pub backoff_until: Option<i64>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Asked: `GET /wham/usage`, or codex app-server's
+    /// `account/rateLimits/read` when the token needed a refresh.
+    Server,
+    /// The rate-limit headers of a model turn, as codex recorded them.
+    Session,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Server => "usage server",
+            Source::Session => "session",
+        }
+    }
+}
+
+/// First backoff after a failure; it doubles per failure up to the cap.
+const BACKOFF_FIRST_SECS: i64 = 60;
+const BACKOFF_MAX_SECS: i64 = 15 * 60;
+/// A `Retry-After` longer than this is read as this (a bogus header never
+/// silences an account for days).
+const RETRY_AFTER_MAX_SECS: i64 = 6 * 3600;
+
+// Loaded once per account and taken apart at once: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Loaded {
     Missing,
     Corrupt,
@@ -67,6 +111,29 @@ pub fn store(paths: &Paths, name: &str, entry: &Entry) -> Result<()> {
 }
 
 impl Entry {
+    /// Whether a request for this account may go out now. `forced`
+    /// (status --refresh) skips our own backoff but never the server's
+    /// Retry-After.
+    pub fn may_fetch(&self, now: i64, forced: bool) -> bool {
+        let before = |t: Option<i64>| t.is_some_and(|t| now < t);
+        !before(self.throttled_until) && (forced || !before(self.backoff_until))
+    }
+
+    /// Records a failed fetch: `retry_after` (seconds) from a 429, else the
+    /// doubling backoff.
+    pub fn record_failure(&mut self, now: i64, why: String, retry_after: Option<u64>) {
+        self.failures = self.failures.saturating_add(1);
+        self.last_error = Some(why);
+        match retry_after {
+            Some(s) => self.throttled_until = Some(now + (s as i64).min(RETRY_AFTER_MAX_SECS)),
+            None => {
+                let shift = (self.failures - 1).min(10);
+                let wait = (BACKOFF_FIRST_SECS << shift).min(BACKOFF_MAX_SECS);
+                self.backoff_until = Some(now + wait);
+            }
+        }
+    }
+
     /// Tried by a fetch at or after `t_ms`, and not invalidated since.
     pub fn fetched_since(&self, t_ms: i64) -> bool {
         !self.invalidated && self.attempted_ms >= t_ms && self.attempted_ms > 0
@@ -183,6 +250,31 @@ mod tests {
         }
         .fetched_since(0));
         assert!(!Entry::default().fetched_since(0));
+    }
+
+    #[test]
+    fn failures_back_off_and_retry_after_is_honoured() {
+        let mut e = Entry::default();
+        assert!(e.may_fetch(0, false));
+        let waits: Vec<i64> = (0..6)
+            .map(|_| {
+                e.record_failure(1000, "HTTP 500".into(), None);
+                e.backoff_until.unwrap() - 1000
+            })
+            .collect();
+        assert_eq!(waits, [60, 120, 240, 480, 900, 900]);
+        assert!(!e.may_fetch(1899, false) && e.may_fetch(1900, false));
+        assert!(e.may_fetch(1000, true), "forced skips our own backoff");
+        let mut t = Entry::default();
+        t.record_failure(1000, "throttled".into(), Some(300));
+        assert_eq!(t.throttled_until, Some(1300));
+        assert!(
+            !t.may_fetch(1299, true),
+            "not even forced before Retry-After"
+        );
+        assert!(t.may_fetch(1300, false));
+        t.record_failure(1000, "throttled".into(), Some(10_000_000));
+        assert_eq!(t.throttled_until, Some(1000 + RETRY_AFTER_MAX_SECS));
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub enum Fetched {
     ApiKey,
     /// The session is dead: codex itself could not get a working token.
     Dead(String),
+    /// 429 with a `Retry-After` (seconds): not to be asked before then.
+    Throttled(String, u64),
     /// Anything else: the cause, for a warning.
     Failed(String),
 }
@@ -77,6 +79,7 @@ pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
             ctx,
             &format!("the usage server rejected the token (HTTP {code})"),
         ),
+        Http::Throttled(why, secs) => Fetched::Throttled(why, secs),
         Http::Failed(why) => Fetched::Failed(why),
     }
 }
@@ -88,6 +91,7 @@ fn short(msg: &str) -> String {
 enum Http {
     Ok(Usage),
     Rejected(u16),
+    Throttled(String, u64),
     Failed(String),
 }
 
@@ -164,10 +168,10 @@ fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> H
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            return Http::Failed(match retry {
-                Some(s) => format!("throttled (HTTP 429, retry after {s}s)"),
-                None => "throttled (HTTP 429)".to_string(),
-            });
+            return match retry {
+                Some(s) => Http::Throttled(format!("throttled (HTTP 429, retry after {s}s)"), s),
+                None => Http::Failed("throttled (HTTP 429)".to_string()),
+            };
         }
         _ => return Http::Failed(format!("HTTP {status}")),
     }

@@ -6,13 +6,20 @@
 //! first takes the fetch lock, the others wait for it (bounded) and then find
 //! fresh numbers. A holder that hangs cannot hang the others: past the wait
 //! they fetch on their own.
+//!
+//! [`Mode::CacheFirst`] is the launch's "never wait when a decision can be
+//! made": numbers younger than `stale_after` are good enough to pick from,
+//! and the caller refreshes them while codex runs (usage::background). An
+//! account the server asked to leave alone (429 Retry-After) or that is
+//! backing off after failures is not asked, in any mode.
 
 use crate::accounts::Account;
 use crate::base::files;
 use crate::base::paths::Paths;
+use crate::base::term;
 use crate::codex::Codex;
 use crate::config::Config;
-use crate::usage::cache::{self, Entry, Loaded};
+use crate::usage::cache::{self, Entry, Loaded, Source};
 use crate::usage::fetch::{self, FetchContext, Fetched};
 use crate::usage::history;
 use crate::usage::Usage;
@@ -22,11 +29,26 @@ use std::time::Duration;
 pub enum Freshness {
     /// Fetched now or within the cache TTL.
     Fresh,
-    /// The fetch failed; these numbers are this many seconds old.
+    /// Older than the TTL (or the fetch failed): these numbers are this many
+    /// seconds old.
     Stale(i64),
 }
 
-#[derive(Debug, Clone)]
+/// What the cache knows about the numbers beyond the numbers themselves.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CacheInfo {
+    pub source: Option<Source>,
+    /// When the numbers were taken (Unix s), if there are numbers.
+    pub taken_at: Option<i64>,
+    /// The last failure, one line, no secret.
+    pub last_error: Option<String>,
+    /// No request before this (Unix s): Retry-After or backoff.
+    pub next_try: Option<i64>,
+    /// Older than `cache_ttl` and allowed to be asked: a refresh is due.
+    pub refresh_due: bool,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct AccountState {
     pub name: String,
     pub usage: Option<(Usage, Freshness)>,
@@ -34,9 +56,23 @@ pub struct AccountState {
     pub api_key: bool,
     /// Why the numbers are missing or old: one line, no secret.
     pub warning: Option<String>,
+    pub cache: CacheInfo,
 }
 
-fn now_ms() -> i64 {
+/// How much waiting a caller accepts.
+#[derive(Clone, Copy)]
+pub enum Mode<'a> {
+    /// Numbers older than `cache_ttl` are fetched before answering.
+    Wait,
+    /// Every account is fetched (status --refresh); a server's Retry-After
+    /// is still honoured.
+    Force,
+    /// Answers from the cache (numbers younger than `stale_after` count)
+    /// when `decidable` accepts those states; otherwise as `Wait`.
+    CacheFirst(&'a dyn Fn(&[AccountState]) -> bool),
+}
+
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -47,52 +83,82 @@ pub struct Gathered {
     pub states: Vec<AccountState>,
 }
 
-/// Usage for `accounts`. `force` refetches even fresh entries (status --refresh).
-pub fn gather(
+fn load_all(
+    paths: &Paths,
+    accounts: &[Account],
+    warnings: &mut [Option<String>],
+) -> Vec<Option<Entry>> {
+    accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| match cache::load(paths, &a.name) {
+            Loaded::Found(e) => Some(e),
+            Loaded::Missing => None,
+            Loaded::Corrupt => {
+                warnings[i] = Some("the usage cache file was corrupt; it is rebuilt".into());
+                None
+            }
+        })
+        .collect()
+}
+
+/// The accounts a round would ask now.
+fn due(entries: &[Option<Entry>], now: i64, ttl: i64, forced: bool) -> Vec<usize> {
+    (0..entries.len())
+        .filter(|&i| match &entries[i] {
+            None => true,
+            Some(e) => (forced || !e.is_fresh(now, ttl)) && e.may_fetch(now, forced),
+        })
+        .collect()
+}
+
+pub fn gather_with(
     paths: &Paths,
     cfg: &Config,
     accounts: &[Account],
     codex: &Codex,
-    force: bool,
+    mode: Mode,
 ) -> Gathered {
     let now = crate::base::time::now();
     let began_ms = now_ms();
     let ttl = cfg.usage.cache_ttl.as_secs() as i64;
+    let forced = matches!(mode, Mode::Force);
     let mut warnings: Vec<Option<String>> = vec![None; accounts.len()];
-    let load_all = |warnings: &mut Vec<Option<String>>| -> Vec<Option<Entry>> {
-        accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| match cache::load(paths, &a.name) {
-                Loaded::Found(e) => Some(e),
-                Loaded::Missing => None,
-                Loaded::Corrupt => {
-                    warnings[i] = Some("the usage cache file was corrupt; it is rebuilt".into());
-                    None
-                }
-            })
-            .collect()
-    };
-    let needs = |entries: &[Option<Entry>]| -> Vec<usize> {
-        (0..accounts.len())
-            .filter(|&i| force || !entries[i].as_ref().is_some_and(|e| e.is_fresh(now, ttl)))
-            .collect()
-    };
-    let mut entries = load_all(&mut warnings);
-    let mut todo = needs(&entries);
+    let mut entries = load_all(paths, accounts, &mut warnings);
+    let mut failed_now = vec![false; accounts.len()];
+    if let Mode::CacheFirst(decidable) = mode {
+        let states = states_of(
+            cfg,
+            accounts,
+            &entries,
+            &warnings,
+            &failed_now,
+            now,
+            began_ms,
+        );
+        if decidable(&states) {
+            return Gathered { states };
+        }
+    }
+    let mut todo = due(&entries, now, ttl, forced);
     if !todo.is_empty() {
+        let _progress = term::Progress::after(
+            Duration::from_millis(300),
+            &format!("asking the usage server about {} account(s)", todo.len()),
+        );
         let wait = cfg.usage.timeout + Duration::from_secs(1);
         // Err: no lock possible here (read-only SWOP_HOME): fetch without it.
         let lock = files::lock_within(&paths.fetch_lock(), wait);
         // Someone else may have fetched while we waited for the lock: what
         // was fetched since this call began is as good as our own fetch,
         // whatever the TTL (single flight even with cache_ttl = 0).
-        entries = load_all(&mut warnings);
+        entries = load_all(paths, accounts, &mut warnings);
         todo.retain(
             |&i| match entries[i].as_ref().filter(|e| e.fetched_since(began_ms)) {
                 Some(e) => {
                     if let Some(why) = &e.last_error {
                         warnings[i] = Some(why.clone());
+                        failed_now[i] = true;
                     }
                     false
                 }
@@ -115,73 +181,152 @@ pub fn gather(
             codex,
             now,
         };
-        let results: Vec<(usize, Fetched)> = std::thread::scope(|s| {
-            let handles: Vec<_> = todo
-                .iter()
-                .map(|&i| {
-                    let home = &accounts[i].home;
-                    let ctx = &ctx;
-                    s.spawn(move || (i, fetch::fetch(home, ctx)))
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
-        for (i, outcome) in results {
-            let mut entry = entries[i].clone().unwrap_or_default();
-            match outcome {
-                Fetched::Ok(u) => {
-                    if let Some(w) = u.ignored_warning() {
-                        warnings[i] = Some(w);
-                    }
-                    // Best effort: the forecast's history never fails a fetch.
-                    let _ = history::record(paths, &accounts[i].name, now, &u);
-                    entry = Entry {
-                        fetched_at: now,
-                        usage: Some(u),
-                        ..Entry::default()
-                    };
-                }
-                Fetched::ApiKey => {
-                    entry = Entry {
-                        fetched_at: now,
-                        api_key: true,
-                        ..Entry::default()
-                    };
-                }
-                Fetched::Dead(why) => {
-                    entry.dead_since = Some(now);
-                    entry.invalidated = false;
-                    entry.last_error = Some(why.clone());
-                    warnings[i] = Some(why);
-                }
-                Fetched::Failed(why) => {
-                    // The last good snapshot stays; the attempt is recorded.
-                    entry.last_error = Some(why.clone());
-                    warnings[i] = Some(why);
-                }
+        for (i, why) in round(paths, accounts, &todo, &mut entries, &ctx) {
+            failed_now[i] = why.is_some();
+            // Out-of-range numbers were dropped: said, but not a failure.
+            let dropped = entries[i]
+                .as_ref()
+                .and_then(|e| e.usage.as_ref())
+                .and_then(|u| u.ignored_warning());
+            if why.is_none() && dropped.is_some() {
+                warnings[i] = dropped;
             }
-            entry.attempted_ms = now_ms();
-            if let Err(e) = cache::store(paths, &accounts[i].name, &entry) {
-                warnings[i].get_or_insert(format!("cannot update the usage cache: {}", e.message));
+            if why.is_some() {
+                warnings[i] = why;
             }
-            entries[i] = Some(entry);
         }
     }
+    Gathered {
+        states: states_of(
+            cfg,
+            accounts,
+            &entries,
+            &warnings,
+            &failed_now,
+            now,
+            began_ms,
+        ),
+    }
+}
+
+/// One parallel round over `todo`: each outcome is stored in the cache and
+/// in `entries`. Returns, per account asked, the cause when it failed.
+pub(crate) fn round(
+    paths: &Paths,
+    accounts: &[Account],
+    todo: &[usize],
+    entries: &mut [Option<Entry>],
+    ctx: &FetchContext,
+) -> Vec<(usize, Option<String>)> {
+    let results: Vec<(usize, Fetched)> = std::thread::scope(|s| {
+        let handles: Vec<_> = todo
+            .iter()
+            .map(|&i| {
+                let home = &accounts[i].home;
+                s.spawn(move || (i, fetch::fetch(home, ctx)))
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut out = Vec::new();
+    for (i, outcome) in results {
+        let (mut entry, mut failure) =
+            apply(entries[i].clone().unwrap_or_default(), outcome, ctx.now);
+        entry.attempted_ms = now_ms();
+        if let (Some(u), None) = (&entry.usage, &failure) {
+            // Best effort: the forecast's history never fails a fetch.
+            let _ = history::record(paths, &accounts[i].name, ctx.now, u);
+        }
+        if let Err(e) = cache::store(paths, &accounts[i].name, &entry) {
+            failure.get_or_insert(format!("cannot update the usage cache: {}", e.message));
+        }
+        entries[i] = Some(entry);
+        out.push((i, failure));
+    }
+    out
+}
+
+/// The cache entry after one fetch outcome, and the failure to report.
+fn apply(mut entry: Entry, outcome: Fetched, now: i64) -> (Entry, Option<String>) {
+    match outcome {
+        Fetched::Ok(u) => (
+            Entry {
+                fetched_at: now,
+                usage: Some(u),
+                source: Some(Source::Server),
+                ..Entry::default()
+            },
+            None,
+        ),
+        Fetched::ApiKey => (
+            Entry {
+                fetched_at: now,
+                api_key: true,
+                ..Entry::default()
+            },
+            None,
+        ),
+        Fetched::Dead(why) => {
+            entry.dead_since = Some(now);
+            entry.invalidated = false;
+            entry.last_error = Some(why.clone());
+            (entry, Some(why))
+        }
+        Fetched::Throttled(why, secs) => {
+            // The last good snapshot stays; the server's wait is kept.
+            entry.record_failure(now, why.clone(), Some(secs));
+            (entry, Some(why))
+        }
+        Fetched::Failed(why) => {
+            entry.record_failure(now, why.clone(), None);
+            (entry, Some(why))
+        }
+    }
+}
+
+/// What each account looks like from `entries`. Numbers are Fresh within
+/// the TTL unless a fetch of this call failed; otherwise Stale up to
+/// `stale_after`, then gone.
+fn states_of(
+    cfg: &Config,
+    accounts: &[Account],
+    entries: &[Option<Entry>],
+    warnings: &[Option<String>],
+    failed_now: &[bool],
+    now: i64,
+    began_ms: i64,
+) -> Vec<AccountState> {
+    let ttl = cfg.usage.cache_ttl.as_secs() as i64;
     let stale_after = cfg.usage.stale_after.as_secs() as i64;
-    let states = accounts
+    accounts
         .iter()
-        .zip(entries)
-        .zip(warnings)
-        .map(|((a, entry), warning)| {
-            let entry = entry.unwrap_or_default();
+        .enumerate()
+        .map(|(i, a)| {
+            let entry = entries[i].clone().unwrap_or_default();
             // Numbers fetched during this very call are fresh whatever the
-            // TTL (with cache_ttl = "0s" they would otherwise read "stale").
-            // (A failed attempt keeps older numbers and sets last_error.)
-            let just_fetched = entry.fetched_since(began_ms)
-                && entry.last_error.is_none()
-                && entry.fetched_at >= now;
-            let fresh = entry.is_fresh(now, ttl) || just_fetched;
+            // TTL (with cache_ttl = "0s" they would otherwise read "stale"),
+            // unless this call's attempt failed.
+            let just_fetched = entry.fetched_since(began_ms) && entry.fetched_at >= now;
+            let fresh = (entry.is_fresh(now, ttl) || just_fetched) && !failed_now[i];
             let age = now - entry.fetched_at;
+            let may_fetch = entry.may_fetch(now, false);
+            let mut warning = warnings[i].clone();
+            if !fresh && !may_fetch && warning.is_none() {
+                // Not asked because it is backing off: say why it is old.
+                warning = entry.last_error.clone();
+            }
+            let next_try = [entry.throttled_until, entry.backoff_until]
+                .into_iter()
+                .flatten()
+                .filter(|&t| t > now)
+                .max();
+            let cache = CacheInfo {
+                source: entry.source.filter(|_| entry.usage.is_some()),
+                taken_at: entry.usage.as_ref().map(|_| entry.fetched_at),
+                last_error: entry.last_error.clone(),
+                next_try,
+                refresh_due: !entry.is_fresh(now, ttl) && may_fetch,
+            };
             let usage = match entry.usage {
                 Some(u) if fresh => Some((u, Freshness::Fresh)),
                 Some(u) if age < stale_after => Some((u, Freshness::Stale(age.max(0)))),
@@ -193,8 +338,137 @@ pub fn gather(
                 dead: entry.dead_since.is_some(),
                 api_key: entry.api_key,
                 warning,
+                cache,
             }
         })
-        .collect();
-    Gathered { states }
+        .collect()
+}
+
+/// The warning lines a launch prints about these states: one per expired
+/// session (each needs its own relogin), and at most one summarising every
+/// account whose usage is unavailable.
+pub fn warning_lines(states: &[AccountState]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut unavailable: Vec<&AccountState> = Vec::new();
+    for s in states {
+        let Some(w) = &s.warning else { continue };
+        if s.dead {
+            lines.push(format!(
+                "session for '{}' has expired ({w}); run: swop relogin {}",
+                s.name, s.name
+            ));
+        } else {
+            unavailable.push(s);
+        }
+    }
+    let oldest = unavailable
+        .iter()
+        .filter_map(|s| match &s.usage {
+            Some((_, Freshness::Stale(age))) => Some(*age),
+            _ => None,
+        })
+        .max();
+    let fallback = oldest
+        .map(|age| format!("; using numbers from {} ago", crate::base::time::span(age)))
+        .unwrap_or_default();
+    match unavailable.as_slice() {
+        [] => {}
+        [one] => lines.push(format!(
+            "usage for '{}' unavailable: {}{fallback}",
+            one.name,
+            one.warning.as_deref().unwrap_or_default()
+        )),
+        many => {
+            // Accounts grouped by cause, causes in first-seen order.
+            let mut causes: Vec<(&str, Vec<String>)> = Vec::new();
+            for s in many {
+                let why = s.warning.as_deref().unwrap_or_default();
+                let quoted = format!("'{}'", s.name);
+                match causes.iter_mut().find(|(c, _)| *c == why) {
+                    Some((_, names)) => names.push(quoted),
+                    None => causes.push((why, vec![quoted])),
+                }
+            }
+            let detail: Vec<String> = causes
+                .iter()
+                .map(|(why, names)| format!("{}: {why}", names.join(", ")))
+                .collect();
+            lines.push(format!(
+                "usage unavailable for {} accounts ({}){fallback}",
+                many.len(),
+                detail.join("; ")
+            ));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(name: &str, warning: Option<&str>, age: Option<i64>) -> AccountState {
+        AccountState {
+            name: name.into(),
+            usage: age.map(|a| (Usage::default(), Freshness::Stale(a))),
+            warning: warning.map(str::to_string),
+            ..AccountState::default()
+        }
+    }
+
+    #[test]
+    fn one_summarised_line_for_many_unavailable_accounts() {
+        let lines = warning_lines(&[
+            state("a", Some("HTTP 500"), Some(180)),
+            state("b", Some("HTTP 500"), Some(60)),
+            state("c", None, None),
+        ]);
+        assert_eq!(
+            lines,
+            ["usage unavailable for 2 accounts ('a', 'b': HTTP 500); using numbers from 3m ago"]
+        );
+        let lines = warning_lines(&[
+            state("a", Some("HTTP 500"), None),
+            state("b", Some("connection refused"), None),
+        ]);
+        assert_eq!(
+            lines,
+            ["usage unavailable for 2 accounts ('a': HTTP 500; 'b': connection refused)"]
+        );
+        assert_eq!(
+            warning_lines(&[state("a", Some("HTTP 502"), Some(60))]),
+            ["usage for 'a' unavailable: HTTP 502; using numbers from 1m ago"]
+        );
+    }
+
+    #[test]
+    fn expired_sessions_keep_their_own_line() {
+        let mut dead = state("d", Some("refresh failed"), None);
+        dead.dead = true;
+        let lines = warning_lines(&[dead, state("a", Some("HTTP 500"), None)]);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains("swop relogin d"));
+    }
+
+    #[test]
+    fn outcomes_update_the_entry() {
+        let old = Entry {
+            fetched_at: 10,
+            usage: Some(Usage::default()),
+            ..Entry::default()
+        };
+        let (e, why) = apply(old.clone(), Fetched::Failed("HTTP 500".into()), 100);
+        assert_eq!(why.as_deref(), Some("HTTP 500"));
+        assert_eq!(e.usage, old.usage, "the last good numbers stay");
+        assert_eq!(e.backoff_until, Some(160));
+        let (e, _) = apply(e, Fetched::Throttled("429".into(), 300), 100);
+        assert_eq!(e.throttled_until, Some(400));
+        let (e, why) = apply(e, Fetched::Ok(Usage::default()), 500);
+        assert!(why.is_none());
+        assert_eq!(
+            (e.failures, e.backoff_until, e.throttled_until),
+            (0, None, None)
+        );
+        assert_eq!(e.source, Some(Source::Server));
+    }
 }

@@ -12,10 +12,15 @@
 //! as values.
 
 pub mod advice;
+pub mod background;
 pub mod cache;
+pub mod extras;
 pub mod fetch;
 pub mod gather;
 pub mod history;
+pub mod learn;
+
+pub use extras::{Credits, NamedLimit};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -41,6 +46,18 @@ pub struct Usage {
     /// What [`Usage::checked`] dropped as out of range (fixed phrases).
     #[serde(skip)]
     pub ignored: Vec<&'static str>,
+    /// `rate_limit_reset_credits.available_count`: resets the person may
+    /// still spend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_credits: Option<i64>,
+    /// `additional_rate_limits`: limits with a name (e.g. per model).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub additional: Vec<NamedLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<Credits>,
+    /// Which limit was reached, as the backend names it (e.g. "primary").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached_type: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,6 +227,7 @@ pub fn parse_wham(body: &str, now: i64) -> Result<Usage, &'static str> {
         usage.five_hour = five;
         usage.weekly = week;
     }
+    extras::apply_wham(&mut usage, top, now);
     usage.checked(now)
 }
 
@@ -234,14 +252,17 @@ pub fn parse_app_server(result: &Value, now: i64) -> Result<Usage, &'static str>
     let exhausted = [&five, &week]
         .iter()
         .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
-    let reached_type = rl.get("rateLimitReachedType").is_some_and(|t| !t.is_null());
+    let reached_type = extras::reached_type(rl.get("rateLimitReachedType"));
+    let limited = exhausted || reached_type.is_some();
     Usage {
         plan: string(rl.get("planType")),
-        allowed: Some(!(exhausted || reached_type)),
-        limit_reached: Some(exhausted || reached_type),
+        allowed: Some(!limited),
+        limit_reached: Some(limited),
         five_hour: five,
         weekly: week,
-        ignored: Vec::new(),
+        credits: extras::credits(rl.get("credits")),
+        reached_type,
+        ..Usage::default()
     }
     .checked(now)
 }
@@ -279,7 +300,48 @@ pub fn parse_codex_headers<'a>(get: impl Fn(&str) -> Option<&'a str>, now: i64) 
         limit_reached: Some(exhausted),
         five_hour: five,
         weekly: week,
-        ignored: Vec::new(),
+        ..Usage::default()
+    }
+    .checked(now)
+    .ok()
+}
+
+/// A `rate_limits` object that codex wrote into a session rollout
+/// (`event_msg` / `token_count`): `primary`/`secondary` with `used_percent`,
+/// `window_minutes`, `resets_at`. It carries no allowed/limit-reached flags:
+/// a window at 100% or a non-null `rate_limit_reached_type` means reached.
+/// None when it holds no window at all (nothing worth learning).
+pub fn parse_session(rl: &Value, now: i64) -> Option<Usage> {
+    let rl = rl.as_object()?;
+    let window = |w: Option<&Value>| -> Option<Window> {
+        let o = w?.as_object()?;
+        Some(Window {
+            used_percent: o.get("used_percent")?.as_f64()?,
+            window_seconds: o
+                .get("window_minutes")
+                .and_then(Value::as_i64)
+                .map(|m| m * 60),
+            reset_at: o.get("resets_at").and_then(Value::as_i64),
+        })
+    };
+    let (five, week) = classify(window(rl.get("primary")), window(rl.get("secondary")));
+    if five.is_none() && week.is_none() {
+        return None;
+    }
+    let exhausted = [&five, &week]
+        .iter()
+        .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
+    let reached_type = extras::reached_type(rl.get("rate_limit_reached_type"));
+    let limited = exhausted || reached_type.is_some();
+    Usage {
+        plan: string(rl.get("plan_type")),
+        allowed: Some(!limited),
+        limit_reached: Some(limited),
+        five_hour: five,
+        weekly: week,
+        credits: extras::credits(rl.get("credits")),
+        reached_type,
+        ..Usage::default()
     }
     .checked(now)
     .ok()

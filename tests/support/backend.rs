@@ -349,6 +349,27 @@ impl Backend {
         );
     }
 
+    /// Rate-limit headers on every 200 `POST /v1/responses` for one account
+    /// id, as the real backend sends them with each model turn: the 5-hour
+    /// window (`primary`) and the weekly one (`secondary`) used%, their
+    /// lengths and reset times. codex records them in its session rollout.
+    pub fn set_rate_headers(&self, account_id: &str, five_hour: f64, weekly: f64) {
+        let now = fixtures::now_unix();
+        let h = |k: &str, v: String| (format!("x-codex-{k}"), v);
+        let headers = vec![
+            h("primary-used-percent", five_hour.to_string()),
+            h("primary-window-minutes", "300".into()),
+            h("primary-reset-at", (now + 3600).to_string()),
+            h("secondary-used-percent", weekly.to_string()),
+            h("secondary-window-minutes", "10080".into()),
+            h("secondary-reset-at", (now + 5 * 86400).to_string()),
+        ];
+        self.shared
+            .lock()
+            .turn_headers
+            .insert(account_id.to_string(), headers);
+    }
+
     /// How `POST /oauth/token` answers (default `Fail401`).
     pub fn set_refresh(&self, r: RefreshBehavior) {
         self.shared.lock().refresh = Some(r);
@@ -936,7 +957,7 @@ fn responses_answer(shared: &Shared, account: &str, authorization: Option<&str>)
         Responses::Ok(text) => {
             let mut a = Answer::raw(200, "text/event-stream", &sse_body(&text));
             if let Some(h) = shared.lock().turn_headers.get(account) {
-                a.extra_headers = h.clone();
+                a.extra_headers.extend(h.iter().cloned());
             }
             a
         }
