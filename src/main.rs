@@ -38,10 +38,12 @@ fn main() -> ExitCode {
     let as_codex = invoked_as_codex(argv0.as_ref());
     // From the flags table, so it holds whether or not argv parses.
     let json = !as_codex && cli::asks_json(&rest);
+    // Read once: arguments, environment, cwd, terminals.
+    let ctx = base::process::Context::from_process(rest);
     let result = if as_codex {
-        launch::run(base::process::Context::from_process(rest))
+        launch::run(ctx)
     } else {
-        cli::parse(rest).and_then(cli::commands::run)
+        cli::parse(ctx.args.clone()).and_then(|cmd| cli::commands::run(cmd, &ctx))
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -6,6 +6,7 @@ use crate::accounts::{self, Staging};
 use crate::base::error::{exit, Error, Result};
 use crate::base::out;
 use crate::base::paths::Paths;
+use crate::base::process::Context;
 use crate::base::term;
 use crate::cli::render;
 use crate::cli::{self, Command};
@@ -19,7 +20,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-pub fn run(cmd: Command) -> Result<i32> {
+pub fn run(cmd: Command, ctx: &Context) -> Result<i32> {
     match cmd {
         Command::Help(None) => out::print(&cli::help::main_help())?,
         Command::Help(Some(topic)) => match cli::help::topic_help(&topic) {
@@ -30,7 +31,11 @@ pub fn run(cmd: Command) -> Result<i32> {
         },
         Command::Version => out::line(&format!("swop {}", env!("CARGO_PKG_VERSION")))?,
         Command::Codex { args } => {
-            return launch::run(crate::base::process::Context::from_process(args))
+            // `swop codex ARGS`: the same process, codex's arguments.
+            return launch::run(Context {
+                args,
+                ..ctx.clone()
+            });
         }
         Command::Completions { shell } => out::print(&crate::cli::completions::script(&shell))?,
         Command::Uninstall { purge } => return uninstall(purge),
@@ -56,13 +61,13 @@ pub fn run(cmd: Command) -> Result<i32> {
         cmd => {
             let paths = Paths::from_env()?;
             let cfg = Config::load(&paths.config())?;
-            return with_config(cmd, &paths, &cfg);
+            return with_config(cmd, &paths, &cfg, ctx);
         }
     }
     Ok(0)
 }
 
-fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
+fn with_config(cmd: Command, paths: &Paths, cfg: &Config, ctx: &Context) -> Result<i32> {
     paths.check_private()?;
     match cmd {
         Command::Add {
@@ -94,8 +99,8 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config) -> Result<i32> {
             refresh,
             names,
             watch,
-        } => crate::cli::status::status(paths, cfg, json, refresh, &names, watch),
-        Command::Pick { json } => crate::cli::status::pick(paths, cfg, json),
+        } => crate::cli::status::status(paths, cfg, ctx, json, refresh, &names, watch),
+        Command::Pick { json } => crate::cli::status::pick(paths, cfg, ctx, json),
         Command::Ps { json } => crate::cli::status::ps(paths, cfg, json),
         Command::Disable { name, duration } => crate::cli::toggle::disable(paths, &name, duration),
         Command::Enable { name } => crate::cli::toggle::enable(paths, &name),

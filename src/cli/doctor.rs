@@ -53,10 +53,11 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     let cfg = config_check(paths, &mut checks);
     checks.extend(path_order(paths));
     let codex = Codex::locate(&cfg, paths);
-    match codex.as_ref().map(|c| c.binary().expect("located")) {
-        Ok(p) => match codex::version(p, version_bound(&cfg)) {
-            Some(v) => checks.push(version_check(p, &v)),
-            None => checks.push(fail(
+    match &codex {
+        Ok(c) => match (c.binary(), codex::version(c, version_bound(&cfg))) {
+            (None, _) => {}
+            (Some(p), Some(v)) => checks.push(version_check(p, &v)),
+            (Some(p), None) => checks.push(fail(
                 format!("real codex '{}' does not answer --version", p.display()),
                 "reinstall codex: npm install -g @openai/codex".into(),
             )),

@@ -6,6 +6,7 @@ use crate::accounts::{self, Account};
 use crate::base::error::{exit, Error, Result};
 use crate::base::out;
 use crate::base::paths::Paths;
+use crate::base::process::Context;
 use crate::base::term;
 use crate::cli::render::{self, StatusRow};
 use crate::cli::views::{self, PickView, PsView, SessionView, TimeView};
@@ -18,13 +19,13 @@ use std::time::Duration;
 
 /// The accounts with their usage and the policy. No real codex is needed
 /// (then no app-server fallback).
-fn launcher(paths: &Paths, cfg: &Config) -> Result<Pool> {
+fn launcher(paths: &Paths, cfg: &Config, ctx: &Context) -> Result<Pool> {
     Ok(Pool {
         paths: paths.clone(),
         cfg: cfg.clone(),
         codex: crate::codex::Codex::if_present(cfg, paths),
         accounts: accounts::list(paths)?,
-        ctx: crate::base::process::Context::from_process(Vec::new()),
+        ctx: ctx.clone(),
     })
 }
 
@@ -67,12 +68,13 @@ fn snapshot<'a>(l: &'a Pool, states: &'a [AccountState], names: &[String]) -> Sn
 pub fn status(
     paths: &Paths,
     cfg: &Config,
+    ctx: &Context,
     json: bool,
     refresh: bool,
     names: &[String],
     watch: Option<u64>,
 ) -> Result<i32> {
-    let l = launcher(paths, cfg)?;
+    let l = launcher(paths, cfg, ctx)?;
     for n in names {
         accounts::get(paths, n)?;
     }
@@ -183,14 +185,14 @@ fn watch_loop(l: &Pool, names: &[String], refresh: bool, secs: u64) -> Result<i3
     }
 }
 
-pub fn pick(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
-    let l = launcher(paths, cfg)?;
+pub fn pick(paths: &Paths, cfg: &Config, ctx: &Context, json: bool) -> Result<i32> {
+    let l = launcher(paths, cfg, ctx)?;
     if l.accounts.is_empty() {
         return Err(Error::new("no accounts yet")
             .help("add one with: swop add NAME")
             .code(exit::NOT_FOUND));
     }
-    if let Some(forced) = crate::base::paths::env_nonempty("SWOP_ACCOUNT") {
+    if let Some(forced) = ctx.var("SWOP_ACCOUNT") {
         accounts::get(paths, &forced.to_string_lossy()).map_err(|e| Error {
             message: format!("SWOP_ACCOUNT={}: {}", forced.to_string_lossy(), e.message),
             ..e

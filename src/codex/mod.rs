@@ -232,8 +232,10 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 /// `codex --version` output, for doctor, within `limit` whatever codex does:
 /// its stdout is read on a thread, so a codex that hangs (or leaves a
 /// grandchild holding the pipe) is killed at the bound, never waited for.
-pub fn version(real: &Path, limit: Duration) -> Option<String> {
-    let mut child = mark_depth(&mut Command::new(real))
+pub fn version(codex: &Codex, limit: Duration) -> Option<String> {
+    let mut child = codex
+        .plain()
+        .ok()?
         .arg("--version")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

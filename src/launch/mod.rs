@@ -25,7 +25,7 @@ pub mod live;
 use crate::accounts::sandbox;
 use crate::accounts::{self, rollouts, Account};
 use crate::base::error::{exit, Error, Result};
-use crate::base::paths::{env_nonempty, Paths};
+use crate::base::paths::Paths;
 use crate::base::process::Context;
 use crate::codex::{self, Codex};
 use crate::config::Config;
@@ -159,7 +159,7 @@ impl Launcher {
     }
 
     fn launch(self, args: Vec<OsString>) -> Result<i32> {
-        if let Some(forced) = env_nonempty("SWOP_ACCOUNT") {
+        if let Some(forced) = self.pool.ctx.var("SWOP_ACCOUNT") {
             let forced = forced.to_string_lossy();
             accounts::get(&self.pool.paths, &forced).map_err(|e| Error {
                 message: format!("SWOP_ACCOUNT={forced}: {}", e.message),
@@ -428,7 +428,12 @@ impl Launcher {
             command: mut cmd,
             removed: mut dropped,
         } = self.pool.codex.in_home(&account.home)?;
-        if env_nonempty("CODEX_HOME").is_some_and(|h| Path::new(&h) != account.home) {
+        if self
+            .pool
+            .ctx
+            .var("CODEX_HOME")
+            .is_some_and(|h| Path::new(h) != account.home)
+        {
             dropped.push("CODEX_HOME");
         }
         if !dropped.is_empty() {
