@@ -41,6 +41,9 @@ fn five_accounts() -> (TestEnv, Backend) {
     let mut limited = usage_json("plus", 100.0, 50.0);
     limited["rate_limit"]["limit_reached"] = Value::Bool(true);
     limited["rate_limit"]["allowed"] = Value::Bool(false);
+    // Two minutes past the hour, so that a slow test still reads "in 1h ...".
+    let five_hour_reset = crate::support::now_unix() + 3600 + 120;
+    limited["rate_limit"]["primary_window"]["reset_at"] = five_hour_reset.into();
     backend.set_usage("acct-personal-plus-account", limited);
     env.swop().arg("status").ok(); // fills the cache
                                    // Ten minutes later the server fails for one account: its numbers are stale.
@@ -92,7 +95,7 @@ fn status_fits_sixty_columns_on_a_terminal_and_is_whole_when_piped() {
         .find(|l| l.contains("personal-plus-account"))
         .unwrap();
     assert!(
-        limited.contains("limit reached") && limited.contains("(in 1h)"),
+        limited.contains("limit reached") && limited.contains("(in 1h"),
         "{limited}"
     );
     let stale = piped

@@ -10,6 +10,22 @@ pub fn pid_alive(pid: i32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Lets the process `cmd` starts inherit descriptor `fd` (swop opens its
+/// descriptors close-on-exec): only the child's copy changes.
+pub fn inherit_fd(cmd: &mut std::process::Command, fd: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only fcntl(2) between fork and exec: async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// What the process was given, read once: arguments, environment (an empty
 /// variable counts as unset), working directory, and whether the standard
 /// streams are terminals. Decisions take it as a value, so they can be

@@ -88,17 +88,7 @@ pub fn mark_depth(cmd: &mut Command) -> &mut Command {
             (fd >= 0).then_some(fd)
         });
         if let Some(fd) = fd {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: only fcntl(2) between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    let flags = libc::fcntl(fd, libc::F_GETFD);
-                    if flags >= 0 {
-                        libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-                    }
-                    Ok(())
-                });
-            }
+            crate::base::process::inherit_fd(cmd, fd);
         }
     }
     cmd

@@ -37,18 +37,7 @@ impl Registration {
     /// codex runs.
     pub fn inherit_into(&self, cmd: &mut std::process::Command) {
         use std::os::unix::io::AsRawFd;
-        use std::os::unix::process::CommandExt;
-        let fd = self.locked.as_raw_fd();
-        // SAFETY: only fcntl(2) between fork and exec: async-signal-safe.
-        unsafe {
-            cmd.pre_exec(move || {
-                let flags = libc::fcntl(fd, libc::F_GETFD);
-                if flags >= 0 {
-                    libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-                }
-                Ok(())
-            });
-        }
+        crate::base::process::inherit_fd(cmd, self.locked.as_raw_fd());
     }
 }
 

@@ -253,7 +253,20 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
             ))
         }
     };
-    let deadline = Instant::now() + ctx.timeout;
+    let outcome = ask_rate_limits(&mut child, Instant::now() + ctx.timeout);
+    let _ = child.kill();
+    let _ = child.wait();
+    match outcome {
+        Some(reply) => judge_reply(&reply, why_here, ctx.now),
+        None => Fetched::Failed(format!(
+            "{why_here}, and codex app-server gave no answer in time"
+        )),
+    }
+}
+
+/// The JSON-RPC exchange with a running app-server: initialize, then
+/// `account/rateLimits/read`; the reply to it, or None past `deadline`.
+fn ask_rate_limits(child: &mut std::process::Child, deadline: Instant) -> Option<Value> {
     let (tx, rx) = mpsc::channel::<Value>();
     let stdout = child.stdout.take().expect("piped");
     std::thread::spawn(move || {
@@ -268,24 +281,20 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
     });
     let mut stdin = child.stdin.take().expect("piped");
     let mut send = |v: Value| writeln!(stdin, "{v}").and_then(|_| stdin.flush());
-    let outcome = (|| {
-        send(json!({"jsonrpc":"2.0","id":1,"method":"initialize",
-            "params":{"clientInfo":{"name":"swop","version":env!("CARGO_PKG_VERSION")}}}))
-        .ok()?;
-        wait_for_id(&rx, 1, deadline)?;
-        send(json!({"jsonrpc":"2.0","method":"initialized"})).ok()?;
-        send(json!({"jsonrpc":"2.0","id":2,"method":"account/rateLimits/read"})).ok()?;
-        wait_for_id(&rx, 2, deadline)
-    })();
-    let _ = child.kill();
-    let _ = child.wait();
-    let Some(reply) = outcome else {
-        return Fetched::Failed(format!(
-            "{why_here}, and codex app-server gave no answer in time"
-        ));
-    };
+    send(json!({"jsonrpc":"2.0","id":1,"method":"initialize",
+        "params":{"clientInfo":{"name":"swop","version":env!("CARGO_PKG_VERSION")}}}))
+    .ok()?;
+    wait_for_id(&rx, 1, deadline)?;
+    send(json!({"jsonrpc":"2.0","method":"initialized"})).ok()?;
+    send(json!({"jsonrpc":"2.0","id":2,"method":"account/rateLimits/read"})).ok()?;
+    wait_for_id(&rx, 2, deadline)
+}
+
+/// The numbers in app-server's reply, or why there are none: an auth error
+/// means even codex could not refresh the login (the session is dead).
+fn judge_reply(reply: &Value, why_here: &str, now: i64) -> Fetched {
     if let Some(result) = reply.get("result") {
-        return match usage::parse_app_server(result, ctx.now) {
+        return match usage::parse_app_server(result, now) {
             Ok(u) => Fetched::Ok(u),
             Err(why) => Fetched::Failed(why.to_string()),
         };

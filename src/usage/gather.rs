@@ -112,6 +112,89 @@ fn due(entries: &[Option<Entry>], now: i64, ttl: i64, forced: bool) -> Vec<usize
         .collect()
 }
 
+/// What one gather call knows about each account: its cache entry, what
+/// to say about it, and whether a fetch of this very call failed.
+struct Call<'a> {
+    cfg: &'a Config,
+    accounts: &'a [Account],
+    entries: Vec<Option<Entry>>,
+    warnings: Vec<Option<String>>,
+    failed_now: Vec<bool>,
+    now: i64,
+    began_ms: i64,
+}
+
+impl Call<'_> {
+    fn states(&self) -> Vec<AccountState> {
+        states_of(
+            self.cfg,
+            self.accounts,
+            &self.entries,
+            &self.warnings,
+            &self.failed_now,
+            self.now,
+            self.began_ms,
+        )
+    }
+
+    /// Re-reads the cache after waiting for the fetch lock: what another
+    /// swop fetched since this call began is as good as our own fetch,
+    /// whatever the TTL (single flight even with cache_ttl = 0).
+    fn drop_fetched_meanwhile(&mut self, paths: &Paths, todo: &mut Vec<usize>) {
+        self.entries = load_all(paths, self.accounts, &mut self.warnings);
+        todo.retain(|&i| {
+            let Some(e) = self.entries[i]
+                .as_ref()
+                .filter(|e| e.fetched_since(self.began_ms))
+            else {
+                return true;
+            };
+            if let Some(why) = &e.last_error {
+                self.warnings[i] = Some(why.clone());
+                self.failed_now[i] = true;
+            }
+            false
+        });
+    }
+
+    /// One round over `todo`, behind the fetch lock, bounded by `timeout`.
+    fn fetch(&mut self, paths: &Paths, codex: &Codex, mut todo: Vec<usize>) {
+        let _progress = term::Progress::after(
+            Duration::from_millis(300),
+            &format!("asking the usage server about {} account(s)", todo.len()),
+        );
+        let wait = self.cfg.usage.timeout + Duration::from_secs(1);
+        // Err: no lock possible here (read-only SWOP_HOME): fetch without it.
+        let lock = files::lock_within(&paths.fetch_lock(), wait);
+        self.drop_fetched_meanwhile(paths, &mut todo);
+        if matches!(lock, Ok(None)) {
+            // Another swop has been fetching for longer than a fetch may take:
+            // do not add a second wait on top; use what the cache has.
+            for &i in &todo {
+                self.warnings[i].get_or_insert(
+                    "another swop is still fetching usage; not waiting for it".into(),
+                );
+            }
+            return;
+        }
+        let ctx = FetchContext {
+            base_url: &self.cfg.usage.base_url,
+            timeout: self.cfg.usage.timeout,
+            codex,
+            now: self.now,
+        };
+        for (i, why) in round(paths, self.accounts, &todo, &mut self.entries, &ctx) {
+            self.failed_now[i] = why.is_some();
+            // Out-of-range numbers were dropped: said, but not a failure.
+            let dropped = self.entries[i]
+                .as_ref()
+                .and_then(|e| e.usage.as_ref())
+                .and_then(|u| u.ignored_warning());
+            self.warnings[i] = why.or(dropped).or(self.warnings[i].take());
+        }
+    }
+}
+
 pub fn gather_with(
     paths: &Paths,
     cfg: &Config,
@@ -120,92 +203,30 @@ pub fn gather_with(
     mode: Mode,
 ) -> Gathered {
     let now = crate::base::time::now();
-    let began_ms = now_ms();
-    let ttl = cfg.usage.cache_ttl.as_secs() as i64;
-    let forced = matches!(mode, Mode::Force);
     let mut warnings: Vec<Option<String>> = vec![None; accounts.len()];
-    let mut entries = load_all(paths, accounts, &mut warnings);
-    let mut failed_now = vec![false; accounts.len()];
+    let entries = load_all(paths, accounts, &mut warnings);
+    let mut call = Call {
+        cfg,
+        accounts,
+        entries,
+        warnings,
+        failed_now: vec![false; accounts.len()],
+        now,
+        began_ms: now_ms(),
+    };
     if let Mode::CacheFirst(decidable) = mode {
-        let states = states_of(
-            cfg,
-            accounts,
-            &entries,
-            &warnings,
-            &failed_now,
-            now,
-            began_ms,
-        );
+        let states = call.states();
         if decidable(&states) {
             return Gathered { states };
         }
     }
-    let mut todo = due(&entries, now, ttl, forced);
+    let ttl = cfg.usage.cache_ttl.as_secs() as i64;
+    let todo = due(&call.entries, now, ttl, matches!(mode, Mode::Force));
     if !todo.is_empty() {
-        let _progress = term::Progress::after(
-            Duration::from_millis(300),
-            &format!("asking the usage server about {} account(s)", todo.len()),
-        );
-        let wait = cfg.usage.timeout + Duration::from_secs(1);
-        // Err: no lock possible here (read-only SWOP_HOME): fetch without it.
-        let lock = files::lock_within(&paths.fetch_lock(), wait);
-        // Someone else may have fetched while we waited for the lock: what
-        // was fetched since this call began is as good as our own fetch,
-        // whatever the TTL (single flight even with cache_ttl = 0).
-        entries = load_all(paths, accounts, &mut warnings);
-        todo.retain(
-            |&i| match entries[i].as_ref().filter(|e| e.fetched_since(began_ms)) {
-                Some(e) => {
-                    if let Some(why) = &e.last_error {
-                        warnings[i] = Some(why.clone());
-                        failed_now[i] = true;
-                    }
-                    false
-                }
-                None => true,
-            },
-        );
-        if matches!(lock, Ok(None)) {
-            // Another swop has been fetching for longer than a fetch may take:
-            // do not add a second wait on top; use what the cache has.
-            for &i in &todo {
-                warnings[i].get_or_insert(
-                    "another swop is still fetching usage; not waiting for it".into(),
-                );
-            }
-            todo.clear();
-        }
-        let ctx = FetchContext {
-            base_url: &cfg.usage.base_url,
-            timeout: cfg.usage.timeout,
-            codex,
-            now,
-        };
-        for (i, why) in round(paths, accounts, &todo, &mut entries, &ctx) {
-            failed_now[i] = why.is_some();
-            // Out-of-range numbers were dropped: said, but not a failure.
-            let dropped = entries[i]
-                .as_ref()
-                .and_then(|e| e.usage.as_ref())
-                .and_then(|u| u.ignored_warning());
-            if why.is_none() && dropped.is_some() {
-                warnings[i] = dropped;
-            }
-            if why.is_some() {
-                warnings[i] = why;
-            }
-        }
+        call.fetch(paths, codex, todo);
     }
     Gathered {
-        states: states_of(
-            cfg,
-            accounts,
-            &entries,
-            &warnings,
-            &failed_now,
-            now,
-            began_ms,
-        ),
+        states: call.states(),
     }
 }
 

@@ -249,22 +249,41 @@ pub fn parse_app_server(result: &Value, now: i64) -> Result<Usage, &'static str>
         }))
     };
     let (five, week) = classify(window(rl.get("primary"))?, window(rl.get("secondary"))?);
+    with_reached(
+        from_windows(string(rl.get("planType")), five, week),
+        extras::reached_type(rl.get("rateLimitReachedType")),
+        extras::credits(rl.get("credits")),
+    )
+    .checked(now)
+}
+
+/// A usage whose limit flags come from its windows: a window at 100% (or a
+/// named reached limit) means reached. For the sources that send no
+/// allowed/limit_reached of their own (app-server, turn headers, rollouts);
+/// then the same range checks as every answer.
+fn from_windows(plan: Option<String>, five: Option<Window>, week: Option<Window>) -> Usage {
     let exhausted = [&five, &week]
         .iter()
         .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
-    let reached_type = extras::reached_type(rl.get("rateLimitReachedType"));
-    let limited = exhausted || reached_type.is_some();
     Usage {
-        plan: string(rl.get("planType")),
-        allowed: Some(!limited),
-        limit_reached: Some(limited),
+        plan,
+        allowed: Some(!exhausted),
+        limit_reached: Some(exhausted),
         five_hour: five,
         weekly: week,
-        credits: extras::credits(rl.get("credits")),
-        reached_type,
         ..Usage::default()
     }
-    .checked(now)
+}
+
+/// Marks `u` reached when the source named a reached limit.
+fn with_reached(mut u: Usage, reached_type: Option<String>, credits: Option<Credits>) -> Usage {
+    if reached_type.is_some() {
+        u.allowed = Some(false);
+        u.limit_reached = Some(true);
+    }
+    u.reached_type = reached_type;
+    u.credits = credits;
+    u
 }
 
 /// The `x-codex-*` rate-limit headers of a model turn (`get` looks one up by
@@ -289,21 +308,11 @@ pub fn parse_codex_headers<'a>(get: impl Fn(&str) -> Option<&'a str>, now: i64) 
     if five.is_none() && week.is_none() {
         return None;
     }
-    let exhausted = [&five, &week]
-        .iter()
-        .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
     // The same range checks as the usage endpoint's answer: a header value
     // out of range never wins a pick.
-    Usage {
-        plan: get("x-codex-plan-type").map(str::to_string),
-        allowed: Some(!exhausted),
-        limit_reached: Some(exhausted),
-        five_hour: five,
-        weekly: week,
-        ..Usage::default()
-    }
-    .checked(now)
-    .ok()
+    from_windows(get("x-codex-plan-type").map(str::to_string), five, week)
+        .checked(now)
+        .ok()
 }
 
 /// A `rate_limits` object that codex wrote into a session rollout
@@ -328,21 +337,11 @@ pub fn parse_session(rl: &Value, now: i64) -> Option<Usage> {
     if five.is_none() && week.is_none() {
         return None;
     }
-    let exhausted = [&five, &week]
-        .iter()
-        .any(|w| w.as_ref().is_some_and(|w| w.used_percent >= 100.0));
-    let reached_type = extras::reached_type(rl.get("rate_limit_reached_type"));
-    let limited = exhausted || reached_type.is_some();
-    Usage {
-        plan: string(rl.get("plan_type")),
-        allowed: Some(!limited),
-        limit_reached: Some(limited),
-        five_hour: five,
-        weekly: week,
-        credits: extras::credits(rl.get("credits")),
-        reached_type,
-        ..Usage::default()
-    }
+    with_reached(
+        from_windows(string(rl.get("plan_type")), five, week),
+        extras::reached_type(rl.get("rate_limit_reached_type")),
+        extras::credits(rl.get("credits")),
+    )
     .checked(now)
     .ok()
 }
