@@ -36,6 +36,16 @@ pub fn after<'a>(
     entry.usage.as_ref().filter(|_| newer)
 }
 
+/// One window of a [`Usage`], by the label the line gives it.
+type WindowOf = fn(&Usage) -> Option<&Window>;
+
+/// The windows the line names, in its order (weekly first: it is what
+/// runs out for good).
+const WINDOWS: [(&str, WindowOf); 2] = [
+    ("weekly", |u| u.weekly.as_ref()),
+    ("5h", |u| u.five_hour.as_ref()),
+];
+
 /// The summary text (without the `swop: ` prefix), or None when `after`
 /// knows neither window. `now` and `tz` only shape the reset time.
 pub fn line(
@@ -45,11 +55,7 @@ pub fn line(
     now: i64,
     tz: &TimeZone,
 ) -> Option<String> {
-    let windows: [(&str, fn(&Usage) -> Option<&Window>); 2] = [
-        ("weekly", |u| u.weekly.as_ref()),
-        ("5h", |u| u.five_hour.as_ref()),
-    ];
-    let moves: Vec<String> = windows
+    let moves: Vec<String> = WINDOWS
         .iter()
         .filter_map(|(label, of)| {
             let a = of(after)?.used_percent;
@@ -63,7 +69,7 @@ pub fn line(
         return None;
     }
     let mut text = format!("'{name}' {}", moves.join(", "));
-    let reset = windows.iter().find_map(|(label, of)| {
+    let reset = WINDOWS.iter().find_map(|(label, of)| {
         let at = of(after)?.reset_at.filter(|&t| t > now)?;
         Some(format!("{label} resets {}", time::wall_in(at, tz)))
     });
