@@ -136,11 +136,63 @@ pub struct DirRule {
 #[serde(deny_unknown_fields, default)]
 pub struct OutputConfig {
     pub announce: bool,
+    /// The line after each run: how the account's numbers moved.
+    pub summary: Summary,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { announce: true }
+        OutputConfig {
+            announce: true,
+            summary: Summary::Auto,
+        }
+    }
+}
+
+/// When the after-run summary line is printed. Three states, so a string;
+/// `true` / `false` are accepted too (as "always" / "never"), since the
+/// `announce` key beside it is a bool and people write what they saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Summary {
+    /// Only when stderr is a terminal: a person is there to read it, and a
+    /// script's captured stderr stays as it was.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl Summary {
+    pub fn shown(self, stderr_tty: bool) -> bool {
+        match self {
+            Summary::Auto => stderr_tty,
+            Summary::Always => true,
+            Summary::Never => false,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Summary {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = Summary;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("\"auto\", \"always\" or \"never\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<Summary, E> {
+                Ok(if v { Summary::Always } else { Summary::Never })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Summary, E> {
+                match v {
+                    "auto" => Ok(Summary::Auto),
+                    "always" => Ok(Summary::Always),
+                    "never" => Ok(Summary::Never),
+                    _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(Visit)
     }
 }
 
@@ -388,6 +440,27 @@ mod tests {
         let e = parse("[output]\nannounce = \"yes\"\n").unwrap_err();
         assert!(e.message.contains("line 2"), "{e}");
         assert!(e.message.contains("announce"), "{e}");
+    }
+
+    #[test]
+    fn summary_takes_three_words_or_a_bool() {
+        assert_eq!(parse("").unwrap().output.summary, Summary::Auto);
+        for (text, want) in [
+            ("\"auto\"", Summary::Auto),
+            ("\"always\"", Summary::Always),
+            ("\"never\"", Summary::Never),
+            ("true", Summary::Always),
+            ("false", Summary::Never),
+        ] {
+            let c = parse(&format!("[output]\nsummary = {text}\n")).unwrap();
+            assert_eq!(c.output.summary, want, "{text}");
+        }
+        let e = parse("[output]\nsummary = \"sometimes\"\n").unwrap_err();
+        assert!(e.message.contains("line 2"), "{e}");
+        assert!(e.message.contains("\"always\""), "{e}");
+        assert!(parse("[output]\nsummary = 1\n").is_err());
+        assert!(Summary::Auto.shown(true) && !Summary::Auto.shown(false));
+        assert!(Summary::Always.shown(false) && !Summary::Never.shown(true));
     }
 
     #[test]

@@ -536,6 +536,90 @@ fn real_session_numbers_are_learned_and_the_next_launch_asks_nothing() {
     );
 }
 
+/// A run on `a` (20% weekly, 5% 5-hour before) whose model turn reports
+/// 13% / 64%, with this `[output] summary`: codex's stderr.
+fn run_for_summary(mode: &str) -> Option<(Rig, String)> {
+    let rig = Rig::new(&[("a", 20.0)], &format!("[output]\nsummary = {mode}\n"))?;
+    rig.backend.set_rate_headers("acct-a", 13.0, 64.0);
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "hi"])
+        .ok();
+    assert_eq!(out.stdout.trim(), "hello", "{}", out.stderr);
+    Some((rig, out.stderr))
+}
+
+/// The session's own numbers make the after-run line: before = what the
+/// launch picked from, after = what the model turn reported.
+#[test]
+fn real_summary_always_says_how_the_numbers_moved() {
+    let Some((rig, stderr)) = run_for_summary("\"always\"") else {
+        return;
+    };
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("swop: 'a' "))
+        .unwrap_or_else(|| panic!("no summary line: {stderr}"));
+    assert!(
+        line.starts_with("swop: 'a' weekly 20% -> 64%, 5h 5% -> 13% (weekly resets "),
+        "{stderr}"
+    );
+    // It comes after codex's own output, once.
+    assert_eq!(stderr.matches("swop: 'a' ").count(), 1, "{stderr}");
+    assert!(
+        stderr.find("swop: 'a' ") > stderr.find("session id: "),
+        "{stderr}"
+    );
+    // A second run starts from the numbers the first one learned.
+    rig.backend.set_rate_headers("acct-a", 15.0, 66.0);
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "again"])
+        .ok();
+    assert!(
+        out.stderr
+            .contains("swop: 'a' weekly 64% -> 66%, 5h 13% -> 15% (weekly resets "),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `never`, and `auto` with stderr not a terminal, print no line, though
+/// the numbers were learned.
+#[test]
+fn real_summary_never_and_auto_off_a_terminal_stay_silent() {
+    for mode in ["\"never\"", "\"auto\"", "false"] {
+        let Some((rig, stderr)) = run_for_summary(mode) else {
+            return;
+        };
+        assert!(!stderr.contains("swop: 'a' "), "{mode}: {stderr}");
+        let out = rig.swop().args(["status", "--json"]).ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(v["accounts"][0]["weekly"]["used_percent"], 64.0, "{mode}");
+    }
+}
+
+/// `auto` (the default) on a terminal: the line is there.
+#[test]
+fn real_summary_auto_on_a_terminal_is_shown() {
+    let Some(rig) = Rig::new(&[("a", 20.0)], "") else {
+        return;
+    };
+    rig.backend.set_rate_headers("acct-a", 13.0, 64.0);
+    let (code, screen) = crate::helpers::on_a_terminal(
+        rig.codex().args(["exec", "--skip-git-repo-check", "hi"]),
+        b"",
+        Duration::from_secs(90),
+    );
+    assert_eq!(code, Some(0), "{screen}");
+    // swop's lines fill the terminal's width: join continued lines.
+    let joined = screen.replace("\r\n  ", " ").replace("\n  ", " ");
+    assert!(
+        joined.contains("swop: 'a' weekly 20% -> 64%, 5h 5% -> 13% (weekly resets "),
+        "{screen}"
+    );
+}
+
 /// 16 launches at once, 8 forced on each of 2 accounts, into one shared
 /// sessions dir; the backend sends each account its own header values.
 /// Every account ends with its own numbers, learned from its own sessions.

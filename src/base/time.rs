@@ -34,9 +34,14 @@ pub fn now_nanos() -> u128 {
 
 /// Local wall time, e.g. "Fri 28 Nov 10:00".
 pub fn wall(unix: i64) -> String {
+    wall_in(unix, &TimeZone::system())
+}
+
+/// [`wall`] in a given time zone (tests pin one).
+pub fn wall_in(unix: i64, tz: &TimeZone) -> String {
     match Timestamp::from_second(unix) {
         Ok(ts) => ts
-            .to_zoned(TimeZone::system())
+            .to_zoned(tz.clone())
             .strftime("%a %-d %b %H:%M")
             .to_string(),
         Err(_) => "unknown time".to_string(),

@@ -18,6 +18,7 @@ pub mod failover;
 mod in_turn;
 mod pool;
 mod route;
+mod summary;
 
 pub use pool::Pool;
 pub mod live;
@@ -317,6 +318,10 @@ impl Launcher {
         let (mut choice, mut args) = (choice, args);
         loop {
             self.announce(&choice, &progress.states);
+            let before = progress.states.iter().find(|s| s.name == choice.name);
+            let before = before
+                .and_then(|s| s.usage.as_ref())
+                .map(|(u, _)| u.clone());
             let account = self.pool.account(&choice.name).clone();
             progress.used.push(account.name.clone());
             let started = std::time::SystemTime::now();
@@ -326,7 +331,8 @@ impl Launcher {
             let learning = crate::usage::learn::Run::begin(&self.pool.cfg, &account, &args);
             let code = self.run_child(&account, &args, first)?;
             // The numbers codex recorded in this run, or a refresh mark.
-            learning.finish(&self.pool.paths, &account);
+            let learned = learning.finish(&self.pool.paths, &account);
+            self.summarize(&account.name, before.as_ref(), &learned, started);
             let run = Run {
                 account,
                 code,
