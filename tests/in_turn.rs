@@ -256,6 +256,16 @@ fn real_turn_headers_update_the_cache_of_the_account_the_turn_went_out_on() {
         .unwrap();
     assert_eq!(personal["weekly"]["used_percent"], 55.0, "{v}");
     assert_eq!(personal["five_hour"]["used_percent"], 7.0, "{v}");
+    // The session file was created under work, but the turn it records went
+    // out on personal: its numbers are never learned as work's.
+    let work = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "work")
+        .unwrap();
+    assert_ne!(work["weekly"]["used_percent"], 55.0, "{v}");
+    assert_ne!(work["source"], "session", "{v}");
 }
 
 /// The relay URL codex was given, from the fake codex's log.

@@ -123,6 +123,12 @@ struct Run {
     started: std::time::SystemTime,
 }
 
+/// How codex's run ended, and whether its turns went through the relay.
+struct ChildExit {
+    code: i32,
+    relayed: bool,
+}
+
 /// What the launch loop has done so far.
 struct Progress {
     /// Accounts already run on, in order (failover never returns to one).
@@ -329,9 +335,15 @@ impl Launcher {
             // relogin or a failover account is checked here.
             let first = progress.used.len() == 1 && !progress.relogged;
             let learning = crate::usage::learn::Run::begin(&self.pool.cfg, &account, &args);
-            let code = self.run_child(&account, &args, first)?;
-            // The numbers codex recorded in this run, or a refresh mark.
-            let learned = learning.finish(&self.pool.paths, &account);
+            let ChildExit { code, relayed } = self.run_child(&account, &args, first)?;
+            // The numbers codex recorded in this run, or a refresh mark. With
+            // the in-turn relay the rollout may hold another account's
+            // numbers after a switch; the relay recorded each turn's own.
+            let learned = if relayed {
+                crate::usage::learn::Learned::FromRelay
+            } else {
+                learning.finish(&self.pool.paths, &account)
+            };
             self.summarize(&account.name, before.as_ref(), &learned, started);
             let run = Run {
                 account,
@@ -413,7 +425,12 @@ impl Launcher {
 
     /// Runs codex once on `account`. `login_checked`: the caller has just
     /// read its auth.json (the first launch does, in `launch`).
-    fn run_child(&self, account: &Account, args: &[OsString], login_checked: bool) -> Result<i32> {
+    fn run_child(
+        &self,
+        account: &Account,
+        args: &[OsString],
+        login_checked: bool,
+    ) -> Result<ChildExit> {
         crate::base::paths::check_private_file(&account.auth_file())?;
         // codex 0.169.0 runs with no credentials at all, silently, when it
         // cannot read auth.json: never start it on an unusable login.
@@ -464,9 +481,11 @@ impl Launcher {
         if let Some(live) = &_live {
             live.inherit_into(&mut cmd); // live while codex runs, even if swop dies
         }
-        let code = codex::run_attached(cmd);
-        drop(relay);
-        code
+        let code = codex::run_attached(cmd)?;
+        Ok(ChildExit {
+            code,
+            relayed: relay.is_some(),
+        })
     }
 }
 

@@ -31,7 +31,7 @@ pub fn after<'a>(
         // Nothing from the session: numbers from a later second than the
         // run's start only (`fetched_at` has no finer grain, and the
         // launch's own fetch may share the start's second).
-        Learned::Nothing => entry.fetched_at > started_ms.div_euclid(1000),
+        Learned::Nothing | Learned::FromRelay => entry.fetched_at > started_ms.div_euclid(1000),
     };
     entry.usage.as_ref().filter(|_| newer)
 }

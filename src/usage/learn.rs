@@ -46,6 +46,10 @@ pub enum Learned {
     KeptNewer,
     /// Nothing provably ours: the account is marked for a refresh.
     Nothing,
+    /// Not read: the in-turn relay stored each turn's numbers under the
+    /// account the turn went out on (the rollout mixes accounts after a
+    /// switch).
+    FromRelay,
 }
 
 impl Run {
