@@ -70,11 +70,16 @@ pub struct Filter<'a> {
     pub interactive_only: bool,
 }
 
-/// The newest rollout under `dir` that passes `filter`: its thread id.
-pub fn newest(dir: &Path, filter: &Filter) -> Option<String> {
-    let mut best: Option<(SystemTime, String)> = None;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
+/// Every rollout file under `dir` (known by its name) with its metadata.
+/// `enter` sees the numeric parts of a folder's path (`[2026, 11, 25]` for
+/// a day folder) and says whether to look inside it.
+fn each_rollout(
+    dir: &Path,
+    enter: impl Fn(&[u32]) -> bool,
+    mut visit: impl FnMut(PathBuf, String, std::fs::Metadata),
+) {
+    let mut stack = vec![(dir.to_path_buf(), Vec::<u32>::new())];
+    while let Some((d, parts)) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&d) else {
             continue;
         };
@@ -84,23 +89,42 @@ pub fn newest(dir: &Path, filter: &Filter) -> Option<String> {
                 continue;
             };
             if m.is_dir() {
-                stack.push(p);
+                let mut parts = parts.clone();
+                if let Some(n) = e.file_name().to_str().and_then(|n| n.parse().ok()) {
+                    parts.push(n);
+                }
+                if enter(&parts) {
+                    stack.push((p, parts));
+                }
                 continue;
             }
-            let Some(id) = thread_id_of(&p) else { continue };
-            let Ok(mtime) = m.modified() else { continue };
+            if let Some(id) = thread_id_of(&p) {
+                visit(p, id, m);
+            }
+        }
+    }
+}
+
+/// The newest rollout under `dir` that passes `filter`: its thread id.
+pub fn newest(dir: &Path, filter: &Filter) -> Option<String> {
+    let mut best: Option<(SystemTime, String)> = None;
+    each_rollout(
+        dir,
+        |_| true,
+        |p, id, m| {
+            let Ok(mtime) = m.modified() else { return };
             if filter
                 .since
                 .is_some_and(|s| mtime + std::time::Duration::from_secs(1) < s)
             {
-                continue;
+                return;
             }
             if best.as_ref().is_some_and(|(t, _)| mtime <= *t) || !meta_matches(&p, filter) {
-                continue;
+                return;
             }
             best = Some((mtime, id));
-        }
-    }
+        },
+    );
     best.map(|(_, id)| id)
 }
 
@@ -281,36 +305,20 @@ pub fn creator(first_line: &str) -> Option<Creator> {
 /// `since` are not entered, so a long history costs nothing.
 pub fn touched_since(dir: &Path, since: SystemTime) -> Vec<PathBuf> {
     let since_day = day_number(since - std::time::Duration::from_secs(86_400));
+    let old_day = |parts: &[u32]| parts.len() == 3 && (parts[0], parts[1], parts[2]) < since_day;
     let mut out = Vec::new();
-    let mut stack = vec![(dir.to_path_buf(), Vec::<u32>::new())];
-    while let Some((d, parts)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let Ok(m) = std::fs::metadata(&p) else {
-                continue;
-            };
-            if m.is_dir() {
-                let mut parts = parts.clone();
-                if let Some(n) = e.file_name().to_str().and_then(|n| n.parse().ok()) {
-                    parts.push(n);
-                }
-                if parts.len() == 3 && (parts[0], parts[1], parts[2]) < since_day {
-                    continue;
-                }
-                stack.push((p, parts));
-                continue;
-            }
+    each_rollout(
+        dir,
+        |parts| !old_day(parts),
+        |p, _, m| {
             let recent = m
                 .modified()
                 .is_ok_and(|t| t + std::time::Duration::from_secs(1) >= since);
-            if recent && thread_id_of(&p).is_some() {
+            if recent {
                 out.push(p);
             }
-        }
-    }
+        },
+    );
     out
 }
 
