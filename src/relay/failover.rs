@@ -12,9 +12,9 @@
 //! own token: whoever else finds the relay cannot borrow an account with it.
 
 use super::forward::Credentials;
+use super::notices::Notices;
 use crate::accounts::auth::{self, Auth};
 use crate::accounts::Account;
-use crate::base::term;
 use crate::base::time;
 use crate::usage::cache;
 use crate::usage::fetch::{self, FetchContext, Fetched};
@@ -55,6 +55,8 @@ pub enum Outgoing {
 pub struct Route {
     accounts: Accounts,
     state: Mutex<State>,
+    /// What the person is told about a move, and when.
+    pub notices: Notices,
 }
 
 /// Whether a 429 body says the account's usage limit is reached (and not
@@ -76,10 +78,11 @@ fn bearer(authorization: Option<&str>) -> Option<&str> {
 }
 
 impl Route {
-    pub fn new(accounts: Accounts) -> Route {
+    pub fn new(accounts: Accounts, notices: Notices) -> Route {
         Route {
             accounts,
             state: Mutex::new(State::default()),
+            notices,
         }
     }
 
@@ -183,14 +186,15 @@ impl Route {
                     } else {
                         format!("'{ran_out}' can no longer be used")
                     };
-                    term::note(&format!(
+                    self.notices.note(format!(
                         "{why}; codex's turns continue on '{next}' (in-turn failover)"
                     ));
                     s.current = Some(next.clone());
                     return Some((next, c));
                 }
                 Err(why) => {
-                    term::warn(&format!("cannot fail over to '{next}': {why}"));
+                    self.notices
+                        .warn(format!("cannot fail over to '{next}': {why}"));
                     passed.push(next);
                 }
             }
