@@ -1,7 +1,9 @@
 //! Fetching one account's usage: `GET {base}/wham/usage` with the account's
 //! access token, or, when that token is expired or rejected, asking the real
 //! codex (`codex app-server`, `account/rateLimits/read`), which refreshes its
-//! own token. swop itself never spends a refresh token.
+//! own token (an expired one by itself, a rejected one when asked with
+//! `account/read {refreshToken: true}`). swop itself never spends a refresh
+//! token.
 //!
 //! Every outcome carries a short cause fit for a one-line warning: a status
 //! code or a fixed description, never a response body or a header.
@@ -70,14 +72,17 @@ pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
     };
     // An access token about to expire would only earn a 401: go to codex.
     if exp.is_some_and(|e| e <= ctx.now + 30) {
-        return via_app_server(home, ctx, "the access token has expired");
+        return via_app_server(home, ctx, "the access token has expired", false);
     }
     match http(&token, account_id.as_deref(), ctx) {
         Http::Ok(u) => Fetched::Ok(u),
+        // Not expired by its own clock, yet refused: codex refreshes only
+        // when asked (see `force_refresh_via_codex`).
         Http::Rejected(code) => via_app_server(
             home,
             ctx,
             &format!("the usage server rejected the token (HTTP {code})"),
+            true,
         ),
         Http::Throttled(why, secs) => Fetched::Throttled(why, secs),
         Http::Failed(why) => Fetched::Failed(why),
@@ -216,12 +221,23 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
 /// refreshes an expired access token and rewrites auth.json itself), and
 /// returns the numbers it read. swop never posts to the token endpoint.
 pub fn refresh_via_codex(home: &Path, ctx: &FetchContext) -> Fetched {
-    via_app_server(home, ctx, "the access token has expired")
+    via_app_server(home, ctx, "the access token has expired", false)
 }
 
-/// Asks the real codex for the rate limits. codex refreshes its token if it
-/// needs to; if even codex gets an auth error, the session is dead.
-fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
+/// Has codex refresh the login in `home` although its access token has not
+/// expired (the backend refused it: revoked, or expired early), then read
+/// the numbers with the new one. codex 0.169.0 does not refresh on a 401
+/// from the rate-limits call (seen), so it is asked first with
+/// `account/read {refreshToken: true}` (its normal refresh flow, auth.json
+/// rewritten by codex). `Dead` when even the new token is refused.
+pub fn force_refresh_via_codex(home: &Path, ctx: &FetchContext) -> Fetched {
+    via_app_server(home, ctx, "the access token was refused", true)
+}
+
+/// Asks the real codex for the rate limits (after a forced refresh when
+/// `force_refresh`). codex refreshes an expired token itself; if even codex
+/// gets an auth error, the session is dead.
+fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str, force_refresh: bool) -> Fetched {
     let Ok(HomeCommand {
         command: mut cmd, ..
     }) = ctx.codex.in_home(home)
@@ -253,30 +269,7 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
             ))
         }
     };
-    let deadline = Instant::now() + ctx.timeout;
-    let (tx, rx) = mpsc::channel::<Value>();
-    let stdout = child.stdout.take().expect("piped");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    let mut stdin = child.stdin.take().expect("piped");
-    let mut send = |v: Value| writeln!(stdin, "{v}").and_then(|_| stdin.flush());
-    let outcome = (|| {
-        send(json!({"jsonrpc":"2.0","id":1,"method":"initialize",
-            "params":{"clientInfo":{"name":"swop","version":env!("CARGO_PKG_VERSION")}}}))
-        .ok()?;
-        wait_for_id(&rx, 1, deadline)?;
-        send(json!({"jsonrpc":"2.0","method":"initialized"})).ok()?;
-        send(json!({"jsonrpc":"2.0","id":2,"method":"account/rateLimits/read"})).ok()?;
-        wait_for_id(&rx, 2, deadline)
-    })();
+    let outcome = rate_limits_exchange(&mut child, ctx.timeout, force_refresh);
     let _ = child.kill();
     let _ = child.wait();
     let Some(reply) = outcome else {
@@ -301,6 +294,46 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
             "{why_here}, and codex app-server reported an error"
         ))
     }
+}
+
+/// The JSON-RPC talk with a started `codex app-server`: initialize, (a
+/// forced refresh,) `account/rateLimits/read`. Its reply, or None when
+/// codex said nothing in time.
+fn rate_limits_exchange(
+    child: &mut std::process::Child,
+    timeout: Duration,
+    force_refresh: bool,
+) -> Option<Value> {
+    let deadline = Instant::now() + timeout;
+    let (tx, rx) = mpsc::channel::<Value>();
+    let stdout = child.stdout.take()?;
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if tx.send(v).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut stdin = child.stdin.take()?;
+    let mut send = |v: Value| writeln!(stdin, "{v}").and_then(|_| stdin.flush());
+    send(json!({"jsonrpc":"2.0","id":1,"method":"initialize",
+        "params":{"clientInfo":{"name":"swop","version":env!("CARGO_PKG_VERSION")}}}))
+    .ok()?;
+    wait_for_id(&rx, 1, deadline)?;
+    send(json!({"jsonrpc":"2.0","method":"initialized"})).ok()?;
+    if force_refresh {
+        // Its answer is not read: the rate-limits call below shows whether
+        // the login works now.
+        send(json!({"jsonrpc":"2.0","id":3,"method":"account/read",
+            "params":{"refreshToken":true}}))
+        .ok()?;
+        wait_for_id(&rx, 3, deadline)?;
+    }
+    send(json!({"jsonrpc":"2.0","id":2,"method":"account/rateLimits/read"})).ok()?;
+    wait_for_id(&rx, 2, deadline)
 }
 
 /// Whether app-server's error means "log in again". The message echoes URLs
