@@ -1,9 +1,9 @@
 //! Fetching one account's usage: `GET {base}/wham/usage` with the account's
 //! access token, or, when that token is expired or rejected, asking the real
 //! codex (`codex app-server`, `account/rateLimits/read`), which refreshes its
-//! own token (an expired one by itself, a rejected one when asked with
-//! `account/read {refreshToken: true}`). swop itself never spends a refresh
-//! token.
+//! own token (an expired one by itself; one the backend refused only when
+//! asked with `account/read {refreshToken: true}`, which the in-turn relay
+//! does). swop itself never spends a refresh token.
 //!
 //! Every outcome carries a short cause fit for a one-line warning: a status
 //! code or a fixed description, never a response body or a header.
@@ -76,13 +76,14 @@ pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
     }
     match http(&token, account_id.as_deref(), ctx) {
         Http::Ok(u) => Fetched::Ok(u),
-        // Not expired by its own clock, yet refused: codex refreshes only
-        // when asked (see `force_refresh_via_codex`).
+        // Not forced: codex 0.169.0 then refreshes only an expired token,
+        // so a revoked but unexpired one counts as dead here (the in-turn
+        // relay forces the refresh; see `force_refresh_via_codex`).
         Http::Rejected(code) => via_app_server(
             home,
             ctx,
             &format!("the usage server rejected the token (HTTP {code})"),
-            true,
+            false,
         ),
         Http::Throttled(why, secs) => Fetched::Throttled(why, secs),
         Http::Failed(why) => Fetched::Failed(why),
