@@ -231,6 +231,89 @@ fn real_expired_fallback_token_is_refreshed_by_codex_before_the_retry() {
 }
 
 #[test]
+fn real_fallback_token_refused_with_401_is_refreshed_by_codex_and_the_turn_resent_once() {
+    let Some(rig) = rig(true, None) else { return };
+    // The cache answers the launch and the pick, so nothing but the refused
+    // retry makes codex refresh personal's login.
+    rig.warm_cache();
+    let old = rig.token("personal");
+    rig.backend.revoke_token(&old);
+    rig.backend
+        .set_refresh(RefreshBehavior::Succeed(Identity::named("personal")));
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "task"])
+        .run();
+    for r in rig.backend.requests() {
+        eprintln!(
+            "DEBUG {} {} {:?} {:?}",
+            r.method, r.path, r.account_id, r.user_agent
+        );
+    }
+    assert_eq!(out.stdout.trim(), "hello", "{}", out.stderr);
+    assert_eq!(
+        session_ids(&out.stderr).len(),
+        1,
+        "one codex run: {}",
+        out.stderr
+    );
+    let refreshes: Vec<_> = rig
+        .backend
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/oauth/token")
+        .collect();
+    assert_eq!(refreshes.len(), 1, "one refresh, by codex");
+    let ua = refreshes[0].user_agent.clone().unwrap_or_default();
+    // codex app-server names its client (swop) in its user agent, then
+    // its own version; swop's own requests say `swop/<swop's version>`.
+    assert!(ua.contains("0.169.0"), "codex refreshed, not swop: {ua}");
+    let new = rig.token("personal");
+    assert_ne!(new, old, "codex rewrote personal's auth.json");
+    let tokens: Vec<String> = rig.turns().into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        tokens,
+        vec![rig.token("work"), old, new],
+        "work refused, personal's old token refused, re-sent once with the new one"
+    );
+}
+
+#[test]
+fn real_fallback_login_that_codex_cannot_refresh_is_left_and_codex_gets_the_limit() {
+    let Some(rig) = rig(true, None) else { return };
+    rig.warm_cache();
+    let old = rig.token("personal");
+    rig.backend.revoke_token(&old);
+    // The refresh fails (the default): personal's login is dead.
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "task"])
+        .run();
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("hit your usage limit"),
+        "{}",
+        out.stderr
+    );
+    let tokens: Vec<String> = rig.turns().into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        tokens,
+        vec![rig.token("work"), old.clone()],
+        "personal refused once; not re-sent with the same token"
+    );
+    assert_eq!(
+        rig.backend.count("/oauth/token"),
+        1,
+        "codex tried to refresh"
+    );
+    assert_eq!(
+        rig.token("personal"),
+        old,
+        "nothing rewrote personal's login"
+    );
+}
+
+#[test]
 fn real_turn_headers_update_the_cache_of_the_account_the_turn_went_out_on() {
     let Some(rig) = rig(true, None) else { return };
     rig.warm_cache();

@@ -8,7 +8,7 @@ use crate::support::{
     access_token_of, real_codex, tmux_bin, usage_json, Backend, Identity, Responses, TestEnv, Tui,
 };
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long the TUI may take for one step (start, a turn, exit).
@@ -162,10 +162,12 @@ fn resume_ids(pane: &str) -> Vec<String> {
 
 /// work (lowest weekly) answers every turn with 429 usage_limit_reached.
 fn limit_rig(mode: &str) -> Option<TuiRig> {
-    let rig = TuiRig::new(
-        &[("work", 10.0), ("personal", 40.0)],
-        &format!("[failover]\nmode = \"{mode}\"\n"),
-    )?;
+    limit_rig_with(&format!("[failover]\nmode = \"{mode}\"\n"))
+}
+
+/// `limit_rig` with these swop.toml lines.
+fn limit_rig_with(extra: &str) -> Option<TuiRig> {
+    let rig = TuiRig::new(&[("work", 10.0), ("personal", 40.0)], extra)?;
     let resets_at = crate::support::now_unix() + 3 * 86400;
     rig.backend
         .set_responses("acct-work", Responses::UsageLimit { resets_at });
@@ -296,4 +298,91 @@ fn real_tui_limit_with_every_account_blocked_names_the_reset_and_the_resume_comm
         "{pane}"
     );
     assert!(!pane.contains("[Y/n]"), "{pane}");
+}
+
+/// Issue 18 for the TUI: with `in_turn = true` the turn work refuses for its
+/// usage limit is answered on personal inside the same codex, which stays
+/// open; no post-session question follows.
+#[test]
+fn real_tui_in_turn_answers_the_refused_turn_on_the_next_account_in_the_same_codex() {
+    let Some(rig) = limit_rig_with("[failover]\nmode = \"ask\"\nin_turn = true\n") else {
+        return;
+    };
+    let tui = rig.start(&[]);
+    until_ready(&tui);
+    tui.send("task");
+    tui.wait_for("personal took over", STEP);
+    turn_done(&tui, 1);
+    tui.wait_for(READY, STEP);
+    let codexes = codex_processes(&tui.processes(), &rig.env.shim);
+    assert_eq!(
+        codexes.len(),
+        1,
+        "one codex process:\n{}",
+        codexes.join("\n")
+    );
+    tui.send("/quit");
+    let code = tui.wait_exit(STEP);
+    let pane = whole_lines(&tui.history());
+    assert_eq!(code, 0, "{pane}");
+    assert!(
+        !pane.contains("You’ve hit your usage limit"),
+        "codex never saw the 429: {pane}"
+    );
+    // Said once codex is gone, not written over its screen.
+    let said = "swop: 'work' hit its usage limit; codex's turns continue on 'personal' \
+                (in-turn failover)";
+    let after_exit = pane.split("codex resume").last().unwrap_or_default();
+    assert!(after_exit.contains(said), "{pane}");
+    assert!(!pane.contains("[Y/n]"), "no post-session question: {pane}");
+    assert!(!pane.contains("continuing this session"), "{pane}");
+    assert_eq!(resume_ids(&pane).len(), 1, "one codex session: {pane}");
+    // (account by token, chatgpt-account-id, turn id) of every model
+    // request, in order. After the
+    // user's turn codex asks for a thread title in a request of its own:
+    // that one belongs on personal too (the rest of the run stays there).
+    let name_of = |token: &str| {
+        ["work", "personal"]
+            .into_iter()
+            .find(|n| rig.token(n) == token)
+            .unwrap_or("?")
+    };
+    let turns: Vec<(&str, String, String)> = rig
+        .backend
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/backend-api/codex/responses")
+        .map(|r| {
+            let meta: serde_json::Value = r
+                .header("x-codex-turn-metadata")
+                .and_then(|m| serde_json::from_str(m).ok())
+                .unwrap_or_default();
+            let turn = meta["turn_id"].as_str().unwrap_or_default().to_string();
+            let id = r.account_id.clone().unwrap_or_default();
+            (name_of(r.bearer().unwrap_or_default()), id, turn)
+        })
+        .collect();
+    assert!(turns.len() >= 2, "{turns:?}");
+    assert_eq!(turns[0].0, "work", "the first POST on work: {turns:?}");
+    assert_eq!(turns[1].0, "personal", "the retry on personal: {turns:?}");
+    assert_eq!(turns[1].1, "acct-personal", "{turns:?}");
+    assert!(!turns[0].2.is_empty(), "codex names its turn: {turns:?}");
+    assert_eq!(turns[0].2, turns[1].2, "the same turn re-sent: {turns:?}");
+    assert!(
+        turns[2..].iter().all(|(n, _, _)| *n == "personal"),
+        "nothing went back to work: {turns:?}"
+    );
+}
+
+/// The real codex processes in a `ps` listing of the pane: programs named
+/// `codex` other than swop's shim (npm's node launcher runs as `node`).
+fn codex_processes(ps: &str, shim: &Path) -> Vec<String> {
+    let shim = shim.join("codex").display().to_string();
+    ps.lines()
+        .filter(|l| {
+            let program = l.split_whitespace().nth(4).unwrap_or_default();
+            program.ends_with("/codex") && program != shim
+        })
+        .map(str::to_string)
+        .collect()
 }

@@ -3,15 +3,17 @@
 //! so an account that runs out mid-turn is replaced by the one a new launch
 //! would pick. Without `in_turn` nothing here runs.
 
-use super::Launcher;
+use super::{argv, Launcher};
 use crate::accounts::Account;
 use crate::base::term;
 use crate::relay::{self, Relay};
+use std::ffi::OsString;
 
 impl Launcher {
-    /// The relay for a run on `account`, or None (not asked for, or it
-    /// could not start: then codex runs without it, and the person is told).
-    pub(super) fn in_turn_relay(&self, account: &Account) -> Option<Relay> {
+    /// The relay for a run of codex `args` on `account`, or None (not asked
+    /// for, or it could not start: then codex runs without it, and the
+    /// person is told).
+    pub(super) fn in_turn_relay(&self, account: &Account, args: &[OsString]) -> Option<Relay> {
         if !self.pool.cfg.failover.in_turn {
             return None;
         }
@@ -35,7 +37,13 @@ impl Launcher {
             launched: account.name.clone(),
             pick,
         };
-        relay::start(accounts)
+        // The TUI owns the terminal: a line written into it lands over its
+        // screen, so the relay's news waits until codex has exited.
+        let when = match argv::mode(args) {
+            argv::Mode::Interactive => relay::When::AfterExit,
+            argv::Mode::Exec | argv::Mode::Other => relay::When::Live,
+        };
+        relay::start(accounts, when)
             .map_err(|why| {
                 term::warn(&format!(
                     "in-turn failover is off for this run: the relay cannot start ({why})"

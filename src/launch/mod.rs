@@ -470,7 +470,7 @@ impl Launcher {
         cmd.env("SWOP_ACCOUNT_NAME", &account.name);
         // In-turn failover: codex's model turns go through swop's relay,
         // which lives exactly as long as this codex.
-        let relay = self.in_turn_relay(account);
+        let relay = self.in_turn_relay(account, args);
         if let Some(r) = &relay {
             cmd.args(r.codex_overrides());
         }

@@ -4,17 +4,18 @@
 //! the launch's own selection, takes over for the rest of the run.
 //!
 //! Credentials of another account come from its auth.json, read each time
-//! (codex may have refreshed it). An expired or nearly expired access token
-//! is refreshed by codex in that account's home (app-server); this module
-//! never writes auth.json and never calls the token endpoint.
+//! (codex may have refreshed it). An expired or nearly expired access token,
+//! or one the backend refused, is refreshed by codex in that account's home
+//! (app-server); this module never writes auth.json and never calls the
+//! token endpoint.
 //!
 //! Requests are only re-credentialed when they carry the launched account's
 //! own token: whoever else finds the relay cannot borrow an account with it.
 
 use super::forward::Credentials;
+use super::notices::Notices;
 use crate::accounts::auth::{self, Auth};
 use crate::accounts::Account;
-use crate::base::term;
 use crate::base::time;
 use crate::usage::cache;
 use crate::usage::fetch::{self, FetchContext, Fetched};
@@ -55,6 +56,8 @@ pub enum Outgoing {
 pub struct Route {
     accounts: Accounts,
     state: Mutex<State>,
+    /// What the person is told about a move, and when.
+    pub notices: Notices,
 }
 
 /// Whether a 429 body says the account's usage limit is reached (and not
@@ -76,10 +79,11 @@ fn bearer(authorization: Option<&str>) -> Option<&str> {
 }
 
 impl Route {
-    pub fn new(accounts: Accounts) -> Route {
+    pub fn new(accounts: Accounts, notices: Notices) -> Route {
         Route {
             accounts,
             state: Mutex::new(State::default()),
+            notices,
         }
     }
 
@@ -154,6 +158,30 @@ impl Route {
         self.move_on(ran_out, true)
     }
 
+    /// `name`'s access token, put on a request by the relay, was refused
+    /// (401): codex refreshes that login in its own home, and the new
+    /// token comes back; Err when codex could not refresh it (the token in
+    /// auth.json is still the refused one).
+    pub fn refreshed_after_refusal(
+        &self,
+        name: &str,
+        refused: &Credentials,
+    ) -> Result<Credentials, String> {
+        let acct = self.home(name).ok_or("not an account")?;
+        self.refresh_through_codex(acct, true);
+        let fresh = self.credentials(name)?;
+        if fresh.token == refused.token {
+            return Err("its login was refused and codex could not refresh it".into());
+        }
+        Ok(fresh)
+    }
+
+    /// `name`'s login was refused even after a refresh: the next eligible
+    /// account and its credentials, or None when none is left.
+    pub fn after_refused_login(&self, name: &str) -> Option<(String, Credentials)> {
+        self.move_on(name, false)
+    }
+
     /// Leaves `from` (out of quota when `limited`, else unusable) for the
     /// next eligible account.
     fn move_on(&self, from: &str, limited: bool) -> Option<(String, Credentials)> {
@@ -183,14 +211,15 @@ impl Route {
                     } else {
                         format!("'{ran_out}' can no longer be used")
                     };
-                    term::note(&format!(
+                    self.notices.note(format!(
                         "{why}; codex's turns continue on '{next}' (in-turn failover)"
                     ));
                     s.current = Some(next.clone());
                     return Some((next, c));
                 }
                 Err(why) => {
-                    term::warn(&format!("cannot fail over to '{next}': {why}"));
+                    self.notices
+                        .warn(format!("cannot fail over to '{next}': {why}"));
                     passed.push(next);
                 }
             }
@@ -232,14 +261,15 @@ impl Route {
             if refreshed {
                 return Err("its access token has expired and codex could not refresh it".into());
             }
-            self.refresh_through_codex(acct);
+            self.refresh_through_codex(acct, false);
             refreshed = true;
         }
     }
 
-    /// codex refreshes the login in the account's own home; its numbers go
-    /// to the cache on the way.
-    fn refresh_through_codex(&self, acct: &Account) {
+    /// codex refreshes the login in the account's own home (`force`: even
+    /// though its token has not expired); its numbers go to the cache on
+    /// the way.
+    fn refresh_through_codex(&self, acct: &Account, force: bool) {
         let now = time::now();
         let ctx = FetchContext {
             base_url: &self.accounts.cfg.usage.base_url,
@@ -247,7 +277,12 @@ impl Route {
             codex: &self.accounts.codex,
             now,
         };
-        match fetch::refresh_via_codex(&acct.home, &ctx) {
+        let fetched = if force {
+            fetch::force_refresh_via_codex(&acct.home, &ctx)
+        } else {
+            fetch::refresh_via_codex(&acct.home, &ctx)
+        };
+        match fetched {
             Fetched::Ok(u) => {
                 let _ = cache::record(&self.accounts.paths, &acct.name, u, now);
             }

@@ -31,9 +31,11 @@
 mod failover;
 mod forward;
 mod http;
+mod notices;
 mod server;
 
 pub use failover::{Accounts, Pick};
+pub use notices::When;
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -54,8 +56,9 @@ fn random_secret() -> std::io::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Starts the relay for one codex run on `accounts.launched`.
-pub fn start(accounts: Accounts) -> Result<Relay, String> {
+/// Starts the relay for one codex run on `accounts.launched`; `when`: when
+/// its lines (a failover, a failed move) reach stderr.
+pub fn start(accounts: Accounts, when: When) -> Result<Relay, String> {
     let base_url = accounts.cfg.usage.base_url.clone();
     let origin =
         forward::origin_of(&base_url).ok_or_else(|| format!("'{base_url}' has no host"))?;
@@ -70,7 +73,7 @@ pub fn start(accounts: Accounts) -> Result<Relay, String> {
     let shared = Arc::new(server::Shared {
         secret,
         upstream: forward::Upstream::new(model_base),
-        route: failover::Route::new(accounts),
+        route: failover::Route::new(accounts, notices::Notices::new(when)),
         stop: Default::default(),
     });
     let s = shared.clone();
@@ -97,5 +100,8 @@ impl Drop for Relay {
         // still being answered finish on their own threads (codex is gone,
         // so their writes fail at once).
         let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
+        // codex has exited (the relay lives exactly as long as it): what
+        // was held back from its screen can be said now.
+        self.shared.route.notices.flush();
     }
 }

@@ -2,7 +2,9 @@
 //! websocket upgrade with 426 (codex then uses HTTP at once), forward the
 //! request, and for a model request that comes back 429
 //! `usage_limit_reached`, re-send it on the next account before codex sees
-//! anything. Plain threads: one per connection, a handful per turn.
+//! anything (a 401 on another account's token: codex refreshes that login,
+//! and the request goes again once). Plain threads: one per connection, a
+//! handful per turn.
 
 use super::failover::{is_usage_limit, Outgoing, Route};
 use super::forward::{Credentials, Upstream};
@@ -72,8 +74,11 @@ fn handle(shared: &Shared, stream: TcpStream) -> io::Result<()> {
 }
 
 /// A model request: on the account the route says, then on the next ones
-/// while the answer is a usage-limit 429. When none is left, codex gets the
-/// first 429 as it came.
+/// while the answer is a usage-limit 429. A 401 on credentials the relay
+/// put on (another account's) is not codex's to fix: codex refreshes that
+/// login in its own home and the request goes again, once per account;
+/// still refused, that account is left for the next one. When none is
+/// left, codex gets the first refusal as it came.
 fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -> io::Result<()> {
     let (mut account, mut creds): (String, Option<Credentials>) =
         match shared.route.outgoing(req.header("authorization")) {
@@ -85,9 +90,9 @@ fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -
                 }
             }
         };
-    // Status, headers and body of the first refusal: what codex gets when
-    // no account is left.
     let mut first_refusal: Option<Refusal> = None;
+    // Accounts whose refused login codex has refreshed for this request.
+    let mut refreshed: Vec<String> = Vec::new();
     loop {
         let resp = match shared.upstream.send(req, path, creds.as_ref()) {
             Ok(r) => r,
@@ -96,41 +101,75 @@ fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -
         shared.route.record_usage(&account, |name| {
             resp.headers().get(name).and_then(|v| v.to_str().ok())
         });
-        if resp.status().as_u16() != 429 {
-            return stream_back(resp, req, out);
-        }
-        let (parts, body) = resp.into_parts();
-        let mut bytes = Vec::new();
-        body.into_reader().take(1 << 20).read_to_end(&mut bytes)?;
-        let limited = is_usage_limit(&bytes);
-        let refusal = first_refusal.get_or_insert(Refusal {
-            headers: header_list(&parts.headers),
-            body: bytes,
-        });
-        let next = if limited {
-            shared.route.after_limit(&account)
-        } else {
-            None
+        let status = resp.status().as_u16();
+        let next = match (status, &creds) {
+            (429, _) => {
+                let refusal = Refusal::read(resp)?;
+                let next = is_usage_limit(&refusal.body)
+                    .then(|| shared.route.after_limit(&account))
+                    .flatten();
+                first_refusal.get_or_insert(refusal);
+                next
+            }
+            (401, Some(refused)) => {
+                first_refusal.get_or_insert(Refusal::read(resp)?);
+                after_unauthorized(shared, &account, refused, &mut refreshed)
+            }
+            _ => return stream_back(resp, req, out),
         };
         match next {
             Some((name, c)) => {
                 account = name;
                 creds = Some(c);
             }
-            None => {
-                let len = refusal.body.len() as u64;
-                http::write_head(out, 429, &refusal.headers, Framing::Length(len))?;
-                out.write_all(&refusal.body)?;
-                return out.flush();
-            }
+            None => return first_refusal.map_or(Ok(()), |r| r.write(out)),
         }
     }
 }
 
-/// A 429 as it came (its body read whole: it is small).
+/// `account`'s token, put on the request by the relay, was refused: the
+/// same account with the token codex refreshed (once per request and
+/// account), else the next account, else None.
+fn after_unauthorized(
+    shared: &Shared,
+    account: &str,
+    refused: &Credentials,
+    refreshed: &mut Vec<String>,
+) -> Option<(String, Credentials)> {
+    if !refreshed.iter().any(|n| n == account) {
+        refreshed.push(account.to_string());
+        if let Ok(fresh) = shared.route.refreshed_after_refusal(account, refused) {
+            return Some((account.to_string(), fresh));
+        }
+    }
+    shared.route.after_refused_login(account)
+}
+
+/// A refusal as it came (its body read whole: it is small).
 struct Refusal {
+    status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+}
+
+impl Refusal {
+    fn read(resp: ureq::http::Response<ureq::Body>) -> io::Result<Refusal> {
+        let (parts, body) = resp.into_parts();
+        let mut bytes = Vec::new();
+        body.into_reader().take(1 << 20).read_to_end(&mut bytes)?;
+        Ok(Refusal {
+            status: parts.status.as_u16(),
+            headers: header_list(&parts.headers),
+            body: bytes,
+        })
+    }
+
+    fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        let len = self.body.len() as u64;
+        http::write_head(out, self.status, &self.headers, Framing::Length(len))?;
+        out.write_all(&self.body)?;
+        out.flush()
+    }
 }
 
 fn header_list(h: &ureq::http::HeaderMap) -> Vec<(String, String)> {

@@ -1,7 +1,9 @@
 //! Fetching one account's usage: `GET {base}/wham/usage` with the account's
 //! access token, or, when that token is expired or rejected, asking the real
 //! codex (`codex app-server`, `account/rateLimits/read`), which refreshes its
-//! own token. swop itself never spends a refresh token.
+//! own token (an expired one by itself; one the backend refused only when
+//! asked with `account/read {refreshToken: true}`, which the in-turn relay
+//! does). swop itself never spends a refresh token.
 //!
 //! Every outcome carries a short cause fit for a one-line warning: a status
 //! code or a fixed description, never a response body or a header.
@@ -70,14 +72,18 @@ pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
     };
     // An access token about to expire would only earn a 401: go to codex.
     if exp.is_some_and(|e| e <= ctx.now + 30) {
-        return via_app_server(home, ctx, "the access token has expired");
+        return via_app_server(home, ctx, "the access token has expired", false);
     }
     match http(&token, account_id.as_deref(), ctx) {
         Http::Ok(u) => Fetched::Ok(u),
+        // Not forced: codex 0.169.0 then refreshes only an expired token,
+        // so a revoked but unexpired one counts as dead here (the in-turn
+        // relay forces the refresh; see `force_refresh_via_codex`).
         Http::Rejected(code) => via_app_server(
             home,
             ctx,
             &format!("the usage server rejected the token (HTTP {code})"),
+            false,
         ),
         Http::Throttled(why, secs) => Fetched::Throttled(why, secs),
         Http::Failed(why) => Fetched::Failed(why),
@@ -216,12 +222,23 @@ fn describe(e: &ureq::Error, timeout: Duration) -> String {
 /// refreshes an expired access token and rewrites auth.json itself), and
 /// returns the numbers it read. swop never posts to the token endpoint.
 pub fn refresh_via_codex(home: &Path, ctx: &FetchContext) -> Fetched {
-    via_app_server(home, ctx, "the access token has expired")
+    via_app_server(home, ctx, "the access token has expired", false)
 }
 
-/// Asks the real codex for the rate limits. codex refreshes its token if it
-/// needs to; if even codex gets an auth error, the session is dead.
-fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
+/// Has codex refresh the login in `home` although its access token has not
+/// expired (the backend refused it: revoked, or expired early), then read
+/// the numbers with the new one. codex 0.169.0 does not refresh on a 401
+/// from the rate-limits call (seen), so it is asked first with
+/// `account/read {refreshToken: true}` (its normal refresh flow, auth.json
+/// rewritten by codex). `Dead` when even the new token is refused.
+pub fn force_refresh_via_codex(home: &Path, ctx: &FetchContext) -> Fetched {
+    via_app_server(home, ctx, "the access token was refused", true)
+}
+
+/// Asks the real codex for the rate limits (after a forced refresh when
+/// `force_refresh`). codex refreshes an expired token itself; if even codex
+/// gets an auth error, the session is dead.
+fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str, force_refresh: bool) -> Fetched {
     let Ok(HomeCommand {
         command: mut cmd, ..
     }) = ctx.codex.in_home(home)
@@ -253,7 +270,7 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
             ))
         }
     };
-    let outcome = ask_rate_limits(&mut child, Instant::now() + ctx.timeout);
+    let outcome = ask_rate_limits(&mut child, Instant::now() + ctx.timeout, force_refresh);
     let _ = child.kill();
     let _ = child.wait();
     match outcome {
@@ -264,9 +281,14 @@ fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str) -> Fetched {
     }
 }
 
-/// The JSON-RPC exchange with a running app-server: initialize, then
+/// The JSON-RPC exchange with a running app-server: initialize, (when
+/// `force_refresh`) `account/read` with `refreshToken`, then
 /// `account/rateLimits/read`; the reply to it, or None past `deadline`.
-fn ask_rate_limits(child: &mut std::process::Child, deadline: Instant) -> Option<Value> {
+fn ask_rate_limits(
+    child: &mut std::process::Child,
+    deadline: Instant,
+    force_refresh: bool,
+) -> Option<Value> {
     let (tx, rx) = mpsc::channel::<Value>();
     let stdout = child.stdout.take().expect("piped");
     std::thread::spawn(move || {
@@ -286,6 +308,14 @@ fn ask_rate_limits(child: &mut std::process::Child, deadline: Instant) -> Option
     .ok()?;
     wait_for_id(&rx, 1, deadline)?;
     send(json!({"jsonrpc":"2.0","method":"initialized"})).ok()?;
+    if force_refresh {
+        // Its answer is not read: the rate-limits call below shows whether
+        // the login works now.
+        send(json!({"jsonrpc":"2.0","id":3,"method":"account/read",
+            "params":{"refreshToken":true}}))
+        .ok()?;
+        wait_for_id(&rx, 3, deadline)?;
+    }
     send(json!({"jsonrpc":"2.0","id":2,"method":"account/rateLimits/read"})).ok()?;
     wait_for_id(&rx, 2, deadline)
 }

@@ -13,8 +13,8 @@
 //!
 //! Token checks, like the real service: a request whose bearer token is one
 //! of our JWTs is answered 401 when the token is expired or when its
-//! `chatgpt_account_id` claim differs from the `ChatGPT-Account-Id` header.
-//! Turn this off with `set_check_tokens(false)`.
+//! `chatgpt_account_id` claim differs from the `ChatGPT-Account-Id` header,
+//! or was revoked (`revoke_token`). Turn this off with `set_check_tokens(false)`.
 //!
 //! Dropping the `Backend` stops the accept loop and makes hung handlers
 //! (`Fault::Hang`, `Fault::SlowBytes`, delays) close their connections.
@@ -124,6 +124,8 @@ struct State {
     turn_headers: HashMap<String, Vec<(String, String)>>,
     refresh: Option<RefreshBehavior>,
     no_token_checks: bool,
+    /// Access tokens answered 401 although they have not expired.
+    revoked: Vec<String>,
     requests: Vec<Req>,
 }
 
@@ -379,6 +381,13 @@ impl Backend {
     /// On by default.
     pub fn set_check_tokens(&self, on: bool) {
         self.shared.lock().no_token_checks = !on;
+    }
+
+    /// Answer this access token 401 `token_revoked` (usage and turns)
+    /// though it has not expired, as the service does for a login that was
+    /// signed out elsewhere; a refresh still works.
+    pub fn revoke_token(&self, token: &str) {
+        self.shared.lock().revoked.push(token.to_string());
     }
 
     /// Every request so far, in arrival order.
@@ -821,6 +830,15 @@ fn token_problem(shared: &Shared, account: &str, authorization: Option<&str>) ->
             &json!({"error": {"message": "Missing bearer authentication.", "code": "missing_auth"}}),
         ));
     };
+    if shared.lock().revoked.iter().any(|t| t == token) {
+        return Some(Answer::json(
+            401,
+            &json!({"error": {
+                "message": "Your authentication token has been invalidated.",
+                "type": "invalid_request_error",
+                "code": "token_revoked"}}),
+        ));
+    }
     let claims = fixtures::decode_jwt(token)?;
     if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
         if exp <= fixtures::now_unix() {
