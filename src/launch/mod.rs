@@ -16,24 +16,22 @@
 pub mod argv;
 pub mod failover;
 mod in_turn;
+pub mod live;
 mod pool;
 mod route;
 mod summary;
 
 pub use pool::Pool;
-pub mod live;
 
-use crate::accounts::sandbox;
-use crate::accounts::{self, rollouts, Account};
+use crate::accounts::{self, rollouts, sandbox, Account};
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::Paths;
 use crate::base::process::Context;
+use crate::base::term;
 use crate::codex::{self, Codex};
 use crate::config::Config;
 use crate::select::Choice;
 use crate::usage::gather::AccountState;
-
-use crate::base::term;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
