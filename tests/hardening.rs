@@ -2,7 +2,7 @@
 //! (or a few) per promise in SECURITY.md ("Hardening"). Each of these failed
 //! before its fix.
 
-use crate::helpers::{world, write_config};
+use crate::helpers::{announced, world, write_config};
 use crate::support::{usage_json, Identity, Output, TestEnv};
 use serde_json::Value;
 use std::net::TcpListener;
@@ -12,15 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const USAGE: &str = "/backend-api/wham/usage";
-
-/// The account the launch announced ("swop: codex on 'NAME' ...").
-fn announced(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("swop: codex on '"))
-        .and_then(|rest| rest.split('\'').next())
-        .map(str::to_string)
-}
 
 fn json_of(out: &Output) -> Value {
     serde_json::from_str(&out.stdout)

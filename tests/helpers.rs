@@ -133,3 +133,42 @@ pub fn age_cache(env: &TestEnv, name: &str, age: i64) {
     v["invalidated"] = serde_json::Value::Bool(false);
     std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
 }
+
+/// The account the launch announced ("swop: codex on 'NAME' ...").
+pub fn announced(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("swop: codex on '"))
+        .and_then(|rest| rest.split('\'').next())
+        .map(str::to_string)
+}
+
+/// The world the real-codex tests share: `accounts` (name, weekly used%)
+/// whose usage the backend serves, swop pointed at the backend (plus
+/// `extra` TOML after `[sandbox]`), and the shared codex home's config.toml
+/// set to `codex_config` (the rig's plain or TLS one). Returns the shared
+/// home too.
+pub fn real_codex_world(
+    accounts: &[(&str, f64)],
+    extra: &str,
+    codex_config: impl Fn(&Backend) -> String,
+) -> (TestEnv, Backend) {
+    let env = TestEnv::new();
+    let backend = Backend::start();
+    let shared = env.home.join(".codex");
+    write_config(
+        &env,
+        &format!(
+            "[usage]\nbase_url = \"{}\"\ntimeout = \"10s\"\n[sandbox]\nshared_home = \"{}\"\n{extra}\n",
+            backend.backend_api(),
+            shared.display()
+        ),
+    );
+    for (n, w) in accounts {
+        add(&env, n, &Identity::named(n));
+        backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
+    }
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("config.toml"), codex_config(&backend)).unwrap();
+    (env, backend)
+}

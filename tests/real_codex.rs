@@ -3,7 +3,7 @@
 //! binary. Logins are hand-made (the fake codex's `login`); everything else
 //! is the real codex, pointed at the fake backend by the shared config.toml.
 
-use crate::helpers::{add, write_config};
+use crate::helpers::write_config;
 use crate::support::{
     access_token_of, real_codex, usage_json, Backend, Identity, RefreshBehavior, Responses,
     TestCommand, TestEnv,
@@ -25,23 +25,8 @@ impl Rig {
     /// shared config.toml that points codex at the backend.
     fn new(accounts: &[(&str, f64)], extra: &str) -> Option<Rig> {
         let real = real_codex()?;
-        let env = TestEnv::new();
-        let backend = Backend::start();
-        let shared = env.home.join(".codex");
-        write_config(
-            &env,
-            &format!(
-                "[usage]\nbase_url = \"{}\"\ntimeout = \"10s\"\n[sandbox]\nshared_home = \"{}\"\n{extra}\n",
-                backend.backend_api(),
-                shared.display()
-            ),
-        );
-        for (n, w) in accounts {
-            add(&env, n, &Identity::named(n));
-            backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
-        }
-        fs::create_dir_all(&shared).unwrap();
-        fs::write(shared.join("config.toml"), backend.rig_config_toml()).unwrap();
+        let (env, backend) =
+            crate::helpers::real_codex_world(accounts, extra, |b| b.rig_config_toml());
         Some(Rig { env, backend, real })
     }
 

@@ -10,7 +10,7 @@
 //! and show with `cargo test --test tests reliability -- --nocapture`.
 
 use crate::helpers::{
-    add, add_named, age_cache, assert_private_tree, config_for, mode, write_config,
+    add, add_named, age_cache, announced, assert_private_tree, config_for, mode, write_config,
 };
 use crate::support::fixtures::{random_bytes, SecretKind};
 use crate::support::{
@@ -104,15 +104,6 @@ fn cache_files_parse(env: &TestEnv) -> (usize, usize) {
         }
     }
     (n, tmp)
-}
-
-/// The account named in the "swop: codex on 'NAME'" announcement.
-fn announced(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("swop: codex on '"))
-        .and_then(|rest| rest.split('\'').next())
-        .map(str::to_string)
 }
 
 /// The CODEX_HOME the fake codex printed it ran with.

@@ -3,9 +3,8 @@
 //! Logins are hand-made (the fake codex's `login`); the TUI itself is the
 //! real codex, pointed at the backend by the shared config.toml.
 
-use crate::helpers::{add, write_config};
 use crate::support::{
-    access_token_of, real_codex, tmux_bin, usage_json, Backend, Identity, Responses, TestEnv, Tui,
+    access_token_of, real_codex, tmux_bin, usage_json, Backend, Responses, TestEnv, Tui,
 };
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,23 +29,8 @@ impl TuiRig {
     pub fn new(accounts: &[(&str, f64)], extra: &str) -> Option<TuiRig> {
         let real = real_codex()?;
         tmux_bin()?;
-        let env = TestEnv::new();
-        let backend = Backend::start();
-        let shared = env.home.join(".codex");
-        write_config(
-            &env,
-            &format!(
-                "[usage]\nbase_url = \"{}\"\ntimeout = \"10s\"\n[sandbox]\nshared_home = \"{}\"\n{extra}\n",
-                backend.backend_api(),
-                shared.display()
-            ),
-        );
-        for (n, w) in accounts {
-            add(&env, n, &Identity::named(n));
-            backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
-        }
-        fs::create_dir_all(&shared).unwrap();
-        fs::write(shared.join("config.toml"), backend.rig_config_toml_tls()).unwrap();
+        let (env, backend) =
+            crate::helpers::real_codex_world(accounts, extra, |b| b.rig_config_toml_tls());
         let project = env.root.join("project");
         fs::create_dir_all(&project).unwrap();
         Some(TuiRig {

@@ -3,21 +3,12 @@
 //! (Retry-After, backoff), and a refresh that failed never shows as fresh.
 //! Learning from codex's own session needs the real codex: real_codex.rs.
 
-use crate::helpers::{age_cache, world};
+use crate::helpers::{age_cache, announced, world};
 use crate::support::{usage_json, Fault, TestEnv};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "/backend-api/wham/usage";
-
-/// The account named in the "swop: codex on 'NAME'" announcement.
-fn announced(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("swop: codex on '"))
-        .and_then(|rest| rest.split('\'').next())
-        .map(str::to_string)
-}
 
 fn status_json(env: &TestEnv, refresh: bool) -> Value {
     let mut c = env.swop();
