@@ -88,9 +88,15 @@ pub enum Loaded {
     Found(Entry),
 }
 
+/// A cache entry is a few KiB; anything past this is not ours.
+const CACHE_FILE_MAX: u64 = 1 << 20;
+
 pub fn load(paths: &Paths, name: &str) -> Loaded {
-    match std::fs::read(paths.cache_file(name)) {
-        Err(_) => Loaded::Missing,
+    match files::read_regular(&paths.cache_file(name), CACHE_FILE_MAX) {
+        Err(files::ReadError::Missing) => Loaded::Missing,
+        // A link, a FIFO or a huge file where our cache file should be:
+        // nothing usable was read (and nothing blocked).
+        Err(_) => Loaded::Corrupt,
         Ok(bytes) => match serde_json::from_slice::<Entry>(&bytes) {
             // The file is ours, but the numbers came from a server: keep
             // them in range whatever wrote them.
