@@ -3,9 +3,11 @@
 //! secret) from exhausting swop's threads, descriptors or memory.
 //!
 //! - A connection that has not yet shown the path secret is *waiting*: at
-//!   most [`WAITING_MAX`] at once. A new one pushes the oldest out (its
-//!   socket is shut down), so idle connections cannot lock codex out: codex
-//!   sends its request line at once and is past the gate in microseconds.
+//!   most [`WAITING_MAX`] at once, and never more than an eighth of swop's
+//!   descriptor limit (`RLIMIT_NOFILE`, read at each connection). A new one
+//!   pushes the oldest out (its socket is shut down), so idle connections
+//!   cannot lock codex out: codex sends its request line at once and is
+//!   past the gate in microseconds.
 //! - A connection past the gate is *serving*: at most [`SERVING_MAX`] at
 //!   once (codex uses a handful); one more gets 503.
 //! - Request bodies share one [`BODY_BUDGET`] (see `http::Budget`).
@@ -87,8 +89,9 @@ impl Gate {
     /// out while it is full; its id, for [`Gate::waiting`].
     pub fn admit(&self, stream: Arc<TcpStream>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let max = waiting_max();
         let mut q = self.lock();
-        while q.len() >= WAITING_MAX {
+        while q.len() >= max {
             match q.pop_front() {
                 Some((_, old)) => {
                     let _ = old.shutdown(Shutdown::Both);
@@ -132,6 +135,23 @@ impl Gate {
     pub fn counts(&self) -> (usize, usize) {
         (self.lock().len(), self.serving.load(Ordering::SeqCst))
     }
+}
+
+/// [`WAITING_MAX`], or an eighth of the descriptor limit when that is less
+/// (at least one).
+fn waiting_max() -> usize {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0;
+    if !ok || r.rlim_cur == libc::RLIM_INFINITY {
+        return WAITING_MAX;
+    }
+    usize::try_from(r.rlim_cur / 8)
+        .unwrap_or(WAITING_MAX)
+        .clamp(1, WAITING_MAX)
 }
 
 /// The pause after a failed `accept`: 5 ms, doubling to 1 s; reset by a

@@ -34,11 +34,18 @@ pub struct Shared {
 }
 
 pub fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    accept_loop_with(listener, shared, handle);
+}
+
+/// What serves one connection ([`handle`]; tests pass others).
+type Handler = fn(&Shared, &TcpStream, gate::Waiting<'_>) -> io::Result<()>;
+
+fn accept_loop_with(listener: TcpListener, shared: Arc<Shared>, handler: Handler) {
     install_panic_hook();
     let mut backoff = Backoff::default();
     while !shared.stop.load(Ordering::SeqCst) {
         let turn = panic::catch_unwind(AssertUnwindSafe(|| {
-            accept_one(&listener, &shared, &mut backoff)
+            accept_one(&listener, &shared, &mut backoff, handler)
         }));
         if turn.is_err() {
             report_panic(&shared);
@@ -47,12 +54,17 @@ pub fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-fn accept_one(listener: &TcpListener, shared: &Arc<Shared>, backoff: &mut Backoff) {
+fn accept_one(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    backoff: &mut Backoff,
+    handler: Handler,
+) {
     match listener.accept() {
         Ok((stream, _)) => {
             backoff.reset();
             if !shared.stop.load(Ordering::SeqCst) {
-                spawn_connection(shared, stream, backoff);
+                spawn_connection(shared, stream, backoff, handler);
             }
         }
         Err(e) => match e.raw_os_error() {
@@ -69,7 +81,12 @@ fn accept_one(listener: &TcpListener, shared: &Arc<Shared>, backoff: &mut Backof
     }
 }
 
-fn spawn_connection(shared: &Arc<Shared>, stream: TcpStream, backoff: &mut Backoff) {
+fn spawn_connection(
+    shared: &Arc<Shared>,
+    stream: TcpStream,
+    backoff: &mut Backoff,
+    handler: Handler,
+) {
     let stream = Arc::new(stream);
     let id = shared.gate.admit(stream.clone());
     let s = shared.clone();
@@ -78,7 +95,7 @@ fn spawn_connection(shared: &Arc<Shared>, stream: TcpStream, backoff: &mut Backo
         .spawn(move || {
             let waiting = s.gate.waiting(id);
             let served = panic::catch_unwind(AssertUnwindSafe(|| {
-                let _ = handle(&s, &stream, waiting);
+                let _ = handler(&s, &stream, waiting);
             }));
             if served.is_err() {
                 report_panic(&s);
@@ -363,6 +380,78 @@ fn bad_gateway(out: &mut impl Write, why: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::relay::{failover, notices};
+    use std::net::{Ipv4Addr, Shutdown};
+    use std::time::Duration;
+
+    fn shared(home: &std::path::Path) -> Arc<Shared> {
+        let paths = crate::base::paths::Paths {
+            home: home.to_path_buf(),
+        };
+        let cfg = crate::config::Config::default();
+        let codex = crate::codex::Codex::if_present(&cfg, &paths);
+        let accounts = failover::Accounts {
+            paths,
+            cfg,
+            codex,
+            all: Vec::new(),
+            launched: "a".into(),
+            pick: Box::new(|_| None),
+        };
+        Arc::new(Shared {
+            secret: "s".into(),
+            upstream: Upstream::new("http://127.0.0.1:9".into()),
+            route: Route::new(accounts, notices::Notices::new(notices::When::AfterExit)),
+            stop: AtomicBool::new(false),
+            gate: Gate::default(),
+        })
+    }
+
+    /// Panics on `GET /boom`, answers 200 to anything else.
+    fn boom(_: &Shared, stream: &TcpStream, _: gate::Waiting<'_>) -> io::Result<()> {
+        let mut line = [0u8; 9];
+        (&*stream).read_exact(&mut line)?;
+        if &line == b"GET /boom" {
+            panic!("boom");
+        }
+        http::answer(&mut &*stream, 200, "{}")
+    }
+
+    fn ask(port: u16, path: &str) -> String {
+        let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+            .unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut got = String::new();
+        let _ = c.read_to_string(&mut got);
+        got
+    }
+
+    #[test]
+    fn a_panic_in_one_connection_ends_that_connection_only() {
+        let home = std::env::temp_dir().join(format!("swop-relay-panic-{}", std::process::id()));
+        let shared = shared(&home);
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let s = shared.clone();
+        std::thread::spawn(move || accept_loop_with(listener, s, boom));
+        assert!(ask(port, "/fine").starts_with("HTTP/1.1 200"));
+        assert_eq!(ask(port, "/boom"), "", "the panicking connection is closed");
+        // The relay still serves, and said once what happened (held until
+        // codex exits, as under the TUI).
+        assert!(ask(port, "/fine").starts_with("HTTP/1.1 200"));
+        let held = shared.route.notices.held();
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert!(
+            held[0].contains("internal error at src/relay/server.rs:"),
+            "{held:?}"
+        );
+        assert!(!held[0].contains("boom"), "the message is never shown");
+        shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, port));
+        let _ = std::fs::remove_dir_all(&home);
+    }
 
     #[test]
     fn secret_prefix_is_required() {
