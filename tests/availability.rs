@@ -5,12 +5,13 @@
 //! planted FIFOs and links where swop keeps its own files; and `swop
 //! logout` killed at any point. Each of these failed on the code before.
 
-use crate::helpers::{add, config_for};
+use crate::helpers::{add, announced, config_for, world};
 use crate::in_turn::{relay_base, rig, session_ids};
 use crate::support::{access_token_of, http_request, usage_json, Identity, TestEnv};
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------
@@ -324,4 +325,297 @@ fn accept_failures_back_off_and_the_relay_recovers() {
     drop(held);
     run.signal(libc::SIGTERM);
     run.finish();
+}
+
+// ---------------------------------------------------------------------------
+// swop's own files: a FIFO or a link where swop keeps a file of its own
+
+/// What can be planted in place of one of swop's files.
+#[derive(Clone, Copy, Debug)]
+enum Plant {
+    /// A FIFO nobody writes to: a plain open blocks for ever.
+    Fifo,
+    /// A link to /dev/zero: a plain read never ends.
+    Zero,
+}
+
+fn plant(path: &Path, how: Plant) {
+    let _ = fs::remove_file(path);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    match how {
+        Plant::Fifo => {
+            let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }
+        Plant::Zero => std::os::unix::fs::symlink("/dev/zero", path).unwrap(),
+    }
+}
+
+const BOUND: Duration = Duration::from_secs(30);
+
+/// A FIFO or a link to /dev/zero at cache/NAME.json or disabled.json: a
+/// launch and `swop status` finish (a plain read would block or never
+/// end), and the planted thing is never followed.
+#[test]
+fn planted_fifos_and_links_never_hang_a_launch_or_status() {
+    let (env, _backend) = world(&[("a", 10.0), ("b", 40.0)], "cache_ttl = \"1h\"\n");
+    let home = &env.swop_home;
+    for place in ["cache/a.json", "disabled.json"] {
+        for how in [Plant::Fifo, Plant::Zero] {
+            let path = home.join(place);
+            plant(&path, how);
+            let what = format!("{how:?} at {place}");
+            let out = env.codex().args(["exec", "x"]).timeout(BOUND).run();
+            assert!(!out.timed_out, "{what}: the launch hung");
+            assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
+            if place == "disabled.json" {
+                // Unreadable, it disables nothing.
+                let got = announced(&out.stderr);
+                assert_eq!(got.as_deref(), Some("a"), "{what}: {}", out.stderr);
+            }
+            let out = env.swop().args(["status", "--json"]).timeout(BOUND).run();
+            assert!(!out.timed_out, "{what}: status hung");
+            assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
+            if place == "disabled.json" {
+                assert!(
+                    out.stderr.contains("no account counts as disabled"),
+                    "{what}: {}",
+                    out.stderr
+                );
+                let out = env.swop().args(["disable", "b"]).timeout(BOUND).code(8);
+                assert!(out.stderr.contains("rm '"), "{what}: {}", out.stderr);
+                fs::remove_file(&path).unwrap();
+            } else {
+                let kind = fs::symlink_metadata(&path).unwrap().file_type();
+                assert!(
+                    kind.is_file(),
+                    "{what}: status rebuilt the entry in its place"
+                );
+            }
+        }
+    }
+}
+
+/// A FIFO or a link to /dev/zero where an account's auth.json should be:
+/// its usage is not fetched (one warning), a launch on another account
+/// and `swop status` finish, and forcing that account is refused (exit 8).
+#[test]
+fn a_planted_auth_json_never_hangs_and_is_refused() {
+    let (env, _backend) = world(&[("a", 10.0), ("b", 40.0)], "cache_ttl = \"0s\"\n");
+    let auth = env.account_home("b").join("auth.json");
+    for how in [Plant::Fifo, Plant::Zero] {
+        plant(&auth, how);
+        let out = env.codex().args(["exec", "x"]).timeout(BOUND).run();
+        assert!(!out.timed_out, "{how:?}: the launch hung");
+        assert_eq!(
+            announced(&out.stderr).as_deref(),
+            Some("a"),
+            "{how:?}: {}",
+            out.stderr
+        );
+        let out = env.swop().args(["status", "--json"]).timeout(BOUND).run();
+        assert!(!out.timed_out, "{how:?}: status hung");
+        let out = env
+            .codex()
+            .args(["exec", "x"])
+            .env("SWOP_ACCOUNT", "b")
+            .timeout(BOUND)
+            .code(8);
+        assert!(out.stderr.contains("auth.json"), "{how:?}: {}", out.stderr);
+    }
+}
+
+/// A link at disabled.json, swop.toml or cache/NAME.json to a file that
+/// would change the pick is not followed.
+#[test]
+fn links_where_swop_keeps_its_files_are_never_followed() {
+    let (env, _backend) = world(&[("a", 10.0), ("b", 40.0)], "cache_ttl = \"1h\"\n");
+    let home = &env.swop_home;
+    // Disables a, the best account: followed, the launch would pick b.
+    let list = env.root.join("list.json");
+    fs::write(&list, r#"{"accounts":{"a":null}}"#).unwrap();
+    std::os::unix::fs::symlink(&list, home.join("disabled.json")).unwrap();
+    let out = env.codex().args(["exec", "x"]).ok();
+    assert_eq!(
+        announced(&out.stderr).as_deref(),
+        Some("a"),
+        "{}",
+        out.stderr
+    );
+    let out = env.swop().args(["enable", "a"]).code(8);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert_eq!(
+        fs::read_to_string(&list).unwrap(),
+        r#"{"accounts":{"a":null}}"#
+    );
+    fs::remove_file(home.join("disabled.json")).unwrap();
+
+    // A cache entry elsewhere saying b is nearly unused: followed, the
+    // launch would pick b. Not followed, b's numbers are unknown for this
+    // launch and the fresh a is picked; `status` then replaces the link.
+    let now = crate::support::now_unix();
+    let entry = serde_json::json!({"fetched_at": now, "attempted_ms": now * 1000,
+        "usage": {"plan": "plus", "allowed": true, "limit_reached": false,
+          "five_hour": {"used_percent": 1.0, "window_seconds": 18000, "reset_at": now + 3600},
+          "weekly": {"used_percent": 1.0, "window_seconds": 604800, "reset_at": now + 86400}}});
+    let cached = env.root.join("cached.json");
+    fs::write(&cached, entry.to_string()).unwrap();
+    env.swop().args(["status", "--json"]).ok();
+    fs::remove_file(home.join("cache/b.json")).unwrap();
+    std::os::unix::fs::symlink(&cached, home.join("cache/b.json")).unwrap();
+    let out = env.codex().args(["exec", "x"]).ok();
+    assert_eq!(
+        announced(&out.stderr).as_deref(),
+        Some("a"),
+        "{}",
+        out.stderr
+    );
+    env.swop().args(["status", "--json"]).ok();
+    assert!(
+        fs::symlink_metadata(home.join("cache/b.json"))
+            .unwrap()
+            .is_file(),
+        "the link was replaced by a fresh entry, not written through"
+    );
+    assert_eq!(fs::read_to_string(&cached).unwrap(), entry.to_string());
+
+    // swop.toml: a link or a FIFO is refused (exit 8) within the bound,
+    // and `codex --version` still works.
+    let config = home.join("swop.toml");
+    let text = fs::read_to_string(&config).unwrap();
+    let elsewhere = env.root.join("swop.toml");
+    fs::write(&elsewhere, &text).unwrap();
+    fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &config).unwrap();
+    let out = env.codex().args(["exec", "x"]).timeout(BOUND).code(8);
+    assert!(out.stderr.contains("symbolic link"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cp --remove-destination"),
+        "{}",
+        out.stderr
+    );
+    plant(&config, Plant::Fifo);
+    let out = env.swop().arg("status").timeout(BOUND).code(8);
+    assert!(out.stderr.contains("not a regular file"), "{}", out.stderr);
+    let out = env.codex().arg("--version").timeout(BOUND).ok();
+    assert!(out.stdout.contains("codex-cli"), "{}", out.stdout);
+    assert!(env
+        .fake_log()
+        .iter()
+        .all(|c| c.subcommand() != Some("exec") || c.codex_home.is_some()));
+}
+
+// ---------------------------------------------------------------------------
+// logout killed at any point
+
+fn listed(env: &TestEnv) -> Vec<String> {
+    let out = env.swop().args(["list", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Hidden dirs a logout of `name` set aside.
+fn set_aside(env: &TestEnv, name: &str) -> Vec<std::path::PathBuf> {
+    fs::read_dir(env.swop_home.join("accounts"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with(".logout-") && n.ends_with(&format!("-{name}"))
+        })
+        .collect()
+}
+
+/// Waits until the fake codex logged a `logout` (it then hangs).
+fn wait_for_logout_call(env: &TestEnv) {
+    let end = Instant::now() + Duration::from_secs(20);
+    while !env
+        .fake_log()
+        .iter()
+        .any(|c| c.subcommand() == Some("logout"))
+    {
+        assert!(Instant::now() < end, "codex logout never ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Defect 4: `swop logout` killed (kill -9) while codex logout runs (before
+/// or after it deleted the login) or at a random moment leaves the account
+/// as it was (listed, its auth.json byte for byte) or gone from the list;
+/// never listed without its login. A second `swop logout` finishes the
+/// job: the login set aside is revoked (codex logout runs in it) and
+/// deleted.
+#[test]
+fn a_logout_killed_at_any_point_leaves_the_account_whole_or_gone() {
+    let (env, _backend) = world(&[("keep", 10.0)], "");
+    let (mut whole, mut gone, mut finished) = (0, 0, 0);
+    for i in 0..18 {
+        let name = format!("v{i}");
+        add(&env, &name, &Identity::named(&name));
+        let auth_path = env.account_home(&name).join("auth.json");
+        let login = fs::read(&auth_path).unwrap();
+        let _ = fs::remove_file(env.root.join("fake-codex.log"));
+        let mut c = env.swop();
+        c.args(["logout", &name]);
+        match i % 3 {
+            0 => c.env("FAKE_LOGOUT_HANG", "1"),
+            1 => c.env("FAKE_LOGOUT_HANG_AFTER", "1"),
+            _ => &mut c,
+        };
+        let r = c.spawn();
+        if i % 3 == 2 {
+            std::thread::sleep(Duration::from_millis((i as u64 * 7) % 50));
+        } else {
+            wait_for_logout_call(&env);
+        }
+        r.signal(libc::SIGKILL);
+        std::thread::sleep(Duration::from_millis(20));
+        r.signal_group(libc::SIGKILL);
+        r.wait_output(Duration::from_secs(10));
+        for n in listed(&env) {
+            let home = env.account_home(&n);
+            assert!(
+                home.join("auth.json").is_file(),
+                "{n} listed without its login"
+            );
+        }
+        let aside = set_aside(&env, &name);
+        if listed(&env).contains(&name) {
+            whole += 1;
+            assert_eq!(
+                fs::read(&auth_path).unwrap(),
+                login,
+                "{name}: its login changed"
+            );
+            assert!(aside.is_empty(), "{name}: {aside:?}");
+            env.swop().args(["logout", &name]).ok();
+        } else if aside.is_empty() {
+            gone += 1;
+            env.swop().args(["logout", &name]).code(4);
+        } else {
+            gone += 1;
+            finished += 1;
+            let out = env.swop().args(["logout", &name]).ok();
+            assert!(out.stdout.contains("interrupted"), "{}", out.stdout);
+            let revoked_there = env.fake_log().iter().any(|c| {
+                c.subcommand() == Some("logout")
+                    && c.codex_home.as_deref() == Some(aside[0].to_str().unwrap())
+            });
+            assert!(revoked_there, "{name}: not revoked from {aside:?}");
+        }
+        assert!(set_aside(&env, &name).is_empty(), "{name}: left aside");
+        assert!(!listed(&env).contains(&name), "{name}: still listed");
+    }
+    assert!(
+        finished >= 12,
+        "the hung logouts were all finished by a second one ({finished})"
+    );
+    eprintln!(
+        "logout killed: {whole} left whole, {gone} gone ({finished} finished by a second logout)"
+    );
 }
