@@ -54,6 +54,9 @@ pub const MAX_AGE: Duration = Duration::from_secs(10 * 366 * 86400);
 
 /// Said by every config error: codex itself still runs while the file is
 /// being fixed.
+/// swop.toml is a few KiB; past this it is not a config.
+const FILE_MAX: u64 = 1 << 20;
+
 const BYPASS_HELP: &str = "meanwhile, run codex without swop: SWOP_BYPASS=1 codex ...";
 
 impl Default for UsageConfig {
@@ -268,13 +271,41 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Duration, D:
 }
 
 impl Config {
-    /// Loads `path`; a missing file means all defaults.
+    /// Loads `path`; a missing file means all defaults. Read through
+    /// `files::read_regular`: a link is refused and never followed (its
+    /// target could be any file, and a parse error quotes what it read), a
+    /// FIFO or device never blocks; both exit 8, like every link where swop
+    /// expects a file of its own. Past [`FILE_MAX`] it is a config error.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(e) => return Err(Error::io("cannot read config", path, e).code(exit::CONFIG)),
+        use crate::base::files::{read_regular, ReadError};
+        let bytes = match read_regular(path, FILE_MAX) {
+            Ok(b) => b,
+            Err(ReadError::Missing) => return Ok(Config::default()),
+            Err(ReadError::Io(e)) => {
+                return Err(Error::io("cannot read config", path, e).code(exit::CONFIG))
+            }
+            Err(why @ (ReadError::Link | ReadError::NotRegular)) => {
+                let p = path.display();
+                return Err(Error::new(format!("config '{p}' {why}"))
+                    .help(format!(
+                        "make it a regular file (a link: cp --remove-destination \"$(readlink -f '{p}')\" '{p}'); {BYPASS_HELP}"
+                    ))
+                    .code(exit::UNSAFE_PERMISSIONS));
+            }
+            Err(why) => {
+                return Err(Error::new(format!("config '{}' {why}", path.display()))
+                    .help(BYPASS_HELP)
+                    .code(exit::CONFIG))
+            }
         };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::new(format!(
+                "invalid config '{}': not UTF-8 text",
+                path.display()
+            ))
+            .help(BYPASS_HELP)
+            .code(exit::CONFIG)
+        })?;
         Config::parse(&text, path)
     }
 

@@ -409,10 +409,11 @@ fn logout_removes_sandbox_and_keeps_symlink_targets() {
         .into_iter()
         .find(|c| c.subcommand() == Some("logout"))
         .unwrap();
-    assert_eq!(
-        logout.codex_home.as_deref(),
-        Some(env.account_home("work").to_str().unwrap())
-    );
+    // Revoked from where the sandbox was set aside, once out of the list.
+    let home = logout.codex_home.unwrap();
+    let aside = env.swop_home.join("accounts/.logout-");
+    assert!(home.starts_with(aside.to_str().unwrap()), "{home}");
+    assert!(home.ends_with("-work"), "{home}");
 }
 
 #[test]

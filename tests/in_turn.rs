@@ -13,16 +13,16 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
-struct Rig {
-    env: TestEnv,
-    backend: Backend,
-    real: PathBuf,
+pub(crate) struct Rig {
+    pub env: TestEnv,
+    pub backend: Backend,
+    pub real: PathBuf,
 }
 
 /// work (weekly 10 %) and personal (weekly 40 %); work's turns are refused
 /// for the usage limit. Post-session failover is off, so a turn that ends
 /// well can only have been saved inside the run.
-fn rig(in_turn: bool, personal_exp: Option<i64>) -> Option<Rig> {
+pub(crate) fn rig(in_turn: bool, personal_exp: Option<i64>) -> Option<Rig> {
     let real = real_codex()?;
     let env = TestEnv::new();
     let backend = Backend::start();
@@ -61,7 +61,7 @@ fn rig(in_turn: bool, personal_exp: Option<i64>) -> Option<Rig> {
 }
 
 impl Rig {
-    fn codex(&self) -> TestCommand {
+    pub fn codex(&self) -> TestCommand {
         let mut c = self.env.codex();
         c.env("SWOP_CODEX", &self.real)
             .envs(self.backend.rig_env())
@@ -69,12 +69,12 @@ impl Rig {
         c
     }
 
-    fn token(&self, name: &str) -> String {
+    pub fn token(&self, name: &str) -> String {
         access_token_of(&fs::read_to_string(self.env.account_home(name).join("auth.json")).unwrap())
     }
 
     /// (path, bearer) of every model turn the backend saw, in order.
-    fn turns(&self) -> Vec<(String, String)> {
+    pub fn turns(&self) -> Vec<(String, String)> {
         self.backend
             .requests()
             .into_iter()
@@ -85,13 +85,13 @@ impl Rig {
 
     /// Fills the usage cache as a launch a moment ago would have, so that
     /// the launch itself fetches nothing (and refreshes no token).
-    fn warm_cache(&self) {
+    pub fn warm_cache(&self) {
         let out = self.env.swop().args(["status", "--json"]).ok();
         assert!(out.stdout.contains("\"personal\""), "{}", out.stderr);
     }
 }
 
-fn session_ids(stderr: &str) -> Vec<String> {
+pub(crate) fn session_ids(stderr: &str) -> Vec<String> {
     stderr
         .lines()
         .filter_map(|l| l.trim().strip_prefix("session id: ").map(str::to_string))
@@ -352,7 +352,7 @@ fn real_turn_headers_update_the_cache_of_the_account_the_turn_went_out_on() {
 }
 
 /// The relay URL codex was given, from the fake codex's log.
-fn relay_base(env: &TestEnv) -> Option<String> {
+pub(crate) fn relay_base(env: &TestEnv) -> Option<String> {
     env.fake_log().iter().find_map(|c| {
         c.args.iter().find_map(|a| {
             a.strip_prefix("openai_base_url=\"")

@@ -759,7 +759,7 @@ fn concurrent_registry_ops(adds: usize, logouts: usize, rounds: usize) -> Vec<St
         .unwrap();
         assert_eq!(meta["identity"]["email"], format!("{n}@example.com"));
     }
-    for prefix in [".add-", ".trash-", ".retire-"] {
+    for prefix in [".add-", ".trash-", ".retire-", ".logout-"] {
         assert!(
             hidden_entries(&env, prefix).is_empty(),
             "left behind: {:?}",
@@ -806,12 +806,12 @@ fn an_add_during_a_slow_logout_leaves_that_logout_alone() {
     }
     let logout = env.swop().args(["logout", "big"]).spawn();
     let end = Instant::now() + Duration::from_secs(20);
-    while hidden_entries(&env, ".trash-").is_empty() && Instant::now() < end {
+    while hidden_entries(&env, ".logout-").is_empty() && Instant::now() < end {
         std::thread::sleep(Duration::from_micros(200));
     }
     // Hold the logout mid-delete (as a slow disk or a busy machine would).
     logout.signal(libc::SIGSTOP);
-    let caught = !hidden_entries(&env, ".trash-").is_empty();
+    let caught = !hidden_entries(&env, ".logout-").is_empty();
     // `swop add` sweeps what crashed commands left: not a live logout's.
     let fixture = env.write_auth_fixture("other", &Identity::named("other"));
     let add = env
@@ -1545,7 +1545,7 @@ fn logout_on_a_full_disk_is_all_or_nothing() {
             .env("FAKE_LOGOUT_FAIL", "1")
             .run();
         let names = listed(&env);
-        let hidden: Vec<String> = [".trash-", ".retire-"]
+        let hidden: Vec<String> = [".logout-", ".retire-"]
             .iter()
             .flat_map(|p| hidden_entries(&env, p))
             .collect();
@@ -1618,7 +1618,7 @@ fn kill_9_at_random_points_never_leaves_a_half_made_account() {
         }
     }
     // Logouts: killed during `codex logout` (hung) or during the delete.
-    let mut maybe_half = Vec::new();
+    let mut set_aside = Vec::new();
     for i in 0..15 {
         let name = format!("v{i}");
         add(&env, &name, &Identity::named(&name));
@@ -1640,10 +1640,20 @@ fn kill_9_at_random_points_never_leaves_a_half_made_account() {
             completed += 1;
         }
         let names = assert_listed_accounts_complete(&env, &format!("after logout {name}"));
-        if names.contains(&name) && !auth_file(&env, &name).is_file() {
-            // Killed after `codex logout` removed the login, before the
-            // sandbox went: still listed, and logout must finish the job.
-            maybe_half.push(name.clone());
+        // Listed means whole: the sandbox leaves the list before its login
+        // is touched (SECURITY.md, promise 19).
+        if names.contains(&name) {
+            assert!(
+                auth_file(&env, &name).is_file(),
+                "{name} listed without auth.json"
+            );
+        } else if hidden_entries(&env, ".logout-")
+            .iter()
+            .any(|h| h.ends_with(&format!("-{name}")))
+        {
+            // Killed between the rename and the end: the next logout
+            // finishes the job.
+            set_aside.push(name.clone());
         }
     }
     // Cache writes: concurrent picks with a stale cache, some killed.
@@ -1670,7 +1680,7 @@ fn kill_9_at_random_points_never_leaves_a_half_made_account() {
         cache_files_parse(&env);
     }
     // Everything still works.
-    for n in &maybe_half {
+    for n in &set_aside {
         env.swop().args(["logout", n]).ok();
     }
     let names = assert_listed_accounts_complete(&env, "at the end");
@@ -1681,8 +1691,9 @@ fn kill_9_at_random_points_never_leaves_a_half_made_account() {
     env.swop().arg("status").ok();
     add(&env, "survivor", &Identity::named("survivor"));
     assert!(listed(&env).contains(&"survivor".to_string()));
-    // The add swept what the killed ones left.
-    for prefix in [".add-", ".trash-", ".retire-"] {
+    // The add swept what the killed ones left; the second logouts finished
+    // what they set aside.
+    for prefix in [".add-", ".trash-", ".retire-", ".logout-"] {
         assert!(
             hidden_entries(&env, prefix).is_empty(),
             "{prefix}* left: {:?}",
@@ -1691,10 +1702,10 @@ fn kill_9_at_random_points_never_leaves_a_half_made_account() {
     }
     let (files, tmp) = cache_files_parse(&env);
     eprintln!(
-        "kill -9: {kills} killed, {completed} finished, {} half-logged-out finished by a \
+        "kill -9: {kills} killed, {completed} finished, {} set-aside logins finished by a \
          second logout, {} accounts listed and complete, {files} cache files parse, \
          {tmp} temp files left in cache/, {:?}",
-        maybe_half.len(),
+        set_aside.len(),
         names.len() + 1,
         t.elapsed()
     );

@@ -6,6 +6,7 @@ mod helpers;
 mod support;
 
 mod accounts;
+mod availability;
 mod cli;
 mod in_turn;
 mod install;

@@ -82,19 +82,36 @@ struct RawTokens {
     account_id: Option<String>,
 }
 
+/// A login file is a few KiB; anything past this is not one.
+const FILE_MAX: u64 = 1 << 20;
+
 /// Reads and interprets `path`. Errors describe the file, never its content.
+/// Read through `files::read_regular`: a link is refused (never followed),
+/// a FIFO or device never blocks, and the size is bounded.
 pub fn read(path: &Path) -> Result<Auth> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::new(format!(
-                "no login in '{}' (auth.json is missing)",
-                path.display()
-            ))
+    use crate::base::files::{read_regular, ReadError};
+    let unusable = |why: &str| {
+        Error::new(format!("unusable login file '{}': {why}", path.display()))
             .code(exit::LOGIN_NEEDED)
-        } else {
-            Error::io("cannot read", path, e)
+    };
+    let bytes = read_regular(path, FILE_MAX).map_err(|e| match e {
+        ReadError::Missing => Error::new(format!(
+            "no login in '{}' (auth.json is missing)",
+            path.display()
+        ))
+        .code(exit::LOGIN_NEEDED),
+        ReadError::Io(e) => Error::io("cannot read", path, e),
+        why @ (ReadError::Link | ReadError::NotRegular) => {
+            Error::new(format!("'{}' {why}", path.display()))
+                .help(format!(
+                    "log in to the account again (swop relogin NAME), or replace '{}' with the file it should be",
+                    path.display()
+                ))
+                .code(exit::UNSAFE_PERMISSIONS)
         }
+        ReadError::TooLarge(_) => unusable("the file is far too large for a login"),
     })?;
+    let text = String::from_utf8(bytes).map_err(|_| unusable("the file is not text"))?;
     parse(&text).map_err(|why| {
         Error::new(format!("unusable login file '{}': {why}", path.display()))
             .code(exit::LOGIN_NEEDED)

@@ -6,7 +6,7 @@
 //! This module only stores the list; the selection decides what it means
 //! (SWOP_ACCOUNT still forces a disabled account).
 
-use crate::base::error::{Error, Result};
+use crate::base::error::{exit, Error, Result};
 use crate::base::files;
 use crate::base::paths::Paths;
 use serde::{Deserialize, Serialize};
@@ -26,22 +26,42 @@ struct File {
     accounts: BTreeMap<String, Option<i64>>,
 }
 
+/// The list is a few hundred bytes; anything past this is not ours.
+const FILE_MAX: u64 = 1 << 20;
+
+/// The file, through `files::read_regular`: a link is refused (never
+/// followed), a FIFO or device never blocks; either is an error (exit 8,
+/// as for every link where swop expects its own file) that says to remove
+/// it. A missing file is an empty list.
 fn read(paths: &Paths) -> Result<File> {
     let path = paths.home.join("disabled.json");
-    match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            Error::new(format!("'{}' is not valid: {e}", path.display())).help(format!(
-                "remove it to enable every account again: rm '{}'",
+    let remove = || {
+        format!(
+            "remove it to enable every account again: rm '{}'",
+            path.display()
+        )
+    };
+    let bytes = match files::read_regular(&path, FILE_MAX) {
+        Ok(bytes) => bytes,
+        Err(files::ReadError::Missing) => return Ok(File::default()),
+        Err(files::ReadError::Io(e)) => return Err(Error::io("cannot read", &path, e)),
+        Err(why @ (files::ReadError::Link | files::ReadError::NotRegular)) => {
+            return Err(Error::new(format!(
+                "'{}' {why}, where swop expects its own file",
                 path.display()
             ))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(File::default()),
-        Err(e) => Err(Error::io("cannot read", &path, e)),
-    }
+            .help(remove())
+            .code(exit::UNSAFE_PERMISSIONS))
+        }
+        Err(why) => return Err(Error::new(format!("'{}' {why}", path.display())).help(remove())),
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::new(format!("'{}' is not valid: {e}", path.display())).help(remove()))
 }
 
 /// The accounts disabled at `now` (entries whose time has passed are left
-/// out). An unreadable file disables nothing: a launch must never fail on it.
+/// out). An unreadable file disables nothing: a launch must never fail on
+/// it, nor hang (see [`read`]); `swop status` says why ([`problem`]).
 pub fn load(paths: &Paths, now: i64) -> Vec<Disabled> {
     read(paths)
         .unwrap_or_default()
@@ -50,6 +70,16 @@ pub fn load(paths: &Paths, now: i64) -> Vec<Disabled> {
         .filter(|(_, until)| until.is_none_or(|t| t > now))
         .map(|(name, until)| Disabled { name, until })
         .collect()
+}
+
+/// Why the list cannot be read (then no account counts as disabled), as a
+/// warning line with what to do.
+pub fn problem(paths: &Paths) -> Option<String> {
+    let e = read(paths).err()?;
+    Some(match e.help {
+        Some(h) => format!("{}; no account counts as disabled ({h})", e.message),
+        None => format!("{}; no account counts as disabled", e.message),
+    })
 }
 
 /// Read-modify-write under the lock; expired entries are dropped on the way.
@@ -129,6 +159,31 @@ mod tests {
         assert!(
             !p.home.join("disabled.json").exists(),
             "empty list leaves no file"
+        );
+        let _ = std::fs::remove_dir_all(&p.home);
+    }
+
+    #[test]
+    fn a_link_or_fifo_is_never_followed_nor_read() {
+        let p = temp_paths("planted");
+        p.ensure().unwrap();
+        let target = p.home.join("elsewhere.json");
+        std::fs::write(&target, r#"{"accounts":{"a":null}}"#).unwrap();
+        let file = p.home.join("disabled.json");
+        std::os::unix::fs::symlink(&target, &file).unwrap();
+        assert!(load(&p, 0).is_empty(), "the link is not followed");
+        let e = disable(&p, "b", None, 0).unwrap_err();
+        assert_eq!(e.code, exit::UNSAFE_PERMISSIONS);
+        assert!(e.message.contains("symbolic link"), "{}", e.message);
+        assert!(problem(&p).unwrap().contains("rm '"), "{:?}", problem(&p));
+        std::fs::remove_file(&file).unwrap();
+        let c = std::ffi::CString::new(file.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(load(&p, 0).is_empty(), "a FIFO is not waited on");
+        assert!(problem(&p).unwrap().contains("not a regular file"));
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            r#"{"accounts":{"a":null}}"#
         );
         let _ = std::fs::remove_dir_all(&p.home);
     }

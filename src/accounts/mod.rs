@@ -4,9 +4,11 @@
 //!
 //! Crash safety comes from renames: an account is made in a hidden staging
 //! dir (`.add-NAME-PID`) and renamed into place only when complete; logout
-//! renames the sandbox to a hidden `.trash-*` dir before deleting it. Hidden
-//! entries are never listed and are swept later, so a kill -9 at any point
-//! never leaves a half-made account in `swop list`.
+//! renames the sandbox to a hidden `.logout-*` dir before its login is
+//! revoked and it is deleted. Hidden entries are never listed and are swept
+//! later (a `.logout-*` one is finished by the next logout instead: it may
+//! hold a valid login), so a kill -9 at any point never leaves a half-made
+//! or half-removed account in `swop list`.
 //!
 //! Deleting never follows a symlink out of a sandbox (std's remove_dir_all
 //! unlinks symlinks instead of descending into them).
@@ -50,9 +52,11 @@ impl Account {
         self.home.join("auth.json")
     }
 
-    /// Who this account is: as recorded at add, else from auth.json.
+    /// Who this account is: as recorded at add, else from auth.json. The
+    /// record is read through `files::read_regular` (a link or FIFO there
+    /// is not read: the login's own claims are used instead).
     pub fn identity(&self) -> Identity {
-        fs::read(self.home.join(META_FILE))
+        files::read_regular(&self.home.join(META_FILE), 64 << 10)
             .ok()
             .and_then(|b| serde_json::from_slice::<Meta>(&b).ok())
             .map(|m| m.identity)
@@ -327,22 +331,42 @@ pub fn retired_login_dir(paths: &Paths, name: &str) -> PathBuf {
         .join(format!(".trash-login-{name}-{}", std::process::id()))
 }
 
-/// Removes the sandbox: rename to hidden trash (atomic disappearance from the
-/// list), keep its links into `shared` as a retired entry (see
-/// [`RETIRED_FILE`]), then delete the rest. Links are unlinked or moved,
-/// never followed. Everything that needs disk space happens before the
-/// sandbox moves, so on a full disk the account stays as it was. Returns
-/// whether links were kept.
-pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> {
+/// Where `swop logout` keeps an account's sandbox, its login included,
+/// between taking it out of the registry and revoking that login:
+/// `.logout-PID-NANOS-NAME`. Never swept: a logout killed in between leaves
+/// it for the next `swop logout NAME` ([`interrupted_logouts`]), which
+/// revokes the login and deletes the dir.
+const LOGOUT_PREFIX: &str = ".logout-";
+
+/// An account taken out of the registry by [`retire`].
+pub struct Retired {
+    /// The sandbox, moved aside whole: revoke its login, then
+    /// [`remove_retired`] it.
+    pub dir: PathBuf,
+    /// Whether its links into the shared home stayed at the account's
+    /// place (see [`RETIRED_FILE`]).
+    pub kept_links: bool,
+}
+
+/// Takes `name` out of the registry with one rename, under the registry
+/// lock, before anything is revoked or deleted: the sandbox (login and all)
+/// becomes a hidden `.logout-*` dir, and its links into `shared` stay at
+/// the account's place as a retired entry. Everything that needs disk
+/// space happens before the sandbox moves, so on a full disk the account
+/// stays as it was. Killed at any point, this leaves the account as it was
+/// or no account (links, if any, in a `.retire-*` dir that is swept).
+pub fn retire(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<Retired> {
     let dir = paths.account(name);
+    let nanos = crate::base::time::now_nanos();
+    let pid = std::process::id();
+    let aside = paths
+        .accounts()
+        .join(format!("{LOGOUT_PREFIX}{pid}-{nanos}-{name}"));
     // Hidden names end in the owner's pid: `sweep` leaves a live owner alone.
-    let tag = format!(
-        "{name}-{}-{}",
-        crate::base::time::now_nanos(),
-        std::process::id()
-    );
-    let trash = paths.accounts().join(format!(".trash-{tag}"));
-    let lock = files::lock(&paths.registry_lock())?;
+    let retire = paths
+        .accounts()
+        .join(format!(".retire-{name}-{nanos}-{pid}"));
+    let _lock = files::lock(&paths.registry_lock())?;
     let links: Vec<std::ffi::OsString> = match (shared, fs::read_dir(&dir)) {
         (Some(shared), Ok(entries)) => entries
             .flatten()
@@ -351,10 +375,8 @@ pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> 
             .collect(),
         _ => Vec::new(),
     };
-    let retire = if links.is_empty() {
-        None
-    } else {
-        let retire = paths.accounts().join(format!(".retire-{tag}"));
+    let kept_links = !links.is_empty();
+    if kept_links {
         let made = files::create_private_dir(&retire).and_then(|()| {
             files::write_atomic(
                 &retire.join(RETIRED_FILE),
@@ -365,29 +387,61 @@ pub fn delete(paths: &Paths, name: &str, shared: Option<&Path>) -> Result<bool> 
             let _ = fs::remove_dir_all(&retire);
             return Err(e);
         }
-        Some(retire)
-    };
-    if let Err(e) = fs::rename(&dir, &trash) {
-        if let Some(r) = &retire {
-            let _ = fs::remove_dir_all(r);
-        }
+    }
+    if let Err(e) = fs::rename(&dir, &aside) {
+        let _ = fs::remove_dir_all(&retire);
         return Err(Error::io("cannot remove account", &dir, e));
     }
-    if let Some(retire) = &retire {
+    if kept_links {
         for l in &links {
-            let _ = fs::rename(trash.join(l), retire.join(l));
+            let _ = fs::rename(aside.join(l), retire.join(l));
         }
-        fs::rename(retire, &dir).map_err(|e| Error::io("cannot keep links in", &dir, e))?;
+        fs::rename(&retire, &dir).map_err(|e| Error::io("cannot keep links in", &dir, e))?;
     }
-    drop(lock);
-    match fs::remove_dir_all(&trash) {
+    Ok(Retired {
+        dir: aside,
+        kept_links,
+    })
+}
+
+/// Deletes a sandbox [`retire`] moved aside (its login revoked or not:
+/// the caller has tried) and the account's cached usage. Links are
+/// unlinked, never followed.
+pub fn remove_retired(paths: &Paths, name: &str, dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(Error::io("cannot delete", &trash, e))
+            return Err(Error::io("cannot delete", dir, e))
         }
         _ => {}
     }
     let _ = fs::remove_file(paths.cache_file(name));
-    Ok(retire.is_some())
+    Ok(())
+}
+
+/// The sandboxes of `name` that a logout moved aside and did not finish
+/// (its process is gone): each may still hold a login to revoke.
+pub fn interrupted_logouts(paths: &Paths, name: &str) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(paths.accounts()) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let file_name = e.file_name();
+            let Some(rest) = file_name
+                .to_str()
+                .and_then(|n| n.strip_prefix(LOGOUT_PREFIX))
+            else {
+                return false;
+            };
+            let mut parts = rest.splitn(3, '-');
+            let pid = parts.next().and_then(|p| p.parse::<i32>().ok());
+            let (_nanos, owner) = (parts.next(), parts.next());
+            owner == Some(name) && pid.is_some_and(|p| !crate::base::process::pid_alive(p))
+        })
+        .map(|e| e.path())
+        .collect()
 }
 
 /// Deletes the hidden dirs (`.add-*`, `.trash-*`, `.retire-*`) and the temp

@@ -238,59 +238,45 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
     Ok(0)
 }
 
+/// `swop logout NAME`, in an order that a kill -9 at any point cannot
+/// tear: the sandbox leaves the registry first (one rename, see
+/// `accounts::retire`), then its login is revoked from where it was moved,
+/// then it is deleted. Killed in between, the account is either as it was
+/// or gone from the list with its login set aside; the next `swop logout
+/// NAME` finishes that (revokes and deletes), even when the name is no
+/// longer an account.
 fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
-    let account = accounts::get(paths, name)?;
-    let sessions = live::list(paths, name);
-    if !sessions.is_empty() && !force {
-        let mut msg = format!(
-            "codex is running on '{name}' in {} session(s):",
-            sessions.len()
-        );
-        for s in &sessions {
-            msg.push_str(&format!(
-                "\n  pid {} in '{}', since {}",
-                s.pid,
-                term::clean(&s.cwd),
-                crate::base::time::wall(s.started_at)
-            ));
-        }
-        return Err(Error::new(msg)
-            .help(format!(
-                "end those sessions first, or remove it anyway: swop logout {name} --force"
-            ))
-            .code(exit::FAILURE));
+    crate::base::name::validate_name(name)?;
+    let interrupted = accounts::interrupted_logouts(paths, name);
+    let account = match accounts::get(paths, name) {
+        Ok(a) => Some(a),
+        Err(e) if e.code == exit::NOT_FOUND && !interrupted.is_empty() => None,
+        Err(e) => return Err(e),
+    };
+    if account.is_some() {
+        refuse_while_live(paths, name, force)?;
     }
-    // Best effort: revoke the login remotely. Never the exit status.
-    match Codex::locate(cfg, paths).and_then(|c| c.in_home(&account.home)) {
-        Ok(home_cmd) => {
-            let mut cmd = home_cmd.command;
-            cmd.arg("logout")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let limit = cfg.usage.timeout.max(std::time::Duration::from_secs(1));
-            match cmd.spawn() {
-                Ok(mut child) => match codex::wait_bounded(&mut child, limit) {
-                    Some(s) if s.success() => {}
-                    Some(s) => term::warn(&format!(
-                        "`codex logout` failed (exit {}); the login may stay valid on the server",
-                        crate::codex::signals::exit_code(s)
-                    )),
-                    None => term::warn(&format!(
-                        "`codex logout` did not finish within {}; stopped it (the login may stay valid on the server)",
-                        humantime::format_duration(limit)
-                    )),
-                },
-                Err(e) => term::warn(&format!("cannot run `codex logout`: {e}")),
-            }
-        }
-        Err(e) => term::warn(&format!("{}; removing the local login only", e.message)),
+    let codex = Codex::locate(cfg, paths);
+    if let Err(e) = &codex {
+        term::warn(&format!("{}; removing the local login only", e.message));
     }
+    for dir in &interrupted {
+        revoke(codex.as_ref().ok(), cfg, dir);
+        accounts::remove_retired(paths, name, dir)?;
+    }
+    let Some(account) = account else {
+        out::line(&format!(
+            "logged out '{name}': finished the logout that was interrupted (its login is revoked and deleted)"
+        ))?;
+        return Ok(0);
+    };
     let shared = cfg.shared_home().ok();
-    let kept = accounts::delete(paths, name, shared.as_deref())?;
+    let retired = accounts::retire(paths, name, shared.as_deref())?;
+    revoke(codex.as_ref().ok(), cfg, &retired.dir);
+    accounts::remove_retired(paths, name, &retired.dir)?;
     let _ = std::fs::remove_dir_all(paths.live_dir(name));
     crate::usage::history::clear(paths, name);
-    if kept {
+    if retired.kept_links {
         out::line(&format!(
             "logged out '{name}': its login is deleted; '{}' keeps only its links into the shared home (no credentials), so sessions it started can still be resumed",
             account.home.display()
@@ -302,6 +288,59 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
         ))?;
     }
     Ok(0)
+}
+
+/// Refuses a logout while codex runs on the account, unless forced.
+fn refuse_while_live(paths: &Paths, name: &str, force: bool) -> Result<()> {
+    let sessions = live::list(paths, name);
+    if sessions.is_empty() || force {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "codex is running on '{name}' in {} session(s):",
+        sessions.len()
+    );
+    for s in &sessions {
+        msg.push_str(&format!(
+            "\n  pid {} in '{}', since {}",
+            s.pid,
+            term::clean(&s.cwd),
+            crate::base::time::wall(s.started_at)
+        ));
+    }
+    Err(Error::new(msg)
+        .help(format!(
+            "end those sessions first, or remove it anyway: swop logout {name} --force"
+        ))
+        .code(exit::FAILURE))
+}
+
+/// Best effort: `codex logout` in `home` (a sandbox moved aside) revokes
+/// its login remotely and deletes it. Never the exit status.
+fn revoke(codex: Option<&Codex>, cfg: &Config, home: &std::path::Path) {
+    let Some(home_cmd) = codex.and_then(|c| c.in_home(home).ok()) else {
+        return;
+    };
+    let mut cmd = home_cmd.command;
+    cmd.arg("logout")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let limit = cfg.usage.timeout.max(std::time::Duration::from_secs(1));
+    match cmd.spawn() {
+        Ok(mut child) => match codex::wait_bounded(&mut child, limit) {
+            Some(s) if s.success() => {}
+            Some(s) => term::warn(&format!(
+                "`codex logout` failed (exit {}); the login may stay valid on the server",
+                crate::codex::signals::exit_code(s)
+            )),
+            None => term::warn(&format!(
+                "`codex logout` did not finish within {}; stopped it (the login may stay valid on the server)",
+                humantime::format_duration(limit)
+            )),
+        },
+        Err(e) => term::warn(&format!("cannot run `codex logout`: {e}")),
+    }
 }
 
 fn uninstall(purge: bool) -> Result<i32> {

@@ -208,10 +208,13 @@ pub const COMMANDS: &[Spec] = &[
     Spec {
         name: "logout",
         summary: "Log an account out of codex and delete its sandbox.",
-        about: "Tries `codex logout` first (bounded by [usage] timeout; a failure is\n\
-                only a warning), then deletes the sandbox. Refuses while codex runs\n\
-                on the account, unless --force. Links into the shared codex home stay,\n\
-                so the sessions the account started can still be resumed.",
+        about: "Takes the account out of the list first, then tries `codex logout` in\n\
+                the sandbox it set aside (bounded by [usage] timeout; a failure is only\n\
+                a warning), then deletes it. Interrupted, even by kill -9, the account\n\
+                is either as it was or gone; run it again to finish the job. Refuses\n\
+                while codex runs on the account, unless --force. Links into the shared\n\
+                codex home stay, so the sessions the account started can still be\n\
+                resumed.",
         operands: Operands::Account,
         after_dashes: None,
         flags: &[Flag {

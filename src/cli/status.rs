@@ -83,6 +83,9 @@ pub fn status(
     }
     let states = l.states(&l.accounts, refresh);
     let snap = snapshot(&l, &states, names);
+    if let Some(w) = accounts::disabled::problem(paths) {
+        term::warn(&w);
+    }
     if json {
         let picked = snap.choice.as_ref().ok().map(|c| c.name.as_str());
         out::line(&views::to_string(&render::status_view(

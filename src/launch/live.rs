@@ -14,7 +14,7 @@ use crate::base::error::Result;
 use crate::base::files;
 use crate::base::paths::Paths;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,13 +75,28 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
         .map_err(io)?;
     f.write_all(&serde_json::to_vec(&entry).expect("serialises"))
         .map_err(io)?;
-    // flock, as fslock uses too (`list` takes it with fslock).
+    // flock, as `list` takes it (`try_flock`).
     use std::os::unix::io::AsRawFd;
     if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
         return Err(io(std::io::Error::last_os_error()));
     }
     std::fs::rename(&tmp, &path).map_err(io)?;
     Ok(Registration { locked: f, path })
+}
+
+/// An entry is a pid, a time and a directory; anything past this is not ours.
+const ENTRY_MAX: u64 = 64 << 10;
+
+/// flock(LOCK_EX | LOCK_NB) on `file` (the lock `register` holds, taken on
+/// a descriptor of its own): Some(true) taken (the entry is stale, and the
+/// lock goes with `file`), Some(false) held by a live launch.
+fn try_flock(file: &std::fs::File) -> Option<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Some(true);
+    }
+    (std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)).then_some(false)
 }
 
 /// The live sessions of `account`; stale entries are removed on the way.
@@ -97,23 +112,24 @@ pub fn list(paths: &Paths, account: &str) -> Vec<LiveSession> {
             continue;
         }
         let path = e.path();
-        let Ok(mut lock) = fslock::LockFile::open(&path) else {
+        // A link, FIFO or device in place of an entry is not a session of
+        // ours: skipped, never followed, never waited on.
+        let Ok(file) = files::open_regular(&path) else {
             continue;
         };
-        match lock.try_lock() {
-            Ok(true) => {
+        match try_flock(&file) {
+            Some(true) => {
                 // Nobody holds it: the launch is gone.
                 let _ = std::fs::remove_file(&path);
             }
-            Ok(false) => {
-                if let Some(s) = std::fs::read(&path)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice(&b).ok())
-                {
+            Some(false) => {
+                let mut bytes = Vec::new();
+                let read = (&file).take(ENTRY_MAX).read_to_end(&mut bytes);
+                if let Some(s) = read.ok().and_then(|_| serde_json::from_slice(&bytes).ok()) {
                     out.push(s);
                 }
             }
-            Err(_) => {}
+            None => {}
         }
     }
     out.sort_by_key(|s: &LiveSession| s.started_at);
@@ -123,6 +139,27 @@ pub fn list(paths: &Paths, account: &str) -> Vec<LiveSession> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_planted_entry_is_never_followed_nor_waited_on() {
+        let root = std::env::temp_dir().join(format!("swop-live-planted-{}", std::process::id()));
+        let paths = Paths { home: root.clone() };
+        let dir = paths.live_dir("a");
+        files::create_private_dir(&dir).unwrap();
+        // Another launch's entry, held: a link to it must not count.
+        let other = register(&paths, "b").unwrap();
+        let held = paths
+            .live_dir("b")
+            .join(format!("{}.json", std::process::id()));
+        std::os::unix::fs::symlink(&held, dir.join("1.json")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.join("2.json")).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("3.json").to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(list(&paths, "a").is_empty());
+        assert_eq!(list(&paths, "b").len(), 1, "the real entry still counts");
+        drop(other);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn a_planted_link_at_the_temp_name_is_never_followed() {

@@ -182,6 +182,11 @@ impl Launcher {
             let Err(e) = crate::accounts::auth::read(&account.auth_file()) else {
                 break choice;
             };
+            if e.code == exit::UNSAFE_PERMISSIONS {
+                // A link, FIFO or device where the login should be: refused
+                // as such (never followed, never waited on), not "expired".
+                return Err(e);
+            }
             let state = states
                 .iter_mut()
                 .find(|s| s.name == choice.name)

@@ -25,11 +25,30 @@
 //! which demands an https origin ("workspace backend must use an HTTPS
 //! origin without credentials"); a plain provider URL is used as given.
 //!
+//! Hostile callers: any local process can see the port and connect.
+//! Before the secret is checked it can make the relay read at most 4 KiB
+//! and hold a connection for at most 10 s, among at most 64 such
+//! connections (a new one pushes the oldest out); see `gate` and `http`
+//! for every bound, and SECURITY.md for the promises and their tests.
+//!
+//! A panic in one connection ends that connection, never swop (codex's
+//! parent): connections run under `catch_unwind`, so swop must be built to
+//! unwind. A build with `panic = "abort"` would turn a bug triggered by any
+//! local process into the death of every running codex's relay and of
+//! swop's supervision of codex, so it is refused below at compile time.
+//!
 //! Sits above usage/ and accounts/ (cache, auth.json), below launch/, which
 //! hands it the selection as a closure.
 
+#[cfg(panic = "abort")]
+compile_error!(
+    "swop must be built with panic = \"unwind\": the in-turn relay contains a panic in one \
+     connection with catch_unwind (see src/relay/mod.rs)"
+);
+
 mod failover;
 mod forward;
+mod gate;
 mod http;
 mod notices;
 mod server;
@@ -75,6 +94,7 @@ pub fn start(accounts: Accounts, when: When) -> Result<Relay, String> {
         upstream: forward::Upstream::new(model_base),
         route: failover::Route::new(accounts, notices::Notices::new(when)),
         stop: Default::default(),
+        gate: Default::default(),
     });
     let s = shared.clone();
     std::thread::Builder::new()

@@ -60,6 +60,17 @@ impl Notices {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The held lines' text, in order.
+    #[cfg(test)]
+    pub fn held(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .map(|l| match l {
+                Line::Note(t) | Line::Warn(t) => t.clone(),
+            })
+            .collect()
+    }
+
     /// Writes the held lines, in order, once.
     pub fn flush(&self) {
         for line in std::mem::take(&mut *self.lock()) {

@@ -1,39 +1,150 @@
-//! The accept loop and one connection: check the path secret, answer a
-//! websocket upgrade with 426 (codex then uses HTTP at once), forward the
-//! request, and for a model request that comes back 429
-//! `usage_limit_reached`, re-send it on the next account before codex sees
-//! anything (a 401 on another account's token: codex refreshes that login,
-//! and the request goes again once). Plain threads: one per connection, a
-//! handful per turn.
+//! The accept loop and one connection: check the path secret first (a
+//! request without it gets 404 having had at most `http::LIMITS.line`
+//! bytes read), answer a websocket upgrade with 426 (codex then uses HTTP
+//! at once), forward the request, and for a model request that comes back
+//! 429 `usage_limit_reached`, re-send it on the next account before codex
+//! sees anything (a 401 on another account's token: codex refreshes that
+//! login, and the request goes again once). Plain threads, one per
+//! connection, as many as `gate` allows.
+//!
+//! A panic in a connection ends that connection only: each runs under
+//! `catch_unwind` (the release profile unwinds; a build with
+//! `panic = "abort"` is refused at compile time, see `relay/mod.rs`), the
+//! accept loop too, and the panic is reported as one warning that names
+//! where it happened, never its message (which could hold input).
 
 use super::failover::{is_usage_limit, Outgoing, Route};
 use super::forward::{Credentials, Upstream};
-use super::http::{self, Framing, Request};
-use std::io::{self, BufReader, Read, Write};
+use super::gate::{self, Backoff, Gate};
+use super::http::{self, Framing, Request, Wire};
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 pub struct Shared {
     pub secret: String,
     pub upstream: Upstream,
     pub route: Route,
     pub stop: AtomicBool,
+    pub gate: Gate,
 }
 
 pub fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    for conn in listener.incoming() {
-        if shared.stop.load(Ordering::SeqCst) {
-            break;
+    accept_loop_with(listener, shared, handle);
+}
+
+/// What serves one connection ([`handle`]; tests pass others).
+type Handler = fn(&Shared, &TcpStream, gate::Waiting<'_>) -> io::Result<()>;
+
+fn accept_loop_with(listener: TcpListener, shared: Arc<Shared>, handler: Handler) {
+    install_panic_hook();
+    let mut backoff = Backoff::default();
+    while !shared.stop.load(Ordering::SeqCst) {
+        let turn = panic::catch_unwind(AssertUnwindSafe(|| {
+            accept_one(&listener, &shared, &mut backoff, handler)
+        }));
+        if turn.is_err() {
+            report_panic(&shared);
+            std::thread::sleep(backoff.next());
         }
-        let Ok(stream) = conn else { continue };
-        let s = shared.clone();
-        let _ = std::thread::Builder::new()
-            .name("swop-relay-conn".into())
-            .spawn(move || {
-                let _ = handle(&s, stream);
-            });
     }
+}
+
+fn accept_one(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    backoff: &mut Backoff,
+    handler: Handler,
+) {
+    match listener.accept() {
+        Ok((stream, _)) => {
+            backoff.reset();
+            if !shared.stop.load(Ordering::SeqCst) {
+                spawn_connection(shared, stream, backoff, handler);
+            }
+        }
+        Err(e) => match e.raw_os_error() {
+            Some(libc::EINTR) | Some(libc::ECONNABORTED) => {}
+            // Out of descriptors or memory: free what idles longest, and
+            // wait instead of spinning.
+            errno => {
+                if matches!(errno, Some(libc::EMFILE) | Some(libc::ENFILE)) {
+                    shared.gate.evict_oldest();
+                }
+                std::thread::sleep(backoff.next());
+            }
+        },
+    }
+}
+
+fn spawn_connection(
+    shared: &Arc<Shared>,
+    stream: TcpStream,
+    backoff: &mut Backoff,
+    handler: Handler,
+) {
+    let stream = Arc::new(stream);
+    let id = shared.gate.admit(stream.clone());
+    let s = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("swop-relay-conn".into())
+        .spawn(move || {
+            let waiting = s.gate.waiting(id);
+            let served = panic::catch_unwind(AssertUnwindSafe(|| {
+                let _ = handler(&s, &stream, waiting);
+            }));
+            if served.is_err() {
+                report_panic(&s);
+            }
+        });
+    if spawned.is_err() {
+        // No thread to be had: the connection is dropped (closed).
+        drop(shared.gate.waiting(id));
+        std::thread::sleep(backoff.next());
+    }
+}
+
+thread_local! {
+    /// Where the last panic on this relay thread happened (file:line).
+    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Once per process: a panic on a relay thread prints nothing (codex may
+/// own the terminal, and the message could hold input); its place is kept
+/// for [`report_panic`]. Other threads' panics go to the hook that was
+/// there before.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let before = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let relay = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with("swop-relay"));
+            if !relay {
+                return before(info);
+            }
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
+            let _ = PANIC_AT.try_with(|p| *p.borrow_mut() = at);
+        }));
+    });
+}
+
+fn report_panic(shared: &Shared) {
+    let at = PANIC_AT
+        .try_with(|p| p.borrow_mut().take())
+        .ok()
+        .flatten()
+        .map_or_else(String::new, |at| format!(" at {at}"));
+    shared.route.notices.warn(format!(
+        "the in-turn relay dropped one request after an internal error{at}; codex may retry it (please report this)"
+    ));
 }
 
 /// The path after `/<secret>`, or None when the target does not start with it.
@@ -49,28 +160,87 @@ fn is_model_request(method: &str, path: &str) -> bool {
     method.eq_ignore_ascii_case("POST") && path.split('/').any(|seg| seg == "responses")
 }
 
-fn handle(shared: &Shared, stream: TcpStream) -> io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
+/// Reads from the connection, each read bounded by what is left until
+/// `deadline` and by [`gate::IDLE`].
+struct Timed<'a> {
+    stream: &'a TcpStream,
+    deadline: Instant,
+}
+
+impl Read for Timed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        self.stream.set_read_timeout(Some(left.min(gate::IDLE)))?;
+        let mut s = self.stream;
+        s.read(buf)
+    }
+}
+
+/// One connection: the request line first (the secret), then the rest.
+fn handle(shared: &Shared, stream: &TcpStream, waiting: gate::Waiting<'_>) -> io::Result<()> {
+    let accepted = Instant::now();
+    stream.set_write_timeout(Some(gate::IDLE))?;
     let mut out = stream;
-    let req = http::read_request(&mut reader)?;
-    let Some(path) = strip_secret(&req.target, &shared.secret) else {
-        return http::answer(&mut out, 404, r#"{"error":{"message":"not found"}}"#);
+    let mut wire = Wire::new(Timed {
+        stream,
+        deadline: accepted + gate::LINE_WITHIN,
+    });
+    let mut serving = None;
+    let read = http::read_request(
+        &mut wire,
+        &http::LIMITS,
+        &shared.gate.budget,
+        |timed, line| {
+            strip_secret(&line.target, &shared.secret)
+                .ok_or(http::Refusal::Status(404, "not found"))?;
+            drop(waiting);
+            serving = Some(
+                shared
+                    .gate
+                    .serve()
+                    .ok_or(http::Refusal::Status(503, "the relay is busy; try again"))?,
+            );
+            timed.deadline = accepted + gate::REQUEST_WITHIN;
+            Ok(())
+        },
+    );
+    let req = match read {
+        Ok(req) => req,
+        Err(http::Refusal::Gone) => return Ok(()),
+        Err(http::Refusal::Status(404, _)) => {
+            return http::answer(&mut out, 404, r#"{"error":{"message":"not found"}}"#)
+        }
+        Err(http::Refusal::Status(code, why)) => {
+            let body = serde_json::json!({"error": {"message": format!("swop relay: {why}")}});
+            return http::answer(&mut out, code, &body.to_string());
+        }
     };
+    let _serving = serving;
+    serve(shared, &req, &mut out)
+}
+
+/// A whole request from codex (its secret checked): forwarded, or failed
+/// over when it is a model turn.
+fn serve(shared: &Shared, req: &Request, out: &mut &TcpStream) -> io::Result<()> {
+    let path = strip_secret(&req.target, &shared.secret).unwrap_or("");
     let path = if path.is_empty() { "/" } else { path };
     if req.header("upgrade").is_some() {
         return http::answer(
-            &mut out,
+            out,
             426,
             r#"{"error":{"message":"websocket not relayed; use HTTP"}}"#,
         );
     }
     if !is_model_request(&req.method, path) {
-        return match shared.upstream.send(&req, path, None) {
-            Ok(resp) => stream_back(resp, &req, &mut out),
-            Err(why) => bad_gateway(&mut out, why),
+        return match shared.upstream.send(req, path, None) {
+            Ok(resp) => stream_back(resp, req, out),
+            Err(why) => bad_gateway(out, why),
         };
     }
-    model_turn(shared, &req, path, &mut out)
+    model_turn(shared, req, path, out)
 }
 
 /// A model request: on the account the route says, then on the next ones
@@ -79,7 +249,7 @@ fn handle(shared: &Shared, stream: TcpStream) -> io::Result<()> {
 /// login in its own home and the request goes again, once per account;
 /// still refused, that account is left for the next one. When none is
 /// left, codex gets the first refusal as it came.
-fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut TcpStream) -> io::Result<()> {
+fn model_turn(shared: &Shared, req: &Request, path: &str, out: &mut &TcpStream) -> io::Result<()> {
     let (mut account, mut creds): (String, Option<Credentials>) =
         match shared.route.outgoing(req.header("authorization")) {
             Outgoing::Ours(on) => on,
@@ -182,7 +352,7 @@ fn header_list(h: &ureq::http::HeaderMap) -> Vec<(String, String)> {
 fn stream_back(
     resp: ureq::http::Response<ureq::Body>,
     req: &Request,
-    out: &mut TcpStream,
+    out: &mut &TcpStream,
 ) -> io::Result<()> {
     let (parts, body) = resp.into_parts();
     let status = parts.status.as_u16();
@@ -210,6 +380,78 @@ fn bad_gateway(out: &mut impl Write, why: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::relay::{failover, notices};
+    use std::net::{Ipv4Addr, Shutdown};
+    use std::time::Duration;
+
+    fn shared(home: &std::path::Path) -> Arc<Shared> {
+        let paths = crate::base::paths::Paths {
+            home: home.to_path_buf(),
+        };
+        let cfg = crate::config::Config::default();
+        let codex = crate::codex::Codex::if_present(&cfg, &paths);
+        let accounts = failover::Accounts {
+            paths,
+            cfg,
+            codex,
+            all: Vec::new(),
+            launched: "a".into(),
+            pick: Box::new(|_| None),
+        };
+        Arc::new(Shared {
+            secret: "s".into(),
+            upstream: Upstream::new("http://127.0.0.1:9".into()),
+            route: Route::new(accounts, notices::Notices::new(notices::When::AfterExit)),
+            stop: AtomicBool::new(false),
+            gate: Gate::default(),
+        })
+    }
+
+    /// Panics on `GET /boom`, answers 200 to anything else.
+    fn boom(_: &Shared, stream: &TcpStream, _: gate::Waiting<'_>) -> io::Result<()> {
+        let mut line = [0u8; 9];
+        (&*stream).read_exact(&mut line)?;
+        if &line == b"GET /boom" {
+            panic!("boom");
+        }
+        http::answer(&mut &*stream, 200, "{}")
+    }
+
+    fn ask(port: u16, path: &str) -> String {
+        let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(format!("GET {path} HTTP/1.1\r\n\r\n").as_bytes())
+            .unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut got = String::new();
+        let _ = c.read_to_string(&mut got);
+        got
+    }
+
+    #[test]
+    fn a_panic_in_one_connection_ends_that_connection_only() {
+        let home = std::env::temp_dir().join(format!("swop-relay-panic-{}", std::process::id()));
+        let shared = shared(&home);
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let s = shared.clone();
+        std::thread::spawn(move || accept_loop_with(listener, s, boom));
+        assert!(ask(port, "/fine").starts_with("HTTP/1.1 200"));
+        assert_eq!(ask(port, "/boom"), "", "the panicking connection is closed");
+        // The relay still serves, and said once what happened (held until
+        // codex exits, as under the TUI).
+        assert!(ask(port, "/fine").starts_with("HTTP/1.1 200"));
+        let held = shared.route.notices.held();
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert!(
+            held[0].contains("internal error at src/relay/server.rs:"),
+            "{held:?}"
+        );
+        assert!(!held[0].contains("boom"), "the message is never shown");
+        shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, port));
+        let _ = std::fs::remove_dir_all(&home);
+    }
 
     #[test]
     fn secret_prefix_is_required() {

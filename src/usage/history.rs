@@ -76,9 +76,14 @@ fn warning_file(paths: &Paths) -> PathBuf {
     dir(paths).join(".pool-warning.json")
 }
 
-/// The account's snapshots, oldest first (empty when none or unreadable).
+/// A history file holds 32 small snapshots; anything past this is not ours.
+const FILE_MAX: u64 = 256 << 10;
+
+/// The account's snapshots, oldest first (empty when none or unreadable:
+/// a link, FIFO or device there is not read, see `files::read_regular`,
+/// and the next record replaces it).
 pub fn load(paths: &Paths, name: &str) -> Vec<Snapshot> {
-    std::fs::read(file(paths, name))
+    files::read_regular(&file(paths, name), FILE_MAX)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
@@ -148,7 +153,7 @@ pub fn pool_warning_due(
     now: i64,
     check: impl FnOnce() -> Option<String>,
 ) -> Option<String> {
-    let mark: WarningMark = std::fs::read(warning_file(paths))
+    let mark: WarningMark = files::read_regular(&warning_file(paths), 4 << 10)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();

@@ -239,6 +239,8 @@ pub struct TestCommand {
     overrides: Vec<(String, Option<String>)>,
     cwd: Option<PathBuf>,
     stdin: Option<Vec<u8>>,
+    /// stdin is a pipe left open in `Running::child` for the test.
+    hold_stdin: bool,
     timeout: Duration,
 }
 
@@ -251,6 +253,7 @@ impl TestCommand {
             overrides: vec![],
             cwd: None,
             stdin: None,
+            hold_stdin: false,
             timeout: DEFAULT_TIMEOUT,
         }
     }
@@ -301,6 +304,14 @@ impl TestCommand {
 
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Self {
         self.cwd = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// stdin a pipe that stays open: the test takes it from
+    /// `Running::child.stdin` and closes it when it wants (codex exec waits
+    /// for EOF on a piped stdin before it starts its turn).
+    pub fn stdin_held(&mut self) -> &mut Self {
+        self.hold_stdin = true;
         self
     }
 
@@ -383,7 +394,7 @@ impl TestCommand {
         use std::os::unix::process::CommandExt;
         let mut c = self.to_command();
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        c.stdin(if self.stdin.is_some() {
+        c.stdin(if self.stdin.is_some() || self.hold_stdin {
             Stdio::piped()
         } else {
             Stdio::null()

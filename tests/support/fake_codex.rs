@@ -18,6 +18,7 @@
 //! | `FAKE_LOGIN_FAIL` / `FAKE_LOGIN_HANG` | login prints `login failed` and exits 1 / sleeps 1000 s |
 //! | `FAKE_LOGIN_REVOKES_FIRST` | login first deletes the home's auth.json, as codex 0.169.0 does |
 //! | `FAKE_LOGOUT_FAIL` / `FAKE_LOGOUT_HANG` | logout exits 1 / sleeps 1000 s |
+//! | `FAKE_LOGOUT_HANG_AFTER` | logout deletes `$CODEX_HOME/auth.json`, then sleeps 1000 s |
 //! | `FAKE_SLEEP` | other commands sleep this many seconds first (killable) |
 //! | `FAKE_STDERR` | other commands print this line on stderr |
 //! | `FAKE_KILL_SELF` | other commands then kill themselves with this signal (TERM, KILL, ...) |
@@ -139,6 +140,7 @@ case "$sub" in
     if [ -n "${FAKE_LOGOUT_HANG:-}" ]; then exec sleep 1000; fi
     if [ -n "${FAKE_LOGOUT_FAIL:-}" ]; then echo "logout failed" >&2; exit 1; fi
     rm -f "$home/auth.json"
+    if [ -n "${FAKE_LOGOUT_HANG_AFTER:-}" ]; then exec sleep 1000; fi
     echo "Successfully logged out" >&2
     exit 0
     ;;

@@ -1,0 +1,229 @@
+//! How many connections the relay holds, and for how long: the bounds that
+//! keep any local process (which can see the relay's port, and may know no
+//! secret) from exhausting swop's threads, descriptors or memory.
+//!
+//! - A connection that has not yet shown the path secret is *waiting*: at
+//!   most [`WAITING_MAX`] at once, and never more than an eighth of swop's
+//!   descriptor limit (`RLIMIT_NOFILE`, read at each connection). A new one
+//!   pushes the oldest out (its socket is shut down), so idle connections
+//!   cannot lock codex out: codex sends its request line at once and is
+//!   past the gate in microseconds.
+//! - A connection past the gate is *serving*: at most [`SERVING_MAX`] at
+//!   once (codex uses a handful); one more gets 503.
+//! - Request bodies share one [`BODY_BUDGET`] (see `http::Budget`).
+//! - A failing `accept` (EMFILE and the like) pushes the oldest waiting
+//!   connection out and backs off, from 5 ms doubling to 1 s, instead of
+//!   spinning.
+//!
+//! Never reads or writes a connection: it only counts, evicts and waits.
+
+use std::collections::VecDeque;
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Connections that have not shown the secret yet.
+pub const WAITING_MAX: usize = 64;
+/// Connections past the secret, being read or answered.
+pub const SERVING_MAX: usize = 32;
+/// Request bodies held at once, all connections together: room for one
+/// body at the bound (`http::LIMITS.body`, 256 MiB) and 64 MiB of others.
+pub const BODY_BUDGET: usize = 320 << 20;
+
+/// The time a connection has to send its request line (it is evicted
+/// earlier when newer ones arrive and the waiting room is full).
+pub const LINE_WITHIN: Duration = Duration::from_secs(10);
+/// The time a connection past the secret has to send its whole request.
+pub const REQUEST_WITHIN: Duration = Duration::from_secs(300);
+/// The longest one read or write on a connection may wait.
+pub const IDLE: Duration = Duration::from_secs(60);
+
+pub struct Gate {
+    waiting: Mutex<VecDeque<(u64, Arc<TcpStream>)>>,
+    next_id: AtomicU64,
+    serving: AtomicUsize,
+    pub budget: Arc<super::http::Budget>,
+}
+
+impl Default for Gate {
+    fn default() -> Gate {
+        Gate {
+            waiting: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            serving: AtomicUsize::new(0),
+            budget: super::http::Budget::new(BODY_BUDGET),
+        }
+    }
+}
+
+/// A waiting connection's place; dropping it leaves the waiting room.
+pub struct Waiting<'a> {
+    gate: &'a Gate,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.gate.lock().retain(|(id, _)| *id != self.id);
+    }
+}
+
+/// A serving connection's slot; dropping it frees the slot.
+pub struct Serving<'a> {
+    gate: &'a Gate,
+}
+
+impl Drop for Serving<'_> {
+    fn drop(&mut self) {
+        self.gate.serving.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Gate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(u64, Arc<TcpStream>)>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts a new connection in the waiting room, pushing the oldest ones
+    /// out while it is full; its id, for [`Gate::waiting`].
+    pub fn admit(&self, stream: Arc<TcpStream>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::SeqCst);
+        let max = waiting_max();
+        let mut q = self.lock();
+        while q.len() >= max {
+            match q.pop_front() {
+                Some((_, old)) => {
+                    let _ = old.shutdown(Shutdown::Both);
+                }
+                None => break,
+            }
+        }
+        q.push_back((id, stream));
+        id
+    }
+
+    /// The guard of an admitted connection's place.
+    pub fn waiting(&self, id: u64) -> Waiting<'_> {
+        Waiting { gate: self, id }
+    }
+
+    /// Shuts the oldest waiting connection down (to free its descriptor);
+    /// false when none waits.
+    pub fn evict_oldest(&self) -> bool {
+        let oldest = self.lock().pop_front();
+        match oldest {
+            Some((_, s)) => {
+                let _ = s.shutdown(Shutdown::Both);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A serving slot, or None when all are taken.
+    pub fn serve(&self) -> Option<Serving<'_>> {
+        let before = self.serving.fetch_add(1, Ordering::SeqCst);
+        if before >= SERVING_MAX {
+            self.serving.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Serving { gate: self })
+    }
+
+    #[cfg(test)]
+    pub fn counts(&self) -> (usize, usize) {
+        (self.lock().len(), self.serving.load(Ordering::SeqCst))
+    }
+}
+
+/// [`WAITING_MAX`], or an eighth of the descriptor limit when that is less
+/// (at least one).
+fn waiting_max() -> usize {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0;
+    if !ok || r.rlim_cur == libc::RLIM_INFINITY {
+        return WAITING_MAX;
+    }
+    usize::try_from(r.rlim_cur / 8)
+        .unwrap_or(WAITING_MAX)
+        .clamp(1, WAITING_MAX)
+}
+
+/// The pause after a failed `accept`: 5 ms, doubling to 1 s; reset by a
+/// success.
+#[derive(Default)]
+pub struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    pub fn next(&mut self) -> Duration {
+        let d = Duration::from_millis(5u64 << self.failures.min(8)).min(Duration::from_secs(1));
+        self.failures = self.failures.saturating_add(1);
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    fn pair(l: &TcpListener) -> (TcpStream, Arc<TcpStream>) {
+        let client = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        (client, Arc::new(server))
+    }
+
+    #[test]
+    fn a_full_waiting_room_pushes_the_oldest_out() {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let gate = Gate::default();
+        let mut clients = Vec::new();
+        let mut guards = Vec::new();
+        for _ in 0..WAITING_MAX + 3 {
+            let (c, s) = pair(&l);
+            let id = gate.admit(s);
+            clients.push(c);
+            guards.push(gate.waiting(id));
+        }
+        assert_eq!(gate.counts().0, WAITING_MAX);
+        // The three oldest were shut down: their clients read EOF.
+        for c in &mut clients[..3] {
+            c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            assert_eq!(c.read(&mut [0u8; 1]).unwrap(), 0);
+        }
+        drop(guards);
+        assert_eq!(gate.counts().0, 0, "every guard left the room");
+        assert!(!gate.evict_oldest());
+    }
+
+    #[test]
+    fn serving_slots_are_bounded_and_given_back() {
+        let gate = Gate::default();
+        let slots: Vec<_> = (0..SERVING_MAX).map(|_| gate.serve().unwrap()).collect();
+        assert!(gate.serve().is_none());
+        drop(slots);
+        assert_eq!(gate.counts().1, 0);
+        assert!(gate.serve().is_some());
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_second_and_resets() {
+        let mut b = Backoff::default();
+        let seq: Vec<u64> = (0..10).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(seq, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        b.reset();
+        assert_eq!(b.next(), Duration::from_millis(5));
+    }
+}
