@@ -333,8 +333,7 @@ impl Launcher {
             // Only the first run's login was checked (in `launch`); a
             // relogin or a failover account is checked here.
             let first = progress.used.len() == 1 && !progress.relogged;
-            let sessions = rollouts::dir(&self.pool.cfg, &account);
-            let watch = rollouts::run::Launch::begin(sessions, &args);
+            let watch = self.watch(&account, &args);
             let ChildExit { code, relayed } =
                 self.run_child(&account, &args, first, watch.resumed_file())?;
             // What this run wrote, found once for everything below.
@@ -425,6 +424,21 @@ impl Launcher {
             "the session for '{name}' has expired; run: swop relogin {name}"
         ));
         Ok(Next::Exit(run.code))
+    }
+
+    /// What a run of codex on `account` with `args` is watched for: its
+    /// session files, and for an interactive `codex resume` that names no
+    /// thread (the picker), codex's history.jsonl.
+    fn watch(&self, account: &Account, args: &[OsString]) -> rollouts::run::Launch {
+        let cfg = &self.pool.cfg;
+        let watch = rollouts::run::Launch::begin(rollouts::dir(cfg, account), args);
+        let picker = argv::mode(args) == argv::Mode::Interactive
+            && watch.resumed_file().is_none()
+            && args.iter().any(|a| a == "resume");
+        if picker {
+            return watch.with_history(rollouts::history_file(cfg, account));
+        }
+        watch
     }
 
     /// After a run that resumed the thread in `file`: `resume --last`

@@ -289,26 +289,25 @@ fn ask_all(
     let agent = fetch::agent(ctx.base_url, ctx.timeout);
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(todo.len()));
-    let work = || loop {
-        let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
-            break;
-        };
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let outcome = (left >= Duration::from_millis(10)).then(|| {
-            // The first wave gets the whole timeout (and says so in its
-            // messages); a later one what is left of it.
-            let timeout = if left + Duration::from_millis(100) >= ctx.timeout {
-                ctx.timeout
-            } else {
-                left
-            };
-            let ctx = FetchContext { timeout, ..*ctx };
-            fetch::fetch_with(&accounts[i].home, &ctx, &agent)
-        });
-        results
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((i, outcome));
+    let work = || {
+        while let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let outcome = (left >= Duration::from_millis(10)).then(|| {
+                // The first wave gets the whole timeout (and says so in its
+                // messages); a later one what is left of it.
+                let timeout = if left + Duration::from_millis(100) >= ctx.timeout {
+                    ctx.timeout
+                } else {
+                    left
+                };
+                let ctx = FetchContext { timeout, ..*ctx };
+                fetch::fetch_with(&accounts[i].home, &ctx, &agent)
+            });
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((i, outcome));
+        }
     };
     std::thread::scope(|s| {
         for _ in 0..todo.len().min(PARALLEL) {

@@ -51,6 +51,16 @@ pub fn dir(cfg: &Config, account: &Account) -> PathBuf {
     }
 }
 
+/// codex's history.jsonl for this account: the shared one when it is
+/// shared (the sandbox's entry is then a link, never followed).
+pub fn history_file(cfg: &Config, account: &Account) -> PathBuf {
+    let shared = cfg.sandbox.share.iter().any(|e| e == "history.jsonl");
+    match shared.then(|| cfg.shared_home().ok()).flatten() {
+        Some(h) => h.join("history.jsonl"),
+        None => account.home.join("history.jsonl"),
+    }
+}
+
 /// The shared sessions dir, when sessions are shared.
 pub fn shared_dir(cfg: &Config) -> Option<PathBuf> {
     let shared = cfg
@@ -161,7 +171,7 @@ pub fn resumed_thread(args: &[std::ffi::OsString]) -> Option<String> {
         .map(|a| a.to_string())
 }
 
-fn is_thread_id(s: &str) -> bool {
+pub fn is_thread_id(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| {
             if [8, 13, 18, 23].contains(&i) {

@@ -31,11 +31,17 @@ use std::path::{Path, PathBuf};
 /// of a turn; a session that hit its limit ends on that).
 pub const SCAN_CAP: u64 = 4 << 20;
 
+/// The most of codex's history.jsonl one run's lines are read from.
+const HISTORY_CAP: u64 = 1 << 20;
+
 /// A run of codex, as far as its session files go.
 pub struct Launch {
     dir: PathBuf,
     started_ms: i64,
     resumed: Option<(PathBuf, u64)>,
+    /// codex's history.jsonl and its size at launch, for a resume that
+    /// names no thread.
+    history: Option<(PathBuf, u64)>,
 }
 
 /// What a scan of the run's part of one file found.
@@ -59,6 +65,9 @@ pub struct RunFile {
     pub meta: Option<Meta>,
     /// The thread this launch resumed by id.
     pub resumed: bool,
+    /// A thread the person picked in `codex resume`'s picker (known from
+    /// what they typed into it, in codex's history.jsonl).
+    pub picked: bool,
     from: u64,
     since_ms: i64,
     scan: OnceCell<Scan>,
@@ -89,7 +98,21 @@ impl Launch {
             dir,
             started_ms,
             resumed,
+            history: None,
         }
+    }
+
+    /// For an interactive `codex resume` that names no thread (its picker):
+    /// the thread the person picks is learnt after the run from what they
+    /// typed into it, which the TUI appends to `file` (codex's
+    /// history.jsonl: `{"session_id", "ts", "text"}` per prompt). One stat
+    /// now; after the run only what was appended, at most 1 MiB.
+    pub fn with_history(mut self, file: PathBuf) -> Launch {
+        let len = std::fs::symlink_metadata(&file)
+            .map(|m| m.len())
+            .unwrap_or(0);
+        self.history = Some((file, len));
+        self
     }
 
     /// The file of the thread this launch resumes, when known at launch.
@@ -120,7 +143,58 @@ impl Launch {
                 files.push(self.file(path.clone(), id, None, true, *len));
             }
         }
+        for id in self.typed_into() {
+            if files.iter().any(|f| f.id == id) {
+                continue;
+            }
+            if let Some(e) = walk::find_by_id(&self.dir, &id) {
+                let meta = match meta::read(&e.path) {
+                    Read1::Meta(m) => Some(m),
+                    _ => None,
+                };
+                let mut f = self.file(e.path, e.id, meta, false, 0);
+                f.picked = true;
+                files.push(f);
+            }
+        }
         Written { files }
+    }
+
+    /// The threads prompts were typed into during the run, per the lines
+    /// appended to codex's history.jsonl (at most 16, newest last).
+    fn typed_into(&self) -> Vec<String> {
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            session_id: String,
+            ts: i64,
+        }
+        let Some((path, from)) = &self.history else {
+            return Vec::new();
+        };
+        let Ok(mut file) = files::open_regular(path) else {
+            return Vec::new();
+        };
+        let end = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if end <= *from || file.seek(SeekFrom::Start(*from)).is_err() {
+            return Vec::new();
+        }
+        let appended = file.take((end - from).min(HISTORY_CAP));
+        let mut lines = Lines::new(appended, LINE_CAP);
+        let mut ids: Vec<String> = Vec::new();
+        while let Some(line) = lines.next_line() {
+            let Line::Text(bytes) = line else { continue };
+            let Ok(e) = serde_json::from_slice::<Entry>(bytes) else {
+                continue;
+            };
+            let fresh = e.ts.saturating_mul(1000) + 999 >= self.started_ms;
+            if fresh && super::is_thread_id(&e.session_id) {
+                ids.retain(|i| *i != e.session_id);
+                ids.push(e.session_id);
+            }
+        }
+        let extra = ids.len().saturating_sub(16);
+        ids.drain(..extra);
+        ids
     }
 
     fn created_during(&self, e: &walk::Entry) -> bool {
@@ -140,6 +214,7 @@ impl Launch {
             id,
             meta,
             resumed,
+            picked: false,
             from,
             since_ms: self.started_ms,
             scan: OnceCell::new(),
@@ -207,25 +282,31 @@ impl RunFile {
 impl Written {
     /// The session the run worked in, in `cwd`: the thread it resumed, else
     /// the newest session it created there (`owner`'s first, since other
-    /// swops may have started sessions in the same folder meanwhile).
+    /// swops may have started sessions in the same folder meanwhile; not a
+    /// sub-agent's), else the thread last picked in codex's picker there.
     pub fn session(&self, owner: Option<Owner>, cwd: &Path) -> Option<&RunFile> {
         if let Some(f) = self.files.iter().find(|f| f.resumed) {
             return Some(f);
         }
-        self.files
-            .iter()
-            .filter(|f| {
-                f.meta
-                    .as_ref()
-                    .and_then(|m| m.cwd.as_deref())
-                    .is_some_and(|c| Path::new(c) == cwd)
-            })
-            .max_by_key(|f| {
-                (
-                    f.created_by(owner),
-                    f.meta.as_ref().and_then(|m| m.created_ms),
-                )
-            })
+        let here = |f: &&RunFile| {
+            f.meta
+                .as_ref()
+                .and_then(|m| m.cwd.as_deref())
+                .is_some_and(|c| Path::new(c) == cwd)
+        };
+        // The owner's first, then a session the person started over one a
+        // sub-agent of it started (its source is an object), then the newest.
+        let newest = |f: &&RunFile| {
+            let m = f.meta.as_ref();
+            let top = m
+                .and_then(|m| m.source.as_deref())
+                .is_some_and(|s| !s.starts_with('{'));
+            (f.created_by(owner), top, m.and_then(|m| m.created_ms))
+        };
+        let created = self.files.iter().filter(|f| !f.picked).filter(here);
+        created
+            .max_by_key(newest)
+            .or_else(|| self.files.iter().filter(|f| f.picked).filter(here).last())
     }
 
     /// The files that provably hold `owner`'s turns of this run: the
@@ -363,6 +444,85 @@ mod tests {
         // is not chased.
         let scan = scan_region(std::io::Cursor::new(&bytes), from, from, AT_MS);
         assert_eq!((scan.read, scan.limits), (0, None));
+    }
+
+    #[test]
+    fn a_thread_picked_in_the_picker_is_known_from_the_prompts_typed_into_it() {
+        let root = std::env::temp_dir().join(format!("swop-picked-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let t = crate::base::time::now_ms();
+        let meta = |ms: i64| {
+            format!(
+                r#"{{"timestamp":"{s}","type":"session_meta","payload":{{"cwd":"/w","source":"cli","timestamp":"{s}"}}}}"#,
+                s = jiff::Timestamp::from_millisecond(ms).unwrap()
+            )
+        };
+        let old = write_rollout(&root, t - 30 * 86_400_000, 1, &[meta(t - 30 * 86_400_000)]);
+        let id = super::super::thread_id_of(&old).unwrap();
+        let history = root.join("history.jsonl");
+        let before = r#"{"session_id":"01a24d14-ff3d-7e40-acfd-093a810f551c","ts":1,"text":"x"}"#;
+        std::fs::write(&history, format!("{before}\n")).unwrap();
+        let args: Vec<OsString> = vec!["resume".into()];
+        let run = Launch::at(root.clone(), t, &args).with_history(history.clone());
+        let typed = format!(
+            r#"{{"session_id":"{id}","ts":{},"text":"go on"}}"#,
+            t / 1000 + 1
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&history)
+            .unwrap();
+        std::io::Write::write_all(&mut f, format!("not json\n{typed}\n").as_bytes()).unwrap();
+        let w = run.written();
+        let s = w.session(None, Path::new("/w")).expect("the picked thread");
+        assert_eq!(
+            (s.id.as_str(), s.picked, s.resumed),
+            (id.as_str(), true, false)
+        );
+        assert!(w.session(None, Path::new("/elsewhere")).is_none());
+        assert_eq!(w.owned_by(None).count(), 0, "never learnt from");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn the_session_of_a_run_is_its_owners_own_not_a_sub_agents() {
+        let root = std::env::temp_dir().join(format!("swop-session-of-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let t = crate::base::time::now_ms() + 60_000;
+        let meta = |who: &str, source: &str, cwd: &str, ms: i64| {
+            format!(
+                r#"{{"type":"session_meta","payload":{{"creator_user_id":"user-{who}","creator_account_id":"acct-{who}","timestamp":"{}","cwd":"{cwd}","source":{source}}}}}"#,
+                jiff::Timestamp::from_millisecond(ms).unwrap()
+            )
+        };
+        let run = Launch::at(root.clone(), t, &[]);
+        let main = write_rollout(&root, t + 10, 1, &[meta("a", r#""cli""#, "/w", t + 10)]);
+        write_rollout(
+            &root,
+            t + 20,
+            2,
+            &[meta("a", r#"{"subagent":"review"}"#, "/w", t + 20)],
+        );
+        write_rollout(&root, t + 30, 3, &[meta("b", r#""cli""#, "/w", t + 30)]);
+        write_rollout(
+            &root,
+            t + 40,
+            4,
+            &[meta("a", r#""cli""#, "/elsewhere", t + 40)],
+        );
+        let w = run.written();
+        assert_eq!(w.files.len(), 4);
+        let s = w
+            .session(Some(("user-a", "acct-a")), Path::new("/w"))
+            .unwrap();
+        assert_eq!(s.path, main);
+        let s = w
+            .session(Some(("user-b", "acct-b")), Path::new("/w"))
+            .unwrap();
+        assert!(s.created_by(Some(("user-b", "acct-b"))));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
