@@ -256,7 +256,7 @@ def cmd_report(args):
         if old:
             head += " old: median | old: added | old: peak RSS |"
             sep += "---|---|---|"
-        L += [head, sep]
+        L.extend([head, sep])
         base = {b: med(times.get(f"{b} {sizes[0]}", [])) for b in ("new", "old")}
         for s in sizes:
             r = {}
