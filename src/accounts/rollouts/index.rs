@@ -123,14 +123,23 @@ pub fn touched(file: &Path, root: &Path, path: &Path) {
         rel: rel.to_string(),
         tui: m.interactive(),
     };
+    let mut changed = false;
     for key in keys(&m) {
         let list = idx.touched.entry(key).or_default();
+        // Already the latest resumed here (the same thread again): the
+        // record is unchanged, and is not written again.
+        if list.last() == Some(&slot) {
+            continue;
+        }
         list.retain(|s| s.rel != slot.rel);
         list.push(slot.clone());
         let extra = list.len().saturating_sub(TOUCHED_PER_DIR);
         list.drain(..extra);
+        changed = true;
     }
-    save(file, &idx);
+    if changed {
+        save(file, &idx);
+    }
 }
 
 fn fresh(root: &Path) -> Index {
@@ -407,6 +416,25 @@ mod tests {
         std::io::Write::write_all(&mut f, b"{}\n").unwrap();
         touched(&w.file, &w.root, &old);
         assert_eq!(w.newest(Some("/w"), true), name(&old));
+        std::fs::remove_dir_all(w.root.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn the_same_thread_resumed_again_leaves_the_record_unwritten() {
+        let w = World::new("again");
+        let a = w.add("2025/01/02", "10:00:00", 1, "/w", "cli");
+        let b = w.add("2025/01/03", "10:00:00", 2, "/w", "cli");
+        let ino = |w: &World| std::fs::metadata(&w.file).unwrap().ino();
+        touched(&w.file, &w.root, &a);
+        let first = ino(&w);
+        touched(&w.file, &w.root, &a);
+        assert_eq!(ino(&w), first, "unchanged: not written again");
+        // Another thread, then the first again: both change the record.
+        touched(&w.file, &w.root, &b);
+        let second = ino(&w);
+        assert_ne!(second, first);
+        touched(&w.file, &w.root, &a);
+        assert_ne!(ino(&w), second);
         std::fs::remove_dir_all(w.root.parent().unwrap()).unwrap();
     }
 
