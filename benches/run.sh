@@ -13,6 +13,8 @@
 # Knobs (environment): BENCH_REAL_CODEX (path of the real codex; default:
 # .cache/codex-0.169.0, /opt/codex-cache/0.169.0, then PATH),
 # BENCH_FAST_RUNS (30), BENCH_COLD_RUNS (10), BENCH_HUNG_RUNS (5),
+# BENCH_BASELINE (an older swop binary measured beside this one in the
+# codex-home-size section, benches/sizes.sh),
 # BENCH_NO_BUILD=1 (use the existing target/release/swop),
 # BENCH_OUT (default BENCHMARKS.md), BENCH_KEEP=1 (keep the temp world),
 # BENCH_PROFILE=auto|1|0 (callgrind profile of one warm launch, built
@@ -429,6 +431,12 @@ EOF
 say "writing $OUT"
 "$PY" "$BENCH/helper.py" report --results "$RES" --out "$OUT"
 "$BENCH/simulate.sh" "$SWOP" "$OUT"
+
+# -- 9. a codex home of any size (issue 24) -------------------------------------------
+# Its own section, between markers; BENCH_BASELINE=path/to/old/swop adds the
+# old swop side by side.
+say "9. a codex home of any size: benches/sizes.sh"
+BENCH_MAIN_RESULTS=$RES "$BENCH/sizes.sh" "$SWOP" "$OUT"
 
 # -- 8. a working day, replayed (both [usage] refresh policies) ----------------------
 if command -v cc >/dev/null; then

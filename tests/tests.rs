@@ -16,6 +16,7 @@ mod live;
 mod real_codex;
 mod reliability;
 mod rig_selftest;
+mod sessions;
 mod sharing;
 mod simulate;
 mod tui;

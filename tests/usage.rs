@@ -354,6 +354,20 @@ fn accounts_are_fetched_in_parallel() {
     eprintln!("8 accounts x 300 ms: {took:?}");
 }
 
+/// Issue 24: a cold pick over many accounts asks at most 16 at once (a
+/// thread and a connection each), and still asks them all.
+#[test]
+fn a_large_pool_is_asked_at_most_sixteen_at_a_time() {
+    let names: Vec<String> = (0..40).map(|i| format!("n{i:02}")).collect();
+    let refs: Vec<(&str, f64)> = names.iter().map(|n| (n.as_str(), 10.0)).collect();
+    let (env, backend) = setup(&refs, "");
+    backend.set_usage_delay(Duration::from_millis(100));
+    let out = env.swop().args(["pick", "--json"]).ok();
+    assert_eq!(backend.count(USAGE), 40, "{}", out.stderr);
+    assert_eq!(backend.max_in_flight(), 16, "16 at once, never more");
+    assert!(!out.stderr.contains("unavailable"), "{}", out.stderr);
+}
+
 #[test]
 fn corrupt_cache_is_ignored_with_a_warning_and_rebuilt() {
     let (env, backend) = setup(&[("a", 10.0)], "cache_ttl = \"1h\"\n");

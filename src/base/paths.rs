@@ -5,6 +5,7 @@
 //!       swop.toml                       the user's policy (optional)
 //!       accounts/<name>/                0700, the CODEX_HOME of one account
 //!       cache/<name>.json               usage snapshots
+//!       cache/sessions/last.json        newest session per directory
 //!       live/<name>/<pid>.json          launches running on <name>
 //!       bin/swop, shim/codex            what install.sh puts there
 
@@ -74,6 +75,10 @@ impl Paths {
     }
     pub fn cache_file(&self, name: &str) -> PathBuf {
         self.cache_dir().join(format!("{name}.json"))
+    }
+    /// swop's record of the shared sessions dir, for `resume --last`.
+    pub fn sessions_index(&self) -> PathBuf {
+        self.cache_dir().join("sessions").join("last.json")
     }
     pub fn fetch_lock(&self) -> PathBuf {
         self.cache_dir().join("fetch.lock")

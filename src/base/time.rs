@@ -24,6 +24,19 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch by the real clock (never the test
+/// override: codex stamps its files with the real clock).
+pub fn now_ms() -> i64 {
+    ms_of(std::time::SystemTime::now())
+}
+
+/// `t` in Unix milliseconds (0 before the epoch).
+pub fn ms_of(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// Nanoseconds since the Unix epoch, for unique names.
 pub fn now_nanos() -> u128 {
     std::time::SystemTime::now()

@@ -251,7 +251,8 @@ pub fn ps(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
         })
         .collect();
     sessions.sort_by_key(|(_, l)| l.started_at);
-    let view = PsView {
+    let ids = session_ids(cfg, &all, &sessions);
+    let mut view = PsView {
         sessions: sessions
             .iter()
             .map(|(name, l)| SessionView {
@@ -259,10 +260,13 @@ pub fn ps(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
                 account: name.clone(),
                 cwd: l.cwd.clone(),
                 started_at: TimeView::at(l.started_at),
-                session_id: session_id(cfg, &all, &sessions, name, l),
+                session_id: None,
             })
             .collect(),
     };
+    for (s, id) in view.sessions.iter_mut().zip(ids) {
+        s.session_id = id;
+    }
     if json {
         out::line(&views::to_string(&view))?;
         return Ok(0);
@@ -296,30 +300,66 @@ pub fn ps(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// The codex session a launch is running: the newest rollout written in its
-/// directory since it started. Only claimed when no other live launch shares
-/// that directory (two could not be told apart).
-fn session_id(
+/// The codex session each launch is running: the rollout its live entry
+/// names (a thread resumed by id), else the newest session created in its
+/// directory since it started. One pass per sessions dir (shared: one in
+/// all) over the day folders since the earliest such start, newest first,
+/// reading first lines only until every launch has its answer. Only
+/// claimed when no other live launch shares the directory (two could not
+/// be told apart).
+fn session_ids(
     cfg: &Config,
     all: &[Account],
     sessions: &[(String, crate::launch::live::LiveSession)],
-    account: &str,
-    live: &crate::launch::live::LiveSession,
-) -> Option<String> {
-    let alone = sessions.iter().filter(|(_, l)| l.cwd == live.cwd).count() == 1;
-    let account = all.iter().find(|a| a.name == account)?;
-    let since = std::time::UNIX_EPOCH + Duration::from_secs(live.started_at.max(0) as u64);
-    let filter = crate::accounts::rollouts::Filter {
-        since: Some(since),
-        cwd: Some(std::path::Path::new(&live.cwd)),
-        interactive_only: false,
-    };
-    alone
-        .then(|| {
-            crate::accounts::rollouts::newest(
-                &crate::accounts::rollouts::dir(cfg, account),
-                &filter,
-            )
+) -> Vec<Option<String>> {
+    use crate::accounts::rollouts;
+    let mut ids: Vec<Option<String>> = sessions
+        .iter()
+        .map(|(_, l)| {
+            let named = l.rollout.as_deref().map(std::path::Path::new);
+            named.and_then(rollouts::thread_id_of)
         })
-        .flatten()
+        .collect();
+    let alone = |l: &crate::launch::live::LiveSession| {
+        sessions.iter().filter(|(_, o)| o.cwd == l.cwd).count() == 1
+    };
+    // The launches still to answer, grouped by the sessions dir they write.
+    let mut groups: Vec<(std::path::PathBuf, Vec<usize>)> = Vec::new();
+    for (i, (name, l)) in sessions.iter().enumerate() {
+        let Some(account) = all.iter().find(|a| &a.name == name) else {
+            continue;
+        };
+        if ids[i].is_some() || !alone(l) {
+            continue;
+        }
+        let dir = rollouts::dir(cfg, account);
+        match groups.iter_mut().find(|(d, _)| *d == dir) {
+            Some((_, v)) => v.push(i),
+            None => groups.push((dir, vec![i])),
+        }
+    }
+    let since = |i: usize| sessions[i].1.started_at.saturating_mul(1000) - 1000;
+    for (dir, mut todo) in groups {
+        let Some(earliest) = todo.iter().map(|&i| since(i)).min() else {
+            continue;
+        };
+        for (entry, meta) in rollouts::run::created_since(&dir, earliest) {
+            let Some(meta) = meta else { continue };
+            let created = meta.created_ms.unwrap_or(i64::MAX);
+            todo.retain(|&i| {
+                let l = &sessions[i].1;
+                let mine = meta.cwd.as_deref().map(std::path::Path::new)
+                    == Some(std::path::Path::new(&l.cwd))
+                    && created >= since(i);
+                if mine {
+                    ids[i] = Some(entry.id.clone());
+                }
+                !mine
+            });
+            if todo.is_empty() {
+                break;
+            }
+        }
+    }
+    ids
 }

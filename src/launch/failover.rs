@@ -7,7 +7,7 @@
 //! all, per `[failover] mode`. The launcher calls this at most once per
 //! account, so it never loops.
 
-use crate::accounts::rollouts::{self, Filter};
+use crate::accounts::rollouts::run::{RunFile, Written};
 use crate::accounts::Account;
 use crate::base::error::Result;
 use crate::base::term;
@@ -18,7 +18,6 @@ use crate::launch::Pool;
 use crate::select::Choice;
 use crate::usage::gather::AccountState;
 use std::ffi::OsString;
-use std::time::SystemTime;
 
 /// Which window ran out on `account`, and when it resets: "work hit its
 /// weekly limit (resets Fri 28 Nov 10:00)".
@@ -41,27 +40,30 @@ fn limit_headline(account: &Account, now: &AccountState) -> String {
     format!("{} hit its {which} limit{resets}", account.name)
 }
 
+/// The session file this run of `account` worked in (in the launch's cwd),
+/// among those `written` found.
+fn session<'a>(l: &Pool, account: &Account, written: &'a Written) -> Option<&'a RunFile> {
+    let id = account.identity();
+    let owner = id.user_id.as_deref().zip(id.account_id.as_deref());
+    written.session(owner, &l.ctx.cwd)
+}
+
 /// After an interactive session ended (any exit code; the TUI stays open on
 /// a usage limit and `/quit` exits 0): the thread id when that session, run
-/// on `account` since `started`, hit a usage limit per its rollout. None for
-/// `codex exec` and other runs, which fail over on a non-zero exit instead.
+/// on `account`, hit a usage limit during the run per its rollout (only
+/// what the run appended is read). None for `codex exec` and other runs,
+/// which fail over on a non-zero exit instead.
 pub fn interactive_limit_hit(
     l: &Pool,
     account: &Account,
     args: &[OsString],
-    started: SystemTime,
+    written: &Written,
 ) -> Option<String> {
     if argv::mode(args) != argv::Mode::Interactive {
         return None;
     }
-    let filter = Filter {
-        since: Some(started),
-        cwd: Some(&l.ctx.cwd),
-        interactive_only: false,
-    };
-    let dir = rollouts::dir(&l.cfg, account);
-    let id = rollouts::newest(&dir, &filter)?;
-    rollouts::session_hit_limit(&dir, &id, started).then_some(id)
+    let file = session(l, account, written)?;
+    file.scan().limit_hit.then(|| file.id.clone())
 }
 
 /// Decides what happens after `account` ran out. `Some` = run again with
@@ -71,17 +73,11 @@ pub fn plan(
     account: &Account,
     now: &AccountState,
     args: &[OsString],
-    started: SystemTime,
+    written: &Written,
     states: &[AccountState],
     used: &[String],
 ) -> Result<Option<(Choice, Vec<OsString>)>> {
-    let cwd = l.ctx.cwd.clone();
-    let filter = Filter {
-        since: Some(started),
-        cwd: Some(&cwd),
-        interactive_only: false,
-    };
-    let id = rollouts::newest(&rollouts::dir(&l.cfg, account), &filter);
+    let id = session(l, account, written).map(|f| f.id.clone());
     let headline = limit_headline(account, now);
     let resume_cmd = id.as_ref().map(|id| continue_hint(args, id));
     let next = match l.choose(states, used) {

@@ -22,6 +22,10 @@ pub struct LiveSession {
     pub pid: u32,
     pub started_at: i64,
     pub cwd: String,
+    /// The rollout the launch writes into, when known at launch (a thread
+    /// resumed by id), so `swop ps` needs no search for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<String>,
 }
 
 /// Held for the launch's lifetime; dropping it ends the registration.
@@ -47,7 +51,13 @@ impl Drop for Registration {
     }
 }
 
-pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
+/// Registers this launch on `account`; `rollout`: the session file it
+/// resumes, when known.
+pub fn register(
+    paths: &Paths,
+    account: &str,
+    rollout: Option<&std::path::Path>,
+) -> Result<Registration> {
     let dir = paths.live_dir(account);
     files::create_private_dir(&dir)?;
     let pid = std::process::id();
@@ -57,6 +67,7 @@ pub fn register(paths: &Paths, account: &str) -> Result<Registration> {
         cwd: std::env::current_dir()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
+        rollout: rollout.map(|p| p.display().to_string()),
     };
     // Written and locked under a hidden name, then renamed: a reader never
     // sees an unlocked entry and mistakes it for a stale one.
@@ -171,7 +182,7 @@ mod tests {
         std::fs::write(&victim, "precious").unwrap();
         let tmp = dir.join(format!(".{}.tmp", std::process::id()));
         std::os::unix::fs::symlink(&victim, &tmp).unwrap();
-        let reg = register(&paths, "a").unwrap();
+        let reg = register(&paths, "a", None).unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
         assert_eq!(list(&paths, "a").len(), 1);
         drop(reg);

@@ -118,7 +118,8 @@ pub struct Launcher {
 struct Run {
     account: Account,
     code: i32,
-    started: std::time::SystemTime,
+    /// The session files it wrote, found once after it exited.
+    written: rollouts::run::Written,
 }
 
 /// How codex's run ended, and whether its turns went through the relay.
@@ -213,7 +214,7 @@ impl Launcher {
             state.dead = true;
         };
         let cwd = self.pool.ctx.cwd.clone();
-        let args = match resolve_last(&self.pool.cfg, &args, &cwd) {
+        let args = match resolve_last(&self.pool.paths, &self.pool.cfg, &args, &cwd) {
             Some((resolved, id)) => {
                 term::note(&format!(
                     "resuming the newest session here across all accounts: {id}"
@@ -337,21 +338,25 @@ impl Launcher {
             // Only the first run's login was checked (in `launch`); a
             // relogin or a failover account is checked here.
             let first = progress.used.len() == 1 && !progress.relogged;
-            let learning = crate::usage::learn::Run::begin(&self.pool.cfg, &account, &args);
-            let ChildExit { code, relayed } = self.run_child(&account, &args, first)?;
+            let watch = self.watch(&account, &args);
+            let ChildExit { code, relayed } =
+                self.run_child(&account, &args, first, watch.resumed_file())?;
+            // What this run wrote, found once for everything below.
+            let written = watch.written();
             // The numbers codex recorded in this run, or a refresh mark. With
             // the in-turn relay the rollout may hold another account's
             // numbers after a switch; the relay recorded each turn's own.
             let learned = if relayed {
                 crate::usage::learn::Learned::FromRelay
             } else {
-                learning.finish(&self.pool.paths, &account)
+                crate::usage::learn::finish(&self.pool.paths, &account, &written)
             };
             self.summarize(&account.name, before.as_ref(), &learned, started);
+            self.note_resumed(watch.resumed_file());
             let run = Run {
                 account,
                 code,
-                started,
+                written,
             };
             match self.after_run(&run, &args, &mut progress)? {
                 Next::Exit(code) => return Ok(code),
@@ -370,7 +375,7 @@ impl Launcher {
     fn after_run(&self, run: &Run, args: &[OsString], progress: &mut Progress) -> Result<Next> {
         // An interactive session that hit a limit ends with any code.
         let limit_hit =
-            failover::interactive_limit_hit(&self.pool, &run.account, args, run.started).is_some();
+            failover::interactive_limit_hit(&self.pool, &run.account, args, &run.written).is_some();
         // Success, or the person stopped codex (Ctrl-C, kill): done.
         if (run.code == 0 || run.code > 128) && !limit_hit {
             return Ok(Next::Exit(run.code));
@@ -394,7 +399,7 @@ impl Launcher {
             account,
             &now,
             args,
-            run.started,
+            &run.written,
             &progress.states,
             &progress.used,
         )?;
@@ -426,13 +431,42 @@ impl Launcher {
         Ok(Next::Exit(run.code))
     }
 
+    /// What a run of codex on `account` with `args` is watched for: its
+    /// session files, and for an interactive `codex resume` that names no
+    /// thread (the picker), codex's history.jsonl.
+    fn watch(&self, account: &Account, args: &[OsString]) -> rollouts::run::Launch {
+        let cfg = &self.pool.cfg;
+        let watch = rollouts::run::Launch::begin(rollouts::dir(cfg, account), args);
+        let picker = argv::mode(args) == argv::Mode::Interactive
+            && watch.resumed_file().is_none()
+            && args.iter().any(|a| a == "resume");
+        if picker {
+            return watch.with_history(rollouts::history_file(cfg, account));
+        }
+        watch
+    }
+
+    /// After a run that resumed the thread in `file`: `resume --last`
+    /// weighs that thread by its last update from now on (shared sessions
+    /// only; see rollouts::index).
+    fn note_resumed(&self, file: Option<&Path>) {
+        let (Some(file), Some(shared)) = (file, rollouts::shared_dir(&self.pool.cfg)) else {
+            return;
+        };
+        if file.starts_with(&shared) {
+            rollouts::index::touched(&self.pool.paths.sessions_index(), &shared, file);
+        }
+    }
+
     /// Runs codex once on `account`. `login_checked`: the caller has just
-    /// read its auth.json (the first launch does, in `launch`).
+    /// read its auth.json (the first launch does, in `launch`). `rollout`:
+    /// the session file it resumes, when known (for `swop ps`).
     fn run_child(
         &self,
         account: &Account,
         args: &[OsString],
         login_checked: bool,
+        rollout: Option<&Path>,
     ) -> Result<ChildExit> {
         crate::base::paths::check_private_file(&account.auth_file())?;
         // codex 0.169.0 runs with no credentials at all, silently, when it
@@ -478,7 +512,7 @@ impl Launcher {
             cmd.args(r.codex_overrides());
         }
         cmd.env(LAUNCHED_VAR, &account.home).args(args);
-        let _live = crate::launch::live::register(&self.pool.paths, &account.name)
+        let _live = crate::launch::live::register(&self.pool.paths, &account.name, rollout)
             .map_err(|e| term::warn(&format!("cannot register this session: {}", e.message)))
             .ok();
         if let Some(live) = &_live {
@@ -496,14 +530,19 @@ impl Launcher {
 /// of the newest matching session in the shared dir, across accounts; None
 /// when the args do not ask for `--last` or no session matches (codex then
 /// decides).
-fn resolve_last(cfg: &Config, args: &[OsString], cwd: &Path) -> Option<(Vec<OsString>, String)> {
+fn resolve_last(
+    paths: &Paths,
+    cfg: &Config,
+    args: &[OsString],
+    cwd: &Path,
+) -> Option<(Vec<OsString>, String)> {
     let req = argv::LastRequest::find(args)?;
-    let filter = rollouts::Filter {
-        since: None,
+    let query = rollouts::index::Query {
         cwd: (!req.all).then_some(cwd),
         interactive_only: !req.exec && !req.include_non_interactive,
     };
-    let id = rollouts::newest(&rollouts::shared_dir(cfg)?, &filter)?;
+    let shared = rollouts::shared_dir(cfg)?;
+    let id = rollouts::index::newest(&paths.sessions_index(), &shared, &query)?.id;
     Some((req.answer(args, &id), id))
 }
 
@@ -538,6 +577,10 @@ mod tests {
         );
         let mut cfg = Config::default();
         cfg.sandbox.shared_home = dir.display().to_string();
+        let paths = Paths {
+            home: dir.join("swop"),
+        };
+        let resolve_last = |cfg: &Config, a: &[OsString], w: &Path| resolve_last(&paths, cfg, a, w);
         let w = Path::new("/w");
         let (out, id) = resolve_last(&cfg, &args(&["exec", "resume", "--last", "go"]), w).unwrap();
         assert_eq!(id, ID);

@@ -34,6 +34,7 @@ pub enum Fetched {
 }
 
 /// What a fetch needs besides the account.
+#[derive(Clone, Copy)]
 pub struct FetchContext<'a> {
     pub base_url: &'a str,
     pub timeout: Duration,
@@ -53,7 +54,29 @@ pub fn usage_url(base: &str) -> String {
     }
 }
 
+/// The HTTP client for usage requests to `base_url`. One round shares one
+/// (one TLS set-up, one connection pool); buffers are small, since a usage
+/// answer is a few KB (ureq's default is 128 KB each way per connection).
+pub fn agent(base_url: &str, timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(proxy_for(&usage_url(base_url)))
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(USER_AGENT)
+        .input_buffer_size(64 << 10)
+        .output_buffer_size(16 << 10)
+        .build()
+        .into()
+}
+
 pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
+    fetch_with(home, ctx, &agent(ctx.base_url, ctx.timeout))
+}
+
+/// [`fetch`] through a client the caller shares between requests.
+pub fn fetch_with(home: &Path, ctx: &FetchContext, agent: &ureq::Agent) -> Fetched {
     let auth = match auth::read(&home.join("auth.json")) {
         Ok(a) => a,
         Err(e) if e.code == crate::base::error::exit::LOGIN_NEEDED => {
@@ -74,7 +97,7 @@ pub fn fetch(home: &Path, ctx: &FetchContext) -> Fetched {
     if exp.is_some_and(|e| e <= ctx.now + 30) {
         return via_app_server(home, ctx, "the access token has expired", false);
     }
-    match http(&token, account_id.as_deref(), ctx) {
+    match http(&token, account_id.as_deref(), ctx, agent) {
         Http::Ok(u) => Fetched::Ok(u),
         // Not forced: codex 0.169.0 then refreshes only an expired token,
         // so a revoked but unexpired one counts as dead here (the in-turn
@@ -135,22 +158,21 @@ fn cleartext_to_elsewhere(url: &str) -> bool {
     })
 }
 
-fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> Http {
+fn http(
+    token: &auth::Secret,
+    account_id: Option<&str>,
+    ctx: &FetchContext,
+    agent: &ureq::Agent,
+) -> Http {
     let url = usage_url(ctx.base_url);
     if cleartext_to_elsewhere(&url) {
         return Http::Failed("refused to send the token over plain http to another host".into());
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .proxy(proxy_for(&url))
-        .timeout_global(Some(ctx.timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(USER_AGENT)
-        .build()
-        .into();
     let mut req = agent
         .get(url)
+        .config()
+        .timeout_global(Some(ctx.timeout))
+        .build()
         .header("Authorization", format!("Bearer {}", token.expose()));
     if let Some(id) = account_id {
         req = req.header("ChatGPT-Account-Id", id);

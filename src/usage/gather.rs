@@ -230,8 +230,17 @@ pub fn gather_with(
     }
 }
 
-/// One parallel round over `todo`: each outcome is stored in the cache and
-/// in `entries`. Returns, per account asked, the cause when it failed.
+/// At most this many accounts are asked at once: each request is a thread
+/// (and ureq's resolver thread) and a connection, or a `codex app-server`
+/// process when the token must be refreshed. 16 asks a pool of up to 16
+/// accounts in one wave; a larger pool takes turns.
+pub const PARALLEL: usize = 16;
+
+/// One round over `todo`, at most [`PARALLEL`] at once, all within
+/// `ctx.timeout` of its start (a request started later gets only what is
+/// left; an account whose turn comes after that is not asked, and its
+/// cache entry is left as it was). Each outcome is stored in the cache and
+/// in `entries`. Returns, per account in `todo`, the cause when it failed.
 pub(crate) fn round(
     paths: &Paths,
     accounts: &[Account],
@@ -239,18 +248,18 @@ pub(crate) fn round(
     entries: &mut [Option<Entry>],
     ctx: &FetchContext,
 ) -> Vec<(usize, Option<String>)> {
-    let results: Vec<(usize, Fetched)> = std::thread::scope(|s| {
-        let handles: Vec<_> = todo
-            .iter()
-            .map(|&i| {
-                let home = &accounts[i].home;
-                s.spawn(move || (i, fetch::fetch(home, ctx)))
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
+    let results = ask_all(accounts, todo, ctx);
     let mut out = Vec::new();
     for (i, outcome) in results {
+        let Some(outcome) = outcome else {
+            let why = format!(
+                "not asked: {} accounts take longer than the {} timeout to ask, {PARALLEL} at a time",
+                todo.len(),
+                humantime::format_duration(ctx.timeout)
+            );
+            out.push((i, Some(why)));
+            continue;
+        };
         let (mut entry, mut failure) =
             apply(entries[i].clone().unwrap_or_default(), outcome, ctx.now);
         entry.attempted_ms = now_ms();
@@ -265,6 +274,47 @@ pub(crate) fn round(
         out.push((i, failure));
     }
     out
+}
+
+/// Asks each account of `todo` on a pool of at most [`PARALLEL`] threads
+/// sharing one HTTP client. None: not asked (the round's time was up).
+fn ask_all(
+    accounts: &[Account],
+    todo: &[usize],
+    ctx: &FetchContext,
+) -> Vec<(usize, Option<Fetched>)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let deadline = std::time::Instant::now() + ctx.timeout;
+    let agent = fetch::agent(ctx.base_url, ctx.timeout);
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(todo.len()));
+    let work = || {
+        while let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let outcome = (left >= Duration::from_millis(10)).then(|| {
+                // The first wave gets the whole timeout (and says so in its
+                // messages); a later one what is left of it.
+                let timeout = if left + Duration::from_millis(100) >= ctx.timeout {
+                    ctx.timeout
+                } else {
+                    left
+                };
+                let ctx = FetchContext { timeout, ..*ctx };
+                fetch::fetch_with(&accounts[i].home, &ctx, &agent)
+            });
+            results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((i, outcome));
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 0..todo.len().min(PARALLEL) {
+            s.spawn(work);
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The cache entry after one fetch outcome, and the failure to report.

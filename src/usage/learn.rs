@@ -14,30 +14,13 @@
 //! When nothing qualifies, nothing is learned and the account is marked for
 //! a refresh instead (as before). Never writes anything but the cache.
 
-use crate::accounts::rollouts::{self, RateLimitLine};
+use crate::accounts::rollouts::run::{Owner, Written};
+use crate::accounts::rollouts::RateLimitLine;
 use crate::accounts::Account;
 use crate::base::paths::Paths;
-use crate::config::Config;
 use crate::usage::cache::{self, Entry, Loaded, Source};
-use std::ffi::OsString;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
-/// How much of a rollout's end is read: token_count lines are near the end
-/// and a long session's file can be large.
-const TAIL_BYTES: u64 = 4 << 20;
-
-/// One run of codex on one account, as far as learning needs it. Begin it
-/// just before codex starts (it only reads the clock and the arguments).
-pub struct Run {
-    sessions: PathBuf,
-    started: SystemTime,
-    started_ms: i64,
-    resumed: Option<String>,
-}
-
-/// What [`Run::finish`] did.
+/// What [`finish`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Learned {
     /// Stored a snapshot written at this time (Unix ms).
@@ -52,90 +35,34 @@ pub enum Learned {
     FromRelay,
 }
 
-impl Run {
-    pub fn begin(cfg: &Config, account: &Account, args: &[OsString]) -> Run {
-        let started = SystemTime::now();
-        Run {
-            sessions: rollouts::dir(cfg, account),
-            started,
-            started_ms: ms(started),
-            resumed: rollouts::resumed_thread(args),
-        }
-    }
+/// After codex exited: learn the newest snapshot the run wrote for
+/// `account` among the files `written` found, or mark the account for a
+/// refresh.
+pub fn finish(paths: &Paths, account: &Account, written: &Written) -> Learned {
+    let id = account.identity();
+    let owner = match (&id.user_id, &id.account_id) {
+        (Some(u), Some(a)) => Some((u.as_str(), a.as_str())),
+        _ => None,
+    };
+    let newest = newest_snapshot(written, owner);
+    let usage = newest.as_ref().and_then(|l| {
+        let at = l.at_ms / 1000;
+        crate::usage::parse_session(&l.rate_limits, at).map(|u| (l.at_ms, u))
+    });
+    let Some((at_ms, usage)) = usage else {
+        let _ = cache::invalidate(paths, &account.name);
+        return Learned::Nothing;
+    };
+    store(paths, &account.name, at_ms, usage)
+}
 
-    /// After codex exited: learn the newest snapshot of this run for
-    /// `account`, or mark the account for a refresh.
-    pub fn finish(self, paths: &Paths, account: &Account) -> Learned {
-        let id = account.identity();
-        let owner = match (id.user_id, id.account_id) {
-            (Some(u), Some(a)) => Some((u, a)),
-            _ => None,
-        };
-        let newest = self.newest_snapshot(owner.as_ref());
-        let usage = newest.as_ref().and_then(|l| {
-            let at = l.at_ms / 1000;
-            crate::usage::parse_session(&l.rate_limits, at).map(|u| (l.at_ms, u))
-        });
-        let Some((at_ms, usage)) = usage else {
-            let _ = cache::invalidate(paths, &account.name);
-            return Learned::Nothing;
-        };
-        store(paths, &account.name, at_ms, usage)
-    }
-
-    /// The newest rate-limit line of this run among the files that are
-    /// provably this account's.
-    fn newest_snapshot(&self, owner: Option<&(String, String)>) -> Option<RateLimitLine> {
-        let mut files = rollouts::touched_since(&self.sessions, self.started);
-        if let Some(id) = &self.resumed {
-            if !files
-                .iter()
-                .any(|f| rollouts::thread_id_of(f).as_deref() == Some(id))
-            {
-                files.extend(rollouts::find_thread(&self.sessions, id));
-            }
-        }
-        files
-            .iter()
-            .filter_map(|f| {
-                let resumed = self.resumed.is_some()
-                    && rollouts::thread_id_of(f).as_deref() == self.resumed.as_deref();
-                let (text, whole) = read_tail(f)?;
-                if !resumed && !self.created_here(&text, whole, f, owner) {
-                    return None;
-                }
-                rollouts::rate_limit_lines(&text)
-                    .into_iter()
-                    .filter(|l| l.at_ms >= self.started_ms)
-                    .max_by_key(|l| l.at_ms)
-            })
-            .max_by_key(|l| l.at_ms)
-    }
-
-    /// The file's session began during this run and its creator is `owner`.
-    fn created_here(
-        &self,
-        text: &str,
-        whole: bool,
-        file: &Path,
-        owner: Option<&(String, String)>,
-    ) -> bool {
-        let Some((user, workspace)) = owner else {
-            return false;
-        };
-        // Only a whole file's text starts with the session_meta line.
-        let first = if whole {
-            text.lines().next().map(str::to_string)
-        } else {
-            first_line(file)
-        };
-        let Some(c) = first.as_deref().and_then(rollouts::creator) else {
-            return false;
-        };
-        c.user_id.as_deref() == Some(user)
-            && c.account_id.as_deref() == Some(workspace)
-            && c.created_ms.is_some_and(|t| t >= self.started_ms)
-    }
+/// The newest rate-limit line of the run among the files that are
+/// provably `owner`'s (each read once, only its part of this run).
+fn newest_snapshot(written: &Written, owner: Option<Owner>) -> Option<RateLimitLine> {
+    written
+        .owned_by(owner)
+        .filter_map(|f| f.scan().limits.clone())
+        .max_by_key(|l| l.at_ms)
 }
 
 /// Stores a learned snapshot unless the cache already holds newer numbers.
@@ -169,43 +96,11 @@ fn store(paths: &Paths, name: &str, at_ms: i64, mut usage: crate::usage::Usage) 
     }
 }
 
-fn ms(t: SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn first_line(file: &Path) -> Option<String> {
-    use std::io::BufRead;
-    let f = std::fs::File::open(file).ok()?;
-    let mut line = String::new();
-    std::io::BufReader::new(f).read_line(&mut line).ok()?;
-    Some(line)
-}
-
-/// The file's text, or its last [`TAIL_BYTES`] from the first whole line;
-/// true when that is the whole file.
-fn read_tail(file: &Path) -> Option<(String, bool)> {
-    let mut f = std::fs::File::open(file).ok()?;
-    let len = f.metadata().ok()?.len();
-    let skip = len.saturating_sub(TAIL_BYTES);
-    f.seek(SeekFrom::Start(skip)).ok()?;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).ok()?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    if skip == 0 {
-        return Some((text, true));
-    }
-    let start = text.find('\n').map(|i| i + 1).unwrap_or(text.len());
-    Some((text[start..].to_string(), false))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ID_A: &str = "01a216fa-737d-7de0-b9b4-d60eee2c537e";
-    const ID_B: &str = "01a216fa-737d-7de0-b9b4-d60eee2c5370";
+    use crate::accounts::rollouts::run::{write_rollout, Launch};
+    use std::path::{Path, PathBuf};
 
     fn stamp(ms: i64) -> String {
         jiff::Timestamp::from_millisecond(ms).unwrap().to_string()
@@ -225,114 +120,109 @@ mod tests {
         )
     }
 
-    struct World {
-        dir: PathBuf,
-        run: Run,
-    }
-
-    fn world(tag: &str, resumed: Option<&str>) -> World {
+    /// A sessions dir; the run starts a minute from now (files are dated
+    /// around it, in their right day folders).
+    fn sessions(tag: &str) -> (PathBuf, i64) {
         let dir = std::env::temp_dir().join(format!("swop-learn-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let started = SystemTime::now();
-        World {
-            run: Run {
-                sessions: dir.clone(),
-                started,
-                started_ms: ms(started),
-                resumed: resumed.map(str::to_string),
-            },
-            dir,
-        }
+        (dir, crate::base::time::now_ms() + 60_000)
     }
 
-    fn write(dir: &Path, id: &str, lines: &[String]) {
-        let f = dir.join(format!("rollout-2026-11-26T08-30-42-{id}.jsonl"));
-        std::fs::write(f, lines.join("\n") + "\n").unwrap();
+    fn args(a: &[&str]) -> Vec<std::ffi::OsString> {
+        a.iter().map(std::ffi::OsString::from).collect()
     }
 
-    fn owner(n: &str) -> (String, String) {
-        (format!("user-{n}"), format!("acct-{n}"))
+    fn append(path: &Path, line: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+
+    fn snapshot(w: &Written, n: &str) -> Option<f64> {
+        let (u, a) = (format!("user-{n}"), format!("acct-{n}"));
+        newest_snapshot(w, Some((&u, &a)))
+            .map(|l| l.rate_limits["secondary"]["used_percent"].as_f64().unwrap())
     }
 
     #[test]
     fn only_this_accounts_new_sessions_count() {
-        let w = world("own", None);
-        let t = w.run.started_ms;
-        write(
-            &w.dir,
-            ID_A,
+        let (dir, t) = sessions("own");
+        let run = Launch::at(dir.clone(), t, &[]);
+        write_rollout(
+            &dir,
+            t + 5,
+            1,
             &[meta("user-a", "acct-a", t + 5), count(t + 10, 40.0)],
         );
-        write(
-            &w.dir,
-            ID_B,
+        write_rollout(
+            &dir,
+            t + 5,
+            2,
             &[meta("user-b", "acct-b", t + 5), count(t + 20, 90.0)],
         );
-        let got = w.run.newest_snapshot(Some(&owner("a"))).unwrap();
-        assert_eq!(got.rate_limits["secondary"]["used_percent"], 40.0);
-        let got = w.run.newest_snapshot(Some(&owner("b"))).unwrap();
-        assert_eq!(got.rate_limits["secondary"]["used_percent"], 90.0);
-        assert!(w.run.newest_snapshot(Some(&owner("c"))).is_none());
+        let w = run.written();
+        assert_eq!(snapshot(&w, "a"), Some(40.0));
+        assert_eq!(snapshot(&w, "b"), Some(90.0));
+        assert_eq!(snapshot(&w, "c"), None);
         assert!(
-            w.run.newest_snapshot(None).is_none(),
+            newest_snapshot(&w, None).is_none(),
             "no identity, no learning"
         );
-        std::fs::remove_dir_all(&w.dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn same_workspace_other_user_is_not_ours() {
-        let w = world("user", None);
-        let t = w.run.started_ms;
-        write(
-            &w.dir,
-            ID_A,
+        let (dir, t) = sessions("user");
+        let run = Launch::at(dir.clone(), t, &[]);
+        write_rollout(
+            &dir,
+            t + 5,
+            1,
             &[meta("user-x", "acct-a", t + 5), count(t + 10, 40.0)],
         );
-        assert!(w.run.newest_snapshot(Some(&owner("a"))).is_none());
-        std::fs::remove_dir_all(&w.dir).unwrap();
+        assert_eq!(snapshot(&run.written(), "a"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn a_session_begun_before_the_run_is_not_ours_unless_resumed() {
-        let w = world("old", None);
-        let t = w.run.started_ms;
+        let (dir, t) = sessions("old");
         // Another launch on this account's thread from before, still running.
-        write(
-            &w.dir,
-            ID_A,
-            &[meta("user-a", "acct-a", t - 60_000), count(t + 10, 40.0)],
-        );
-        assert!(w.run.newest_snapshot(Some(&owner("a"))).is_none());
-        let _ = std::fs::remove_dir_all(&w.dir);
+        let path = write_rollout(&dir, t - 60_000, 1, &[meta("user-a", "acct-a", t - 60_000)]);
+        let id = crate::accounts::rollouts::thread_id_of(&path).unwrap();
+        let run = Launch::at(dir.clone(), t, &[]);
+        append(&path, &count(t + 10, 40.0));
+        assert_eq!(snapshot(&run.written(), "a"), None);
         // Resumed by this launch (created by b): only the lines of this run.
-        let w = world("resumed", Some(ID_A));
-        let t = w.run.started_ms;
-        write(
-            &w.dir,
-            ID_A,
-            &[
+        std::fs::write(
+            &path,
+            format!(
+                "{}\n{}\n",
                 meta("user-b", "acct-b", t - 60_000),
-                count(t - 50_000, 99.0),
-                count(t + 10, 12.0),
-            ],
-        );
-        let got = w.run.newest_snapshot(Some(&owner("a"))).unwrap();
-        assert_eq!(got.rate_limits["secondary"]["used_percent"], 12.0);
-        std::fs::remove_dir_all(&w.dir).unwrap();
+                count(t - 50_000, 99.0)
+            ),
+        )
+        .unwrap();
+        let run = Launch::at(dir.clone(), t, &args(&["resume", &id]));
+        append(&path, &count(t + 10, 12.0));
+        assert_eq!(snapshot(&run.written(), "a"), Some(12.0));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn lines_before_the_run_never_count() {
-        let w = world("before", Some(ID_A));
-        let t = w.run.started_ms;
-        write(
-            &w.dir,
-            ID_A,
+        let (dir, t) = sessions("before");
+        let path = write_rollout(
+            &dir,
+            t - 9000,
+            1,
             &[meta("user-a", "acct-a", t - 9000), count(t - 5000, 50.0)],
         );
-        assert!(w.run.newest_snapshot(Some(&owner("a"))).is_none());
-        std::fs::remove_dir_all(&w.dir).unwrap();
+        let id = crate::accounts::rollouts::thread_id_of(&path).unwrap();
+        let run = Launch::at(dir.clone(), t, &args(&["exec", "resume", &id, "go"]));
+        assert_eq!(snapshot(&run.written(), "a"), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

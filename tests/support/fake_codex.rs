@@ -27,6 +27,8 @@
 //! | `FAKE_DELEGATE_RIG_URL` | with the above: add `-c chatgpt_base_url=...`, `-c openai_base_url=...` |
 //! | `FAKE_APP_SERVER` | `app-server` behaviour: `dead` (auth error), `hang`; default: answers `FAKE_APP_SERVER_RESULT` (a JSON result) or a plus 20%/30% one, and an auth error when `$CODEX_HOME/auth.json` is missing |
 //! | `FAKE_RUN_LOGS_OUT` | other commands delete `$CODEX_HOME/auth.json` before exiting (the session died during the run) |
+//! | `FAKE_NEW_ROLLOUT` | other commands first copy this file to a new session file, named as codex names them (UTC day folder, UUID v7 id of now), under `$CODEX_HOME/sessions`, and print `fake session: <id>` on stderr |
+//! | `FAKE_APPEND` | `SRC:DST ...`: other commands first append each SRC file to its DST (a resumed session's turns, codex's history.jsonl) |
 //!
 //! The log line: `CODEX_HOME=<v>\tARGS=<args joined by \x1f>\tSWOP_LAUNCHED_HOME=<v>\t
 //! CODEX_API_KEY_SET=<0|1>\tPID=<pid>\tCODEX_ACCESS_TOKEN_SET=<0|1>\tCWD=<dir>` then any
@@ -154,6 +156,16 @@ if [ -n "${FAKE_DELEGATE_REAL:-}" ]; then
   fi
   exec "$FAKE_DELEGATE_REAL" "$@"
 fi
+
+if [ -n "${FAKE_NEW_ROLLOUT:-}" ]; then
+  hex=$(printf '%012x' "$(date +%s%3N)")
+  id="$(echo "$hex" | cut -c1-8)-$(echo "$hex" | cut -c9-12)-7000-8000-$(printf '%012x' $$)"
+  d="$CODEX_HOME/sessions/$(date -u +%Y/%m/%d)"
+  mkdir -p "$d"
+  cat "$FAKE_NEW_ROLLOUT" > "$d/rollout-$(date -u +%Y-%m-%dT%H-%M-%S)-$id.jsonl"
+  echo "fake session: $id" >&2
+fi
+for pair in ${FAKE_APPEND:-}; do cat "${pair%%:*}" >> "${pair#*:}"; done
 
 if [ -n "${FAKE_SLEEP:-}" ]; then
   sleep "$FAKE_SLEEP" </dev/null >/dev/null 2>&1 &
