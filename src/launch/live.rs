@@ -158,7 +158,7 @@ mod tests {
         let dir = paths.live_dir("a");
         files::create_private_dir(&dir).unwrap();
         // Another launch's entry, held: a link to it must not count.
-        let other = register(&paths, "b").unwrap();
+        let other = register(&paths, "b", None).unwrap();
         let held = paths
             .live_dir("b")
             .join(format!("{}.json", std::process::id()));

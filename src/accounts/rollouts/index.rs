@@ -93,6 +93,9 @@ struct Slot {
 
 /// The newest session under `root` that `q` accepts; `file` is the record.
 pub fn newest(file: &Path, root: &Path, q: &Query) -> Option<Found> {
+    // Held from load to save, so a concurrent `touched` is never lost; a
+    // record whose lock cannot be had is still read, only not written.
+    let guard = lock(file);
     let mut idx = load(file, root);
     let mut changed = refresh(&mut idx, root);
     let mut answer = pick(&idx, root, q);
@@ -103,7 +106,7 @@ pub fn newest(file: &Path, root: &Path, q: &Query) -> Option<Found> {
         changed = true;
         answer = pick(&idx, root, q);
     }
-    if changed {
+    if changed && guard.is_some() {
         save(file, &idx);
     }
     answer.filter(|(_, gone)| !gone).map(|(f, _)| f)
@@ -116,6 +119,9 @@ pub fn touched(file: &Path, root: &Path, path: &Path) {
         return;
     };
     let Read1::Meta(m) = meta::read(path) else {
+        return;
+    };
+    let Some(_guard) = lock(file) else {
         return;
     };
     let mut idx = load(file, root);
@@ -140,6 +146,18 @@ pub fn touched(file: &Path, root: &Path, path: &Path) {
     if changed {
         save(file, &idx);
     }
+}
+
+/// The record's lock (`last.json.lock` beside it), waited for at most a
+/// moment: the record is a cache, and a launch never waits long on one.
+fn lock(file: &Path) -> Option<files::Lock> {
+    if let Some(dir) = file.parent() {
+        files::create_private_dir(dir).ok()?;
+    }
+    let path = file.with_extension("json.lock");
+    files::lock_within(&path, std::time::Duration::from_secs(2))
+        .ok()
+        .flatten()
 }
 
 fn fresh(root: &Path) -> Index {
@@ -435,6 +453,31 @@ mod tests {
         assert_ne!(second, first);
         touched(&w.file, &w.root, &a);
         assert_ne!(ino(&w), second);
+        std::fs::remove_dir_all(w.root.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn resumes_recorded_at_once_are_all_kept() {
+        let w = World::new("concurrent");
+        let paths: Vec<PathBuf> = (1..=TOUCHED_PER_DIR as u32)
+            .map(|n| w.add("2025/01/02", &format!("10:00:0{n}"), n, "/w", "cli"))
+            .collect();
+        // Eight launches record their resume at the same moment: each
+        // read-modify-write holds the record's lock, so none is lost.
+        std::thread::scope(|s| {
+            for p in &paths {
+                let w = &w;
+                s.spawn(move || touched(&w.file, &w.root, p));
+            }
+        });
+        let idx = load(&w.file, &w.root);
+        let mut kept: Vec<&str> = idx.touched[""].iter().map(|s| s.rel.as_str()).collect();
+        kept.sort();
+        assert_eq!(
+            kept.len(),
+            TOUCHED_PER_DIR,
+            "every resume recorded: {kept:?}"
+        );
         std::fs::remove_dir_all(w.root.parent().unwrap()).unwrap();
     }
 
