@@ -81,6 +81,9 @@ pub struct AccountView {
     pub picked: bool,
     /// Kept out of automatic picks by `swop disable`.
     pub disabled: bool,
+    /// In `[selection] reserve`: used only when every other account is
+    /// blocked.
+    pub reserve: bool,
     /// When an account that cannot be used now becomes usable again (the
     /// reset that unblocks it, or the end of a `disable --for`).
     pub usable_at: Option<TimeView>,
@@ -230,6 +233,9 @@ pub struct BlockedAccountView {
     pub name: String,
     pub reason: String,
     pub usable_at: Option<TimeView>,
+    /// Limit-reset credits of an account out for a usage limit: `swop
+    /// redeem NAME` can bring it back now.
+    pub reset_credits: Option<i64>,
 }
 
 /// The extra fields of the error document when every account is blocked.
@@ -256,6 +262,11 @@ impl From<&Blocked> for BlockedView {
                     name: u.name.clone(),
                     reason: u.to_string(),
                     usable_at: TimeView::opt(u.until),
+                    reset_credits: b
+                        .redeemable
+                        .iter()
+                        .find(|(n, _)| *n == u.name)
+                        .map(|(_, c)| *c),
                 })
                 .collect(),
         }
@@ -381,6 +392,7 @@ pub mod samples {
                 warning: Some("usage server timed out".into()),
                 picked: true,
                 disabled: false,
+                reserve: false,
                 usable_at: Some(time()),
                 live_sessions: 1,
                 live: vec![LiveView {
@@ -480,6 +492,7 @@ pub mod samples {
                 name: "work".into(),
                 reason: "limit reached".into(),
                 usable_at: Some(time()),
+                reset_credits: Some(1),
             }],
         };
         let e = crate::base::error::Error::new("all accounts blocked")
@@ -699,12 +712,16 @@ mod tests {
                 name: "a".into(),
                 at: 100,
             }),
+            redeemable: vec![("b".into(), 2)],
+            has_reserve: false,
         };
         let v = serde_json::to_value(BlockedView::from(&b)).unwrap();
         assert_eq!(v["account"], Value::Null);
         assert_eq!(v["earliest"]["name"], "a");
         assert_eq!(v["earliest"]["at"]["unix"], 100);
         assert_eq!(v["accounts"][1]["usable_at"], Value::Null);
+        assert_eq!(v["accounts"][0]["reset_credits"], Value::Null);
+        assert_eq!(v["accounts"][1]["reset_credits"], 2);
     }
 
     #[test]
