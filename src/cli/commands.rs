@@ -1,5 +1,5 @@
 //! The management commands: add, import, list, relogin, logout, status, pick,
-//! uninstall, completions. Each turns a parsed [`Command`] into actions on the
+//! redeem, wait, uninstall, completions. Each turns a parsed [`Command`] into actions on the
 //! core modules and prints the outcome.
 
 use crate::accounts::{self, Staging};
@@ -101,6 +101,14 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config, ctx: &Context) -> Resu
             watch,
         } => crate::cli::status::status(paths, cfg, ctx, json, refresh, &names, watch),
         Command::Pick { json } => crate::cli::status::pick(paths, cfg, ctx, json),
+        Command::Redeem { name, yes, json } => {
+            crate::cli::redeem::run(paths, cfg, ctx, &name, yes, json)
+        }
+        Command::Wait {
+            names,
+            timeout,
+            notify,
+        } => crate::cli::wait::run(paths, cfg, ctx, &names, timeout, notify),
         Command::Ps { json } => crate::cli::status::ps(paths, cfg, json),
         Command::Disable { name, duration } => crate::cli::toggle::disable(paths, &name, duration),
         Command::Enable { name } => crate::cli::toggle::enable(paths, &name),

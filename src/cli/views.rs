@@ -351,6 +351,29 @@ pub struct PsView {
     pub sessions: Vec<SessionView>,
 }
 
+/// `swop redeem --json`: what the server answered, and the account after.
+#[derive(Debug, Clone, Serialize)]
+pub struct RedeemView {
+    pub account: String,
+    /// "reset", "already_redeemed" (an earlier try of this attempt reset
+    /// it), "nothing_to_reset" or "no_credit".
+    pub outcome: String,
+    /// A request went to the server (false when the numbers read just
+    /// before showed no credit).
+    pub requested: bool,
+    /// Credits the server reported before, and after a reset.
+    pub credits_before: Option<i64>,
+    pub credits_left: Option<i64>,
+    /// The limits that were at their end: "5-hour", "weekly".
+    pub resets: Vec<String>,
+    /// Another account that was usable right now (then a reset was
+    /// almost certainly a waste).
+    pub other_usable: Option<String>,
+    /// The windows read right after a reset (null when not read).
+    pub five_hour: Option<WindowView>,
+    pub weekly: Option<WindowView>,
+}
+
 /// Pretty JSON of a view, for stdout.
 /// A view as pretty JSON that is also safe on a terminal (`term::json`
 /// escapes the control and bidi characters serde_json leaves raw).
@@ -521,6 +544,20 @@ pub mod samples {
         }
     }
 
+    pub fn redeem() -> RedeemView {
+        RedeemView {
+            account: "work".into(),
+            outcome: "reset".into(),
+            requested: true,
+            credits_before: Some(2),
+            credits_left: Some(1),
+            resets: vec!["weekly".into()],
+            other_usable: Some("home".into()),
+            five_hour: Some(window(18000)),
+            weekly: Some(window(604800)),
+        }
+    }
+
     pub fn ps() -> PsView {
         PsView {
             sessions: vec![SessionView {
@@ -625,6 +662,10 @@ mod tests {
             (
                 "swop ps --json",
                 serde_json::to_value(samples::ps()).unwrap(),
+            ),
+            (
+                "swop redeem --json",
+                serde_json::to_value(samples::redeem()).unwrap(),
             ),
             (
                 "swop simulate --json",
