@@ -146,6 +146,15 @@ fn add(
         account.name,
         login::describe(&account.identity())
     ))?;
+    if account.identity().plan.as_deref() == Some("api-key")
+        && !cfg.selection.reserve.contains(&account.name)
+    {
+        // Billed per use, with no usage numbers: usually wanted last.
+        term::plain(&format!(
+            "an API-key login has no usage numbers; to use it only when every other account is blocked, set in swop.toml: [selection] reserve = [\"{}\"]",
+            account.name
+        ));
+    }
     term::plain(
         "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left",
     );
