@@ -376,13 +376,15 @@ fn wait_for_named_accounts_only() {
     env.swop().args(["wait", "nope"]).code(4);
 }
 
-/// A ChatGPT account `a` (weekly 50%) and an API-key login `key` kept in
-/// reserve.
-fn with_reserve(extra: &str) -> (TestEnv, Backend) {
+/// A ChatGPT account `a` (weekly 50%), and in reserve a ChatGPT account
+/// `pro` (weekly 1%: it would win on numbers) and an API-key login `key`.
+fn with_reserve() -> (TestEnv, Backend) {
     let env = TestEnv::new();
     let backend = Backend::start();
     add(&env, "a", &Identity::named("a"));
+    add(&env, "pro", &Identity::named("pro"));
     backend.set_usage("acct-a", usage_json("plus", 5.0, 50.0));
+    backend.set_usage("acct-pro", usage_json("pro", 1.0, 1.0));
     env.swop()
         .args(["add", "key", "--", "--with-api-key"])
         .stdin(api_key())
@@ -390,24 +392,45 @@ fn with_reserve(extra: &str) -> (TestEnv, Backend) {
     config_for(
         &env,
         &backend,
-        &format!("[selection]\nreserve = [\"key\"]\n{extra}"),
+        "[selection]\nreserve = [\"key\", \"pro\"]\n",
     );
     (env, backend)
 }
 
+fn ran_on(env: &TestEnv) -> Option<String> {
+    env.fake_log()
+        .into_iter()
+        .filter(|c| c.subcommand() == Some("exec"))
+        .next_back()
+        .and_then(|c| c.codex_home)
+}
+
 #[test]
 fn a_reserve_is_never_picked_while_another_account_is_eligible() {
-    let (env, _backend) = with_reserve("");
+    let (env, _backend) = with_reserve();
     let out = env.codex().args(["exec", "x"]).ok();
     assert_eq!(crate::helpers::announced(&out.stderr).as_deref(), Some("a"));
+    assert_eq!(
+        ran_on(&env),
+        Some(env.account_home("a").display().to_string())
+    );
     let out = env.swop().args(["status"]).ok();
-    let row = out.stdout.lines().find(|l| l.contains(" key ")).unwrap();
-    assert!(row.contains("api-key") && row.contains("reserve"), "{row}");
-    assert!(row.contains("when all others are blocked"), "{row}");
+    for name in ["key", "pro"] {
+        let row = out
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .unwrap();
+        assert!(row.contains("reserve"), "{row}");
+        assert!(row.contains("when all others are blocked"), "{row}");
+    }
+    let key = out.stdout.lines().find(|l| l.contains(" key ")).unwrap();
+    assert!(key.contains("api-key"), "{key}");
     let pick = env.swop().args(["pick"]).ok();
+    assert!(pick.stdout.starts_with("a: "), "{}", pick.stdout);
     assert!(
         pick.stdout
-            .contains("key  reserve (used only when every other account is blocked)"),
+            .contains("pro  reserve (used only when every other account is blocked)"),
         "{}",
         pick.stdout
     );
@@ -430,21 +453,28 @@ fn a_reserve_is_never_picked_while_another_account_is_eligible() {
 
 #[test]
 fn a_reserve_is_picked_when_every_other_account_is_blocked() {
-    let (env, backend) = with_reserve("");
+    let (env, backend) = with_reserve();
     backend.set_usage("acct-a", limited(now_unix() + 86400, 0));
+    // The reserve with numbers first, as among regular accounts.
+    let out = env.codex().args(["exec", "x"]).ok();
+    assert_eq!(
+        crate::helpers::announced(&out.stderr).as_deref(),
+        Some("pro")
+    );
+    assert_eq!(
+        ran_on(&env),
+        Some(env.account_home("pro").display().to_string())
+    );
+    // Then the API-key login.
+    backend.set_usage("acct-pro", limited(now_unix() + 86400, 0));
     let out = env.codex().args(["exec", "x"]).ok();
     assert_eq!(
         crate::helpers::announced(&out.stderr).as_deref(),
         Some("key")
     );
-    let runs: Vec<_> = env
-        .fake_log()
-        .into_iter()
-        .filter(|c| c.subcommand() == Some("exec"))
-        .collect();
     assert_eq!(
-        runs.last().unwrap().codex_home.as_deref(),
-        Some(env.account_home("key").display().to_string().as_str())
+        ran_on(&env),
+        Some(env.account_home("key").display().to_string())
     );
     // A launch that finds the reserve is not "all blocked": wait returns.
     let out = env.swop().args(["wait", "--timeout", "1"]).ok();

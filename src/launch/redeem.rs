@@ -239,7 +239,7 @@ pub fn spend(pool: &Pool, name: &str) -> Result<Spent> {
             .code(exit::LOGIN_NEEDED))
         }
         Consumed::Failed(why) => Err(Error::new(format!(
-            "no answer about the limit reset of '{name}' after {TRIES} tries ({why}); a credit may or may not have been spent"
+            "no answer about the limit reset of '{name}' after {TRIES} tries (last: {why}); a credit may or may not have been spent"
         ))
         .help(format!(
             "run `swop redeem {name}` again: it repeats this same request, which can never spend a second credit"

@@ -109,7 +109,7 @@ pub fn consume_once(home: &Path, ctx: &FetchContext, key: &str) -> Consumed {
         return Consumed::Failed(if reply.get("result").is_some() {
             "codex app-server sent an answer swop does not know".into()
         } else {
-            "the server did not answer the request (codex app-server reported an error)".into()
+            "codex reported an error instead of the server's answer".into()
         });
     };
     let after = outcome
