@@ -400,8 +400,7 @@ fn with_reserve() -> (TestEnv, Backend) {
 fn ran_on(env: &TestEnv) -> Option<String> {
     env.fake_log()
         .into_iter()
-        .filter(|c| c.subcommand() == Some("exec"))
-        .next_back()
+        .rfind(|c| c.subcommand() == Some("exec"))
         .and_then(|c| c.codex_home)
 }
 
