@@ -464,8 +464,9 @@ fn a_reserve_is_picked_when_every_other_account_is_blocked() {
         ran_on(&env),
         Some(env.account_home("pro").display().to_string())
     );
-    // Then the API-key login.
+    // Then the API-key login (the cached numbers of 'pro' aged out).
     backend.set_usage("acct-pro", limited(now_unix() + 86400, 0));
+    crate::helpers::age_cache(&env, "pro", 86400);
     let out = env.codex().args(["exec", "x"]).ok();
     assert_eq!(
         crate::helpers::announced(&out.stderr).as_deref(),

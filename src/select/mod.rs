@@ -339,9 +339,11 @@ impl<'i, 'a> Table<'i, 'a> {
         }
     }
 
-    /// A reserve account that could run, kept back for another account.
+    /// A reserve account kept back while a regular account can run (one
+    /// blocked on its own, by a limit, a login or the person, says so
+    /// instead).
     fn held_back(&self, k: usize) -> bool {
-        self.reserve[k] && self.regular_usable && self.tier_usable(k)
+        self.reserve[k] && self.regular_usable && !matches!(self.verdicts[k], Verdict::Blocked(..))
     }
 
     fn usable(&self, k: usize) -> bool {
