@@ -109,6 +109,8 @@ pub struct SelectionConfig {
     pub max_5h_percent: f64,
     pub spread: bool,
     pub spread_margin: f64,
+    /// Accounts used only when every other eligible account is blocked.
+    pub reserve: Vec<String>,
     #[serde(rename = "rule")]
     pub rules: Vec<DirRule>,
 }
@@ -123,6 +125,7 @@ impl Default for SelectionConfig {
             max_5h_percent: 100.0,
             spread: false,
             spread_margin: 10.0,
+            reserve: Vec::new(),
             rules: Vec::new(),
         }
     }
@@ -245,6 +248,20 @@ pub struct FailoverConfig {
     /// loopback and re-sends one refused for the usage limit on the next
     /// account (src/relay). Off until it has proven itself.
     pub in_turn: bool,
+    /// When a launch finds every account blocked: offer (on a terminal) to
+    /// spend a limit-reset credit, or never.
+    pub redeem: RedeemPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedeemPolicy {
+    /// Only `swop redeem NAME` spends a credit.
+    #[default]
+    Never,
+    /// On a terminal, ask to spend one on the blocked account that would
+    /// wait longest; never without a yes.
+    Ask,
 }
 
 /// Accepts "4s", "500ms", "1h 30m" (humantime) or a number of seconds.
@@ -362,6 +379,7 @@ impl Config {
             .order
             .iter()
             .chain(&s.exclude)
+            .chain(&s.reserve)
             .chain(s.rules.iter().map(|r| &r.account))
         {
             if let Err(e) = crate::base::name::validate_name(name) {
@@ -510,6 +528,18 @@ mod tests {
                 .in_turn
         );
         assert!(parse("[failover]\nin_turn = \"yes\"\n").is_err());
+    }
+
+    #[test]
+    fn redeem_is_never_unless_asked_and_reserve_names_are_checked() {
+        assert_eq!(parse("").unwrap().failover.redeem, RedeemPolicy::Never);
+        let c = parse("[failover]\nredeem = \"ask\"\n").unwrap();
+        assert_eq!(c.failover.redeem, RedeemPolicy::Ask);
+        assert!(parse("[failover]\nredeem = \"always\"\n").is_err());
+        assert!(parse("[failover]\nredeem = true\n").is_err());
+        let c = parse("[selection]\nreserve = [\"key\"]\n").unwrap();
+        assert_eq!(c.selection.reserve, ["key"]);
+        assert!(parse("[selection]\nreserve = [\"a/b\"]\n").is_err());
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod redeem;
+
 const USAGE: &str = "/backend-api/wham/usage";
 
 struct Rig {

@@ -13,6 +13,7 @@ mod install;
 mod launch;
 mod layout;
 mod live;
+mod never_stuck;
 mod real_codex;
 mod reliability;
 mod rig_selftest;

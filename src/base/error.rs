@@ -20,6 +20,9 @@ pub mod exit {
     pub const LOGIN_NEEDED: u8 = 6;
     pub const NO_CODEX: u8 = 7;
     pub const UNSAFE_PERMISSIONS: u8 = 8;
+    /// Something that needs a person's yes got none (no terminal to ask
+    /// and no --yes, or the answer was no): nothing was done.
+    pub const NOT_CONFIRMED: u8 = 9;
 }
 
 #[derive(Debug)]

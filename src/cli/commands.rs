@@ -1,5 +1,5 @@
 //! The management commands: add, import, list, relogin, logout, status, pick,
-//! uninstall, completions. Each turns a parsed [`Command`] into actions on the
+//! redeem, wait, uninstall, completions. Each turns a parsed [`Command`] into actions on the
 //! core modules and prints the outcome.
 
 use crate::accounts::{self, Staging};
@@ -101,6 +101,14 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config, ctx: &Context) -> Resu
             watch,
         } => crate::cli::status::status(paths, cfg, ctx, json, refresh, &names, watch),
         Command::Pick { json } => crate::cli::status::pick(paths, cfg, ctx, json),
+        Command::Redeem { name, yes, json } => {
+            crate::cli::redeem::run(paths, cfg, ctx, &name, yes, json)
+        }
+        Command::Wait {
+            names,
+            timeout,
+            notify,
+        } => crate::cli::wait::run(paths, cfg, ctx, &names, timeout, notify),
         Command::Ps { json } => crate::cli::status::ps(paths, cfg, json),
         Command::Disable { name, duration } => crate::cli::toggle::disable(paths, &name, duration),
         Command::Enable { name } => crate::cli::toggle::enable(paths, &name),
@@ -138,6 +146,15 @@ fn add(
         account.name,
         login::describe(&account.identity())
     ))?;
+    if account.identity().plan.as_deref() == Some("api-key")
+        && !cfg.selection.reserve.contains(&account.name)
+    {
+        // Billed per use, with no usage numbers: usually wanted last.
+        term::plain(&format!(
+            "an API-key login has no usage numbers; to use it only when every other account is blocked, set in swop.toml: [selection] reserve = [\"{}\"]",
+            account.name
+        ));
+    }
     term::plain(
         "next: run `codex` (or `swop codex`) and swop picks the account with the most quota left",
     );

@@ -361,6 +361,72 @@ pub const COMMANDS: &[Spec] = &[
         ],
     },
     Spec {
+        name: "redeem",
+        summary: "Spend one limit-reset credit of a blocked account now.",
+        about: "Reads the account's usage from the server first (never the cache),\n\
+                says what a credit would do (credits left, which limit it resets,\n\
+                whether another account is usable right now) and asks. Off a terminal\n\
+                it spends nothing without --yes (exit 9). Goes through codex with the\n\
+                account's own login; a retry of the same attempt (also after a lost\n\
+                answer) never spends a second credit.",
+        operands: Operands::Account,
+        after_dashes: None,
+        flags: &[
+            Flag {
+                long: "yes",
+                short: Some('y'),
+                value: None,
+                help: "spend it without asking (scripts)",
+            },
+            JSON,
+        ],
+        examples: &[
+            (
+                "swop redeem work",
+                "see what a credit would do, then say y or n",
+            ),
+            (
+                "swop redeem work --yes --json",
+                "spend one from a script: {\"outcome\", ...}",
+            ),
+        ],
+    },
+    Spec {
+        name: "wait",
+        summary: "Wait until a launch would find a usable account.",
+        about: "Sleeps until the soonest known \"usable again\" time, then asks the\n\
+                usage server (honouring its Retry-After and swop's back-off), until an\n\
+                account (one of NAME..., if given) is usable. A countdown on a\n\
+                terminal, nothing when piped. Exits 0 when one is usable, 5 at\n\
+                --timeout.",
+        operands: Operands::Accounts,
+        after_dashes: None,
+        flags: &[
+            Flag {
+                long: "timeout",
+                short: None,
+                value: Some("DURATION"),
+                help: "give up after this long, e.g. 30m or 2h (exit 5)",
+            },
+            Flag {
+                long: "notify",
+                short: None,
+                value: None,
+                help: "a desktop notification when it returns (notify-send, osascript)",
+            },
+        ],
+        examples: &[
+            (
+                "swop wait && codex exec \"fix the tests\"",
+                "run once an account is usable again",
+            ),
+            (
+                "swop wait --timeout 2h work",
+                "wait for 'work' only, two hours at most",
+            ),
+        ],
+    },
+    Spec {
         name: "codex",
         summary: "Run the real codex with ARGS under the best account.",
         about: "The `codex` shim does the same, so plain `codex ...` works. Every\n\
@@ -489,8 +555,12 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
     (2, "bad command line or account name"),
     (3, "invalid swop.toml"),
     (4, "no such account, no accounts, nothing to import"),
-    (5, "every account is blocked"),
+    (5, "every account is blocked (wait: still so at --timeout)"),
     (6, "a login is needed"),
     (7, "the real codex cannot be found or run"),
     (8, "unsafe permissions on swop's files"),
+    (
+        9,
+        "not confirmed: redeem off a terminal without --yes, or a no",
+    ),
 ];

@@ -16,12 +16,14 @@ pub mod flags;
 pub mod help;
 pub mod install;
 mod parse;
+pub mod redeem;
 pub mod render;
 pub mod simulate;
 pub mod status;
 mod suggest;
 pub mod toggle;
 pub mod views;
+pub mod wait;
 
 use crate::base::error::Result;
 use parse::{Matches, Parsed};
@@ -73,6 +75,16 @@ pub enum Command {
     },
     Pick {
         json: bool,
+    },
+    Redeem {
+        name: String,
+        yes: bool,
+        json: bool,
+    },
+    Wait {
+        names: Vec<String>,
+        timeout: Option<std::time::Duration>,
+        notify: bool,
     },
     Codex {
         args: Vec<OsString>,
@@ -140,6 +152,20 @@ impl Command {
                 name: account_name(&m)?,
             },
             "pick" => Command::Pick { json },
+            "redeem" => Command::Redeem {
+                name: account_name(&m)?,
+                yes: m.has("yes"),
+                json,
+            },
+            "wait" => Command::Wait {
+                names: m
+                    .operands
+                    .iter()
+                    .map(|v| name(&m, v))
+                    .collect::<Result<_>>()?,
+                timeout: m.value("timeout").map(|v| wait_timeout(&v)).transpose()?,
+                notify: m.has("notify"),
+            },
             "codex" => Command::Codex { args: m.operands },
             "doctor" => Command::Doctor { json },
             "uninstall" => Command::Uninstall {
@@ -200,6 +226,18 @@ fn simulate_command(m: &Matches) -> Result<Command> {
         days,
         workload,
         seed,
+    })
+}
+
+/// `--timeout 30m`, `--timeout 2h`, or a number of seconds.
+fn wait_timeout(v: &OsString) -> Result<std::time::Duration> {
+    let v = v.to_string_lossy();
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    humantime::parse_duration(&v).map_err(|e| {
+        crate::base::error::Error::usage(format!("wait: bad --timeout '{v}': {e}"))
+            .help("give a duration such as 90s, 30m or 2h")
     })
 }
 
@@ -435,6 +473,37 @@ mod tests {
             p(&["enable", "a"]).unwrap(),
             Command::Enable { name: "a".into() }
         );
+    }
+
+    #[test]
+    fn redeem_and_wait() {
+        assert_eq!(
+            p(&["redeem", "a", "-y", "--json"]).unwrap(),
+            Command::Redeem {
+                name: "a".into(),
+                yes: true,
+                json: true
+            }
+        );
+        assert!(p(&["redeem"]).is_err());
+        assert!(p(&["redeem", "a/b"]).is_err());
+        assert_eq!(
+            p(&["wait", "--timeout", "90", "a", "b", "--notify"]).unwrap(),
+            Command::Wait {
+                names: vec!["a".into(), "b".into()],
+                timeout: Some(std::time::Duration::from_secs(90)),
+                notify: true
+            }
+        );
+        assert_eq!(
+            p(&["wait", "--timeout=2h"]).unwrap(),
+            Command::Wait {
+                names: vec![],
+                timeout: Some(std::time::Duration::from_secs(7200)),
+                notify: false
+            }
+        );
+        assert!(p(&["wait", "--timeout", "soon"]).is_err());
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub struct StatusRow<'a> {
     /// Why it cannot be picked now (None: it can).
     pub unusable: Option<Unusable>,
     pub picked: bool,
+    /// In `[selection] reserve`.
+    pub reserve: bool,
     pub live: Vec<crate::launch::live::LiveSession>,
 }
 
@@ -119,6 +121,7 @@ pub fn status_rows<'a>(
             state,
             unusable: unusable.clone(),
             picked: picked == Some(account.name.as_str()),
+            reserve: false,
             live: crate::launch::live::list(paths, &account.name),
         })
         .collect()
@@ -209,6 +212,8 @@ fn usable_again(r: &StatusRow, now: i64, long: bool) -> String {
         (Reason::Disabled, false) => "enable".into(),
         (Reason::Excluded, true) => "edit swop.toml".into(),
         (Reason::Excluded, false) => "config".into(),
+        (Reason::Reserve, true) => "when all others are blocked".into(),
+        (Reason::Reserve, false) => "last".into(),
         _ => "-".into(),
     }
 }
@@ -400,6 +405,7 @@ pub fn status_view(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast
                     .unusable
                     .as_ref()
                     .is_some_and(|u| u.reason == Reason::Disabled),
+                reserve: r.reserve,
                 usable_at: TimeView::opt(r.unusable.as_ref().and_then(|u| u.until)),
                 live_sessions: live.len(),
                 live,
@@ -612,6 +618,7 @@ mod tests {
                 state,
                 unusable: unusable.clone(),
                 picked: i == 0,
+                reserve: false,
                 live: vec![],
             })
             .collect()
@@ -658,6 +665,8 @@ mod tests {
                 name: "personal-plus-account".into(),
                 at: now + 3600,
             }),
+            redeemable: vec![],
+            has_reserve: false,
         };
         let t = status_table(&r, Some(&blocked), now, None, false);
         assert!(!t.contains("* ="), "{t}");

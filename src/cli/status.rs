@@ -40,18 +40,20 @@ fn snapshot<'a>(l: &'a Pool, states: &'a [AccountState], names: &[String]) -> Sn
     let choice = l.choose(states, &[]);
     let now = crate::base::time::now();
     let disabled = accounts::disabled::load(&l.paths, now);
+    let judged = crate::select::judge_all(states, &l.cfg.selection, &disabled, now);
     let shown: Vec<(&Account, &AccountState, _)> = l
         .accounts
         .iter()
         .zip(states)
-        .filter(|(a, _)| names.is_empty() || names.contains(&a.name))
-        .map(|(a, s)| {
-            let why = crate::select::judge(s, &l.cfg.selection, &disabled, now);
-            (a, s, why)
-        })
+        .zip(judged)
+        .filter(|((a, _), _)| names.is_empty() || names.contains(&a.name))
+        .map(|((a, s), why)| (a, s, why))
         .collect();
     let picked = choice.as_ref().ok().map(|c| c.name.clone());
-    let rows = render::status_rows(&l.paths, &shown, picked.as_deref());
+    let mut rows = render::status_rows(&l.paths, &shown, picked.as_deref());
+    for r in &mut rows {
+        r.reserve = l.cfg.selection.reserve.contains(&r.account.name);
+    }
     let history =
         crate::usage::history::load_all(&l.paths, l.accounts.iter().map(|a| a.name.as_str()));
     let mut forecast = crate::select::forecast::forecast(&history, now);

@@ -81,6 +81,9 @@ pub struct AccountView {
     pub picked: bool,
     /// Kept out of automatic picks by `swop disable`.
     pub disabled: bool,
+    /// In `[selection] reserve`: used only when every other account is
+    /// blocked.
+    pub reserve: bool,
     /// When an account that cannot be used now becomes usable again (the
     /// reset that unblocks it, or the end of a `disable --for`).
     pub usable_at: Option<TimeView>,
@@ -230,6 +233,9 @@ pub struct BlockedAccountView {
     pub name: String,
     pub reason: String,
     pub usable_at: Option<TimeView>,
+    /// Limit-reset credits of an account out for a usage limit: `swop
+    /// redeem NAME` can bring it back now.
+    pub reset_credits: Option<i64>,
 }
 
 /// The extra fields of the error document when every account is blocked.
@@ -256,6 +262,11 @@ impl From<&Blocked> for BlockedView {
                     name: u.name.clone(),
                     reason: u.to_string(),
                     usable_at: TimeView::opt(u.until),
+                    reset_credits: b
+                        .redeemable
+                        .iter()
+                        .find(|(n, _)| *n == u.name)
+                        .map(|(_, c)| *c),
                 })
                 .collect(),
         }
@@ -340,6 +351,29 @@ pub struct PsView {
     pub sessions: Vec<SessionView>,
 }
 
+/// `swop redeem --json`: what the server answered, and the account after.
+#[derive(Debug, Clone, Serialize)]
+pub struct RedeemView {
+    pub account: String,
+    /// "reset", "already_redeemed" (an earlier try of this attempt reset
+    /// it), "nothing_to_reset" or "no_credit".
+    pub outcome: String,
+    /// A request went to the server (false when the numbers read just
+    /// before showed no credit).
+    pub requested: bool,
+    /// Credits the server reported before, and after a reset.
+    pub credits_before: Option<i64>,
+    pub credits_left: Option<i64>,
+    /// The limits that were at their end: "5-hour", "weekly".
+    pub resets: Vec<String>,
+    /// Another account that was usable right now (then a reset was
+    /// almost certainly a waste).
+    pub other_usable: Option<String>,
+    /// The windows read right after a reset (null when not read).
+    pub five_hour: Option<WindowView>,
+    pub weekly: Option<WindowView>,
+}
+
 /// Pretty JSON of a view, for stdout.
 /// A view as pretty JSON that is also safe on a terminal (`term::json`
 /// escapes the control and bidi characters serde_json leaves raw).
@@ -381,6 +415,7 @@ pub mod samples {
                 warning: Some("usage server timed out".into()),
                 picked: true,
                 disabled: false,
+                reserve: false,
                 usable_at: Some(time()),
                 live_sessions: 1,
                 live: vec![LiveView {
@@ -480,6 +515,7 @@ pub mod samples {
                 name: "work".into(),
                 reason: "limit reached".into(),
                 usable_at: Some(time()),
+                reset_credits: Some(1),
             }],
         };
         let e = crate::base::error::Error::new("all accounts blocked")
@@ -505,6 +541,20 @@ pub mod samples {
                 check: "the shim dir is not on PATH".into(),
                 fix: Some("run ./install.sh again".into()),
             }],
+        }
+    }
+
+    pub fn redeem() -> RedeemView {
+        RedeemView {
+            account: "work".into(),
+            outcome: "reset".into(),
+            requested: true,
+            credits_before: Some(2),
+            credits_left: Some(1),
+            resets: vec!["weekly".into()],
+            other_usable: Some("home".into()),
+            five_hour: Some(window(18000)),
+            weekly: Some(window(604800)),
         }
     }
 
@@ -614,6 +664,10 @@ mod tests {
                 serde_json::to_value(samples::ps()).unwrap(),
             ),
             (
+                "swop redeem --json",
+                serde_json::to_value(samples::redeem()).unwrap(),
+            ),
+            (
                 "swop simulate --json",
                 serde_json::to_value(samples::simulate()).unwrap(),
             ),
@@ -699,12 +753,16 @@ mod tests {
                 name: "a".into(),
                 at: 100,
             }),
+            redeemable: vec![("b".into(), 2)],
+            has_reserve: false,
         };
         let v = serde_json::to_value(BlockedView::from(&b)).unwrap();
         assert_eq!(v["account"], Value::Null);
         assert_eq!(v["earliest"]["name"], "a");
         assert_eq!(v["earliest"]["at"]["unix"], 100);
         assert_eq!(v["accounts"][1]["usable_at"], Value::Null);
+        assert_eq!(v["accounts"][0]["reset_credits"], Value::Null);
+        assert_eq!(v["accounts"][1]["reset_credits"], 2);
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! inode, which also catches hard links and copies made by `ln`).
 //!
 //! Unit `codex/`: the binary, the [`Codex`] runner, login into a home
-//! (`login`), signal forwarding (`signals`). Never picks an account and never
+//! (`login`), a JSON-RPC session with `codex app-server` (`app_server`),
+//! signal forwarding (`signals`). Never picks an account and never
 //! reads usage: it runs codex where it is told to.
 
+pub mod app_server;
 pub mod login;
 mod runner;
 pub mod signals;

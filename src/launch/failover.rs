@@ -87,6 +87,11 @@ pub fn plan(
             if let Some(cmd) = &resume_cmd {
                 msg.push_str(&format!("; session to resume later: {cmd}"));
             }
+            // The ways out: wait for the reset, or a limit-reset credit.
+            msg.push_str("; `swop wait` returns once an account is usable");
+            if let Some((name, _)) = blocked.redeemable.first() {
+                msg.push_str(&format!(", or reset one now: swop redeem {name}"));
+            }
             term::warn(&msg);
             return Ok(None);
         }

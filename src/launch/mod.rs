@@ -18,6 +18,7 @@ pub mod failover;
 mod in_turn;
 pub mod live;
 mod pool;
+pub mod redeem;
 mod route;
 mod summary;
 
@@ -282,9 +283,13 @@ impl Launcher {
                 }
             }
         }
-        self.pool
-            .choose(states, &[])
-            .map_err(|b| b.error(crate::base::time::now()))
+        match self.pool.choose(states, &[]) {
+            Ok(c) => Ok(c),
+            // Every account blocked: a limit-reset credit, if the person
+            // says so ([failover] redeem = "ask").
+            Err(b) => redeem::offer(&self.pool, states, &b)?
+                .ok_or_else(|| b.error(crate::base::time::now())),
+        }
     }
 
     fn announce(&self, choice: &Choice, states: &[AccountState]) {

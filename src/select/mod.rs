@@ -60,6 +60,13 @@ pub struct Blocked {
     /// Each account and why it cannot be used (with when it can again).
     pub accounts: Vec<Unusable>,
     pub earliest: Option<Comeback>,
+    /// Accounts out for a usage limit that hold limit-reset credits (name,
+    /// how many), the one that would wait longest first: `swop redeem NAME`
+    /// brings one back at once.
+    pub redeemable: Vec<(String, i64)>,
+    /// Whether `[selection] reserve` names an account (then it is blocked
+    /// too, and listed in `accounts`).
+    pub has_reserve: bool,
 }
 
 impl Blocked {
@@ -82,8 +89,35 @@ impl Blocked {
             .all(|u| u.reason == Reason::SessionExpired)
     }
 
+    /// The ways out that apply, one line each: wait for the reset, spend a
+    /// limit-reset credit, a reserve account, force one.
+    pub fn ways_out(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match &self.earliest {
+            Some(c) => out.push(format!(
+                "wait: `swop wait && codex ...` starts once '{}' is usable again",
+                c.name
+            )),
+            None => out.push(
+                "wait: `swop wait && codex ...` starts once an account is usable again".into(),
+            ),
+        }
+        if let Some((name, n)) = self.redeemable.first() {
+            out.push(format!(
+                "or reset a limit now with one of its {n} limit-reset credit(s): swop redeem {name}"
+            ));
+        }
+        if !self.has_reserve {
+            out.push(
+                "or keep a reserve for this: [selection] reserve = [\"NAME\"] in swop.toml, e.g. an API-key login (swop add NAME -- --with-api-key)".into(),
+            );
+        }
+        out.push("or force one: SWOP_ACCOUNT=NAME codex ...".into());
+        out
+    }
+
     /// The error a launch or `swop pick` ends with: each account's reason,
-    /// and the fix that applies (log in again, or wait / add / force).
+    /// and the fix that applies (log in again, or the ways out).
     pub fn error(&self, now: i64) -> Error {
         let mut msg = self.headline(now);
         for u in &self.accounts {
@@ -96,7 +130,7 @@ impl Blocked {
                 .code(exit::LOGIN_NEEDED);
         }
         Error::new(msg)
-            .help("wait for a reset, add another account (swop add NAME), or force one: SWOP_ACCOUNT=NAME codex ...")
+            .help(self.ways_out().join("\n  "))
             .code(exit::ALL_BLOCKED)
     }
 }
@@ -108,26 +142,31 @@ enum Verdict {
     Blocked(Reason, Option<i64>),
 }
 
-/// Why one account cannot be picked now, and when it can again; None when
+/// Why each account cannot be picked now, and when it can again; None when
 /// it can be. (Unknown usage is reported too: it is usable only when no
-/// account has numbers, which [`select`] decides.) What `status` shows.
-pub fn judge(
-    state: &AccountState,
+/// account has numbers, which [`select`] decides; a reserve account is out,
+/// [`Reason::Reserve`], while another account can be used.) What `status`
+/// shows.
+pub fn judge_all(
+    states: &[AccountState],
     cfg: &SelectionConfig,
     disabled: &[Disabled],
     now: i64,
-) -> Option<Unusable> {
-    let (reason, until) = match verdict(state, cfg, disabled, now) {
-        Verdict::Eligible => return None,
-        Verdict::Unknown(r) => (r, None),
-        Verdict::Blocked(r, t) => (r, t),
-    };
-    Some(Unusable {
-        name: state.name.clone(),
-        reason,
-        until,
+) -> Vec<Option<Unusable>> {
+    let inputs: Vec<Input> = states
+        .iter()
+        .map(|state| Input { state, live: 0 })
+        .collect();
+    let policy = Policy {
+        cfg,
+        forced: None,
+        cwd: Path::new("/"),
+        home: None,
+        disabled,
         now,
-    })
+    };
+    let table = Table::new(&inputs, &policy);
+    (0..inputs.len()).map(|k| table.unusable(k)).collect()
 }
 
 fn verdict(s: &AccountState, cfg: &SelectionConfig, disabled: &[Disabled], now: i64) -> Verdict {
@@ -241,11 +280,16 @@ fn expand(dir: &str, home: Option<&Path>) -> PathBuf {
 }
 
 /// The verdicts over all inputs, and the helpers every step of [`select`]
-/// shares.
+/// shares. Accounts come in two tiers: the regular ones, and the reserve
+/// (`[selection] reserve`), usable only when no regular account is.
 struct Table<'i, 'a> {
     inputs: &'i [Input<'a>],
     verdicts: Vec<Verdict>,
-    known_good: bool,
+    reserve: Vec<bool>,
+    /// Per tier (regular, reserve): an account of it has good numbers.
+    known_good: [bool; 2],
+    /// A regular account can be used: the reserve is held back.
+    regular_usable: bool,
     now: i64,
 }
 
@@ -256,13 +300,25 @@ impl<'i, 'a> Table<'i, 'a> {
             .iter()
             .map(|i| verdict(i.state, cfg, policy.disabled, now))
             .collect();
-        let known_good = verdicts.iter().any(|v| matches!(v, Verdict::Eligible));
-        Table {
+        let reserve: Vec<bool> = inputs
+            .iter()
+            .map(|i| cfg.reserve.contains(&i.state.name))
+            .collect();
+        let good_in = |tier: bool| {
+            (0..inputs.len())
+                .any(|k| reserve[k] == tier && matches!(verdicts[k], Verdict::Eligible))
+        };
+        let known_good = [good_in(false), good_in(true)];
+        let mut table = Table {
             inputs,
             verdicts,
             known_good,
+            reserve,
+            regular_usable: false,
             now,
-        }
+        };
+        table.regular_usable = (0..inputs.len()).any(|k| !table.reserve[k] && table.tier_usable(k));
+        table
     }
 
     fn name(&self, k: usize) -> &str {
@@ -273,16 +329,30 @@ impl<'i, 'a> Table<'i, 'a> {
         usage_of(&self.inputs[k]).and_then(Usage::weekly_used)
     }
 
-    fn usable(&self, k: usize) -> bool {
+    /// Usable within its own tier: eligible, or without numbers while no
+    /// account of the tier has good ones.
+    fn tier_usable(&self, k: usize) -> bool {
         match &self.verdicts[k] {
             Verdict::Eligible => true,
-            Verdict::Unknown(_) => !self.known_good,
+            Verdict::Unknown(_) => !self.known_good[usize::from(self.reserve[k])],
             Verdict::Blocked(..) => false,
         }
     }
 
+    /// A reserve account kept back while a regular account can run (one
+    /// blocked on its own, by a limit, a login or the person, says so
+    /// instead).
+    fn held_back(&self, k: usize) -> bool {
+        self.reserve[k] && self.regular_usable && !matches!(self.verdicts[k], Verdict::Blocked(..))
+    }
+
+    fn usable(&self, k: usize) -> bool {
+        self.tier_usable(k) && !self.held_back(k)
+    }
+
     fn unusable(&self, k: usize) -> Option<Unusable> {
         let (reason, until) = match &self.verdicts[k] {
+            _ if self.held_back(k) => (Reason::Reserve, None),
             Verdict::Blocked(r, t) => (*r, *t),
             Verdict::Unknown(r) => (*r, None),
             Verdict::Eligible => return None,
@@ -303,6 +373,7 @@ impl<'i, 'a> Table<'i, 'a> {
                     name: self.name(k).to_string(),
                     weekly: self.weekly(k),
                 },
+                _ if self.held_back(k) => Passed::Unusable(self.unusable(k).expect("held back")),
                 Verdict::Unknown(r) => Passed::NoDataWhileOthersHave {
                     name: self.name(k).to_string(),
                     reason: *r,
@@ -340,7 +411,29 @@ impl<'i, 'a> Table<'i, 'a> {
             .filter_map(|u| u.until.map(|at| (at, u.name.clone())))
             .min()
             .map(|(at, name)| Comeback { name, at });
-        Blocked { accounts, earliest }
+        // Out for a usage limit (not disabled, expired, ...), with credits;
+        // the longest wait first (unknown counts as longest).
+        let mut redeemable: Vec<(Option<i64>, String, i64)> = accounts
+            .iter()
+            .filter(|u| u.reason.is_usage_limit())
+            .filter_map(|u| {
+                let k = self.inputs.iter().position(|i| i.state.name == u.name)?;
+                let n = usage_of(&self.inputs[k])?
+                    .reset_credits
+                    .filter(|&n| n > 0)?;
+                Some((u.until, u.name.clone(), n))
+            })
+            .collect();
+        redeemable.sort_by(|a, b| {
+            let wait = |t: Option<i64>| t.unwrap_or(i64::MAX);
+            wait(b.0).cmp(&wait(a.0)).then(a.1.cmp(&b.1))
+        });
+        Blocked {
+            accounts,
+            earliest,
+            redeemable: redeemable.into_iter().map(|(_, n, c)| (n, c)).collect(),
+            has_reserve: self.reserve.iter().any(|&r| r),
+        }
     }
 }
 
@@ -891,10 +984,111 @@ mod tests {
         assert_eq!(pick_at(&for_a_while, None, 2000).unwrap().name, "a");
     }
 
+    fn limited(name: &str, reset: i64, credits: Option<i64>) -> AccountState {
+        let mut s = state(name, Some(100.0), 0.0, reset);
+        let u = &mut s.usage.as_mut().unwrap().0;
+        u.limit_reached = Some(true);
+        u.reset_credits = credits;
+        s
+    }
+
+    fn api_key(name: &str) -> AccountState {
+        AccountState {
+            api_key: true,
+            ..state(name, None, 0.0, 0)
+        }
+    }
+
+    #[test]
+    fn a_reserve_is_never_picked_while_another_account_can_run() {
+        let cfg = SelectionConfig {
+            reserve: vec!["key".into(), "pro".into()],
+            ..SelectionConfig::default()
+        };
+        // The reserve has the lowest usage, and one has no numbers at all:
+        // neither matters while 'a' can run.
+        let s = [
+            state("a", Some(80.0), 0.0, 9000),
+            state("pro", Some(1.0), 0.0, 9000),
+            api_key("key"),
+        ];
+        let c = pick_with(&s, &cfg, None, "/").unwrap();
+        assert_eq!(c.name, "a");
+        assert_eq!(
+            c.passed[0].to_string(),
+            "reserve (used only when every other account is blocked)"
+        );
+        let s = [state("a", Some(80.0), 0.0, 9000), api_key("key")];
+        let c = pick_with(&s, &cfg, None, "/").unwrap();
+        assert_eq!(c.name, "a");
+        assert_eq!(c.passed[0].name(), "key");
+        assert!(c.passed[0].to_string().starts_with("reserve"));
+        // A regular account without numbers still comes before the reserve.
+        let s = [state("a", None, 0.0, 0), state("pro", Some(1.0), 0.0, 9000)];
+        assert_eq!(pick_with(&s, &cfg, None, "/").unwrap().name, "a");
+        let judged = judge_all(&s, &cfg, &[], 1000);
+        assert_eq!(judged[1].as_ref().unwrap().reason, Reason::Reserve);
+        // SWOP_ACCOUNT still forces a reserve.
+        let s = [state("a", Some(80.0), 0.0, 9000), api_key("key")];
+        assert_eq!(pick_with(&s, &cfg, Some("key"), "/").unwrap().name, "key");
+    }
+
+    #[test]
+    fn a_reserve_is_picked_when_every_other_account_is_blocked() {
+        let cfg = SelectionConfig {
+            reserve: vec!["key".into(), "pro".into()],
+            ..SelectionConfig::default()
+        };
+        let s = [limited("a", 7000, None), api_key("key")];
+        let c = pick_with(&s, &cfg, None, "/").unwrap();
+        assert_eq!(c.name, "key");
+        // Among reserves, good numbers first, as among regular accounts.
+        let s = [
+            limited("a", 7000, None),
+            api_key("key"),
+            state("pro", Some(50.0), 0.0, 9000),
+        ];
+        assert_eq!(pick_with(&s, &cfg, None, "/").unwrap().name, "pro");
+        assert!(judge_all(&s, &cfg, &[], 1000)[2].is_none());
+        // Every reserve blocked too: blocked, and the message says so.
+        let s = [limited("a", 7000, None), limited("pro", 8000, None)];
+        let b = pick_with(&s, &cfg, None, "/").unwrap_err();
+        assert!(b.has_reserve);
+        assert!(!b.ways_out().join("\n").contains("[selection] reserve"));
+    }
+
+    #[test]
+    fn all_blocked_names_the_ways_out_that_apply() {
+        let s = [
+            limited("soon", 2000, Some(1)),
+            limited("late", 9000, Some(2)),
+            limited("none", 5000, Some(0)),
+        ];
+        let b = pick_with(&s, &SelectionConfig::default(), None, "/").unwrap_err();
+        assert_eq!(
+            b.redeemable,
+            [("late".to_string(), 2), ("soon".to_string(), 1)],
+            "the longest wait first; no credit, no entry"
+        );
+        let e = b.error(1000);
+        assert_eq!(e.code, exit::ALL_BLOCKED);
+        let help = e.help.unwrap();
+        assert!(help.contains("swop wait && codex ..."), "{help}");
+        assert!(help.contains("'soon' is usable again"), "{help}");
+        assert!(help.contains("swop redeem late"), "{help}");
+        assert!(help.contains("[selection] reserve"), "{help}");
+        assert!(help.contains("SWOP_ACCOUNT=NAME"), "{help}");
+        // Without credits, no redeem line.
+        let s = [limited("a", 2000, None)];
+        let b = pick_with(&s, &SelectionConfig::default(), None, "/").unwrap_err();
+        assert!(!b.error(1000).help.unwrap().contains("redeem"));
+    }
+
     #[test]
     fn judge_says_which_reset_brings_an_account_back() {
         let cfg = SelectionConfig::default();
-        let judge_at = |s: &AccountState| judge(s, &cfg, &[], 1000);
+        let judge_at =
+            |s: &AccountState| judge_all(std::slice::from_ref(s), &cfg, &[], 1000)[0].clone();
         assert_eq!(judge_at(&state("a", Some(10.0), 0.0, 9000)), None);
         // A 5-hour block comes back at the 5-hour reset, not the weekly one.
         let mut five = state("a", Some(10.0), 100.0, 9000);

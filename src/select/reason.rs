@@ -23,6 +23,8 @@ pub enum Reason {
         used: f64,
         max: f64,
     },
+    /// `[selection] reserve`: kept for when every other account is blocked.
+    Reserve,
 }
 
 impl Reason {
@@ -40,6 +42,7 @@ impl Reason {
             Reason::NotAllowed => "not allowed",
             Reason::WeeklyAtCap { .. } => "over weekly max",
             Reason::FiveHourAtCap { .. } => "over 5h max",
+            Reason::Reserve => "reserve",
         }
     }
 
@@ -53,6 +56,18 @@ impl Reason {
             Reason::WeeklyAtCap { .. } | Reason::FiveHourAtCap { .. } => "over max",
             r => r.word(),
         }
+    }
+
+    /// Out for a usage limit (the backend's or the person's cap): what a
+    /// limit-reset credit can undo.
+    pub fn is_usage_limit(&self) -> bool {
+        matches!(
+            self,
+            Reason::LimitReached
+                | Reason::NotAllowed
+                | Reason::WeeklyAtCap { .. }
+                | Reason::FiveHourAtCap { .. }
+        )
     }
 
     /// Out for a reason the person did not choose and must notice (shown
@@ -90,6 +105,9 @@ impl fmt::Display for Reason {
                     f,
                     "over 5h max (5-hour {used:.0}% used, max_5h_percent {max:.0})"
                 )
+            }
+            Reason::Reserve => {
+                f.write_str("reserve (used only when every other account is blocked)")
             }
         }
     }

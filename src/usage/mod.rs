@@ -7,9 +7,9 @@
 //! strings, never an echo of the body.
 //!
 //! Unit `usage/`: the model (here), its sources (`fetch`: wham HTTP and codex
-//! app-server), the `cache`, and `gather` (one parallel round for all
-//! accounts). Never picks an account and never prints: warnings travel back
-//! as values.
+//! app-server), the `cache`, `gather` (one parallel round for all
+//! accounts), and spending a limit-reset credit (`reset_credit`). Never
+//! picks an account and never prints: warnings travel back as values.
 
 pub mod advice;
 pub mod background;
@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod gather;
 pub mod history;
 pub mod learn;
+pub mod reset_credit;
 
 pub use extras::{Credits, NamedLimit};
 
@@ -249,12 +250,15 @@ pub fn parse_app_server(result: &Value, now: i64) -> Result<Usage, &'static str>
         }))
     };
     let (five, week) = classify(window(rl.get("primary"))?, window(rl.get("secondary"))?);
-    with_reached(
+    let mut u = with_reached(
         from_windows(string(rl.get("planType")), five, week),
         extras::reached_type(rl.get("rateLimitReachedType")),
         extras::credits(rl.get("credits")),
-    )
-    .checked(now)
+    );
+    u.reset_credits = result
+        .pointer("/rateLimitResetCredits/availableCount")
+        .and_then(Value::as_i64);
+    u.checked(now)
 }
 
 /// A usage whose limit flags come from its windows: a window at 100% (or a
@@ -503,6 +507,10 @@ mod tests {
         assert_eq!(u.five_hour_used(), Some(10.0));
         assert_eq!(u.plan.as_deref(), Some("plus"));
         assert!(!u.is_limited());
+        assert_eq!(u.reset_credits, None);
+        let v = serde_json::json!({"rateLimits": {"primary": null},
+            "rateLimitResetCredits": {"availableCount": 2, "credits": null}});
+        assert_eq!(parse_app_server(&v, 150).unwrap().reset_credits, Some(2));
         let v = serde_json::json!({"rateLimits": {"primary": null,
             "secondary": {"usedPercent": 100, "windowDurationMins": 10080, "resetsAt": 200}}});
         assert!(parse_app_server(&v, 150).unwrap().is_limited());

@@ -88,6 +88,9 @@ pub struct Req {
     pub user_agent: Option<String>,
     /// All headers, names lowercased, in order.
     pub headers: Vec<(String, String)>,
+    /// The request body as text (bodies over 1 MiB are cut; zstd bodies
+    /// read as noise).
+    pub body: String,
 }
 
 impl Req {
@@ -127,6 +130,28 @@ struct State {
     /// Access tokens answered 401 although they have not expired.
     revoked: Vec<String>,
     requests: Vec<Req>,
+    /// Usage bodies that replace an account's from a time (Unix s) on.
+    scheduled_usage: HashMap<String, (i64, Value)>,
+    /// How the reset-credit consume endpoint answers, per account.
+    consume: HashMap<String, Consume>,
+    /// Consume request ids that already reset a limit.
+    redeemed: Vec<String>,
+}
+
+/// How `POST /backend-api/wham/rate-limit-reset-credits/consume` answers
+/// for one account (the body codex sends: `{"redeem_request_id": KEY}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consume {
+    /// Answer the first this-many requests with HTTP 500 (nothing done).
+    pub fail_first: u32,
+    /// Then carry out this-many requests but answer them 500 anyway: the
+    /// answer is lost on the way, as after a dropped connection.
+    pub lose_first: u32,
+    /// Then `{"code": ...}`: "reset" (resets the account's usage to 0 %
+    /// and takes one of its `rate_limit_reset_credits`), "nothing_to_reset",
+    /// "no_credit". A request id that already reset is answered
+    /// "already_redeemed", as the service does.
+    pub code: &'static str,
 }
 
 struct Shared {
@@ -390,6 +415,21 @@ impl Backend {
         self.shared.lock().revoked.push(token.to_string());
     }
 
+    /// From `at` (Unix s) on, the usage endpoint answers `usage` for this
+    /// account (what an account looks like once its announced reset came).
+    pub fn set_usage_from(&self, account_id: &str, at: i64, usage: Value) {
+        self.shared
+            .lock()
+            .scheduled_usage
+            .insert(account_id.to_string(), (at, usage));
+    }
+
+    /// How the reset-credit consume endpoint answers for this account
+    /// (default: 404, as for an unknown route).
+    pub fn set_consume(&self, account_id: &str, c: Consume) {
+        self.shared.lock().consume.insert(account_id.to_string(), c);
+    }
+
     /// Every request so far, in arrival order.
     pub fn requests(&self) -> Vec<Req> {
         self.shared.lock().requests.clone()
@@ -537,6 +577,7 @@ struct Request {
     method: String,
     path: String,
     headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 impl Request {
@@ -596,12 +637,13 @@ fn read_request(shared: &Shared, stream: &mut impl Conn) -> io::Result<Request> 
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let req = Request {
+    let mut req = Request {
         method,
         path: target,
         headers,
+        body: Vec::new(),
     };
-    // Read and discard the body.
+    // Read the body (kept up to 1 MiB).
     if let Some(len) = req
         .header("content-length")
         .and_then(|v| v.parse::<usize>().ok())
@@ -626,6 +668,8 @@ fn read_request(shared: &Shared, stream: &mut impl Conn) -> io::Result<Request> 
             rest.extend_from_slice(&chunk[..n]);
         }
     }
+    rest.truncate(1 << 20);
+    req.body = rest;
     Ok(req)
 }
 
@@ -751,6 +795,7 @@ fn handle(shared: &Shared, mut stream: impl Conn) {
         account_id: account_id.clone(),
         user_agent: req.header("user-agent").map(str::to_string),
         headers: req.headers.clone(),
+        body: String::from_utf8_lossy(&req.body).into_owned(),
     });
     let account = account_id.clone().unwrap_or_default();
     let method = req.method.to_ascii_uppercase();
@@ -779,6 +824,9 @@ fn handle(shared: &Shared, mut stream: impl Conn) {
         }
         ("GET", "/backend-api/wham/accounts/check") => {
             accounts_check_answer(&account, authorization.as_deref())
+        }
+        ("POST", "/backend-api/wham/rate-limit-reset-credits/consume") => {
+            consume_answer(shared, &account, authorization.as_deref(), &req.body)
         }
         ("POST", "/oauth/token") => refresh_answer(shared),
         ("POST", "/oauth/revoke") => Answer::json(200, &json!({})),
@@ -863,6 +911,71 @@ fn token_problem(shared: &Shared, account: &str, authorization: Option<&str>) ->
     None
 }
 
+/// The reset-credit consume endpoint, as `set_consume` says; a request id
+/// that already reset answers "already_redeemed".
+fn consume_answer(
+    shared: &Shared,
+    account: &str,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Answer {
+    if let Some(a) = token_problem(shared, account, authorization) {
+        return a;
+    }
+    let id = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v["redeem_request_id"].as_str().map(str::to_string));
+    let Some(id) = id else {
+        return Answer::json(400, &json!({"error": {"message": "no redeem_request_id"}}));
+    };
+    let mut st = shared.lock();
+    let Some(c) = st.consume.get_mut(account) else {
+        return Answer::json(404, &json!({}));
+    };
+    if c.fail_first > 0 {
+        c.fail_first -= 1;
+        return Answer::json(500, &json!({"error": {"message": "try again"}}));
+    }
+    let code = c.code;
+    let lose = c.lose_first > 0;
+    c.lose_first = c.lose_first.saturating_sub(1);
+    let code = if st.redeemed.contains(&id) {
+        "already_redeemed"
+    } else {
+        if code == "reset" {
+            st.redeemed.push(id);
+            if let Some(u) = st.usage.get_mut(account) {
+                reset_usage(u);
+            }
+        }
+        code
+    };
+    if lose {
+        return Answer::json(
+            500,
+            &json!({"error": {"message": "upstream connection reset"}}),
+        );
+    }
+    Answer::json(200, &json!({"code": code}))
+}
+
+/// What a reset does to a usage body: both windows at 0 %, usable, one
+/// reset credit fewer.
+pub fn reset_usage(u: &mut Value) {
+    let rl = &mut u["rate_limit"];
+    rl["limit_reached"] = json!(false);
+    rl["allowed"] = json!(true);
+    for w in ["primary_window", "secondary_window"] {
+        if rl[w].is_object() {
+            rl[w]["used_percent"] = json!(0);
+        }
+    }
+    u["rate_limit_reached_type"] = Value::Null;
+    if let Some(n) = u["rate_limit_reset_credits"]["available_count"].as_i64() {
+        u["rate_limit_reset_credits"]["available_count"] = json!((n - 1).max(0));
+    }
+}
+
 fn usage_answer(
     shared: &Shared,
     stream: &mut impl Conn,
@@ -870,7 +983,15 @@ fn usage_answer(
     authorization: Option<&str>,
 ) -> Option<Answer> {
     let (delay, fault, usage) = {
-        let st = shared.lock();
+        let mut st = shared.lock();
+        let due = st
+            .scheduled_usage
+            .get(account)
+            .is_some_and(|(at, _)| fixtures::now_unix() >= *at);
+        if due {
+            let (_, u) = st.scheduled_usage.remove(account).expect("due");
+            st.usage.insert(account.to_string(), u);
+        }
         (
             st.usage_delay,
             st.faults.get(account).cloned(),

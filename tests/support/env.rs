@@ -168,6 +168,12 @@ impl TestEnv {
         c
     }
 
+    /// Every `account/rateLimitResetCredit/consume` the fake app-server
+    /// answered: (CODEX_HOME, idempotency key), in order.
+    pub fn consume_calls(&self) -> Vec<(String, String)> {
+        fake_codex::parse_consume_log(&self.log.with_extension("log.consume"))
+    }
+
     /// Every fake codex invocation so far.
     pub fn fake_log(&self) -> Vec<FakeCall> {
         fake_codex::parse_fake_log(&self.log)

@@ -26,6 +26,8 @@
 //! | `FAKE_DELEGATE_REAL` | exec this real codex for non-login/logout commands |
 //! | `FAKE_DELEGATE_RIG_URL` | with the above: add `-c chatgpt_base_url=...`, `-c openai_base_url=...` |
 //! | `FAKE_APP_SERVER` | `app-server` behaviour: `dead` (auth error), `hang`; default: answers `FAKE_APP_SERVER_RESULT` (a JSON result) or a plus 20%/30% one, and an auth error when `$CODEX_HOME/auth.json` is missing |
+//! | `FAKE_CONSUME_OUTCOME` | app-server's answer to `account/rateLimitResetCredit/consume` (default `reset`); each call is logged as `CODEX_HOME=<home>\tKEY=<idempotencyKey>` in `$FAKE_CONSUME_LOG` (default `$FAKE_CODEX_LOG.consume`) |
+//! | `FAKE_CONSUME_FAILS` | the first N consume calls (counted in that log) answer an error, as codex does when the backend answers 500 |
 //! | `FAKE_RUN_LOGS_OUT` | other commands delete `$CODEX_HOME/auth.json` before exiting (the session died during the run) |
 //! | `FAKE_NEW_ROLLOUT` | other commands first copy this file to a new session file, named as codex names them (UTC day folder, UUID v7 id of now), under `$CODEX_HOME/sessions`, and print `fake session: <id>` on stderr |
 //! | `FAKE_APPEND` | `SRC:DST ...`: other commands first append each SRC file to its DST (a resumed session's turns, codex's history.jsonl) |
@@ -121,17 +123,31 @@ case "$sub" in
     ;;
   app-server)
     case "${FAKE_APP_SERVER:-}" in hang) exec sleep 1000 ;; esac
+    clog=${FAKE_CONSUME_LOG:-${FAKE_CODEX_LOG:-/dev/null}.consume}
     while IFS= read -r req; do
+      rid=$(printf '%s' "$req" | sed -n 's/.*[{,]"id":\([0-9][0-9]*\)[,}].*/\1/p')
       case "$req" in
+        *'account/rateLimitResetCredit/consume'*)
+          key=$(printf '%s' "$req" | sed -n 's/.*"idempotencyKey":"\([^"]*\)".*/\1/p')
+          done_before=$(grep -c . "$clog" 2>/dev/null || true)
+          printf 'CODEX_HOME=%s\tKEY=%s\n' "$home" "$key" >> "$clog"
+          if [ "${done_before:-0}" -lt "${FAKE_CONSUME_FAILS:-0}" ]; then
+            printf '{"jsonrpc":"2.0","id":%s,"error":{"code":-32603,"message":"failed to consume rate limit reset: POST http://x/consume failed: 500 Internal Server Error"}}\n' "$rid"
+          elif [ "${FAKE_APP_SERVER:-}" = dead ] || [ ! -f "$home/auth.json" ]; then
+            printf '{"jsonrpc":"2.0","id":%s,"error":{"code":-32600,"message":"codex account authentication required"}}\n' "$rid"
+          else
+            printf '{"jsonrpc":"2.0","id":%s,"result":{"outcome":"%s"}}\n' "$rid" "${FAKE_CONSUME_OUTCOME:-reset}"
+          fi
+          ;;
         *'"id":1'*) printf '{"jsonrpc":"2.0","id":1,"result":{}}\n' ;;
-        *'"id":2'*)
+        *'account/rateLimits/read'*)
           printf '{"jsonrpc":"2.0","method":"account/updated","params":{}}\n'
           if [ "${FAKE_APP_SERVER:-}" = dead ] || [ ! -f "$home/auth.json" ]; then
-            printf '{"jsonrpc":"2.0","id":2,"error":{"code":-32600,"message":"codex account authentication required to read rate limits"}}\n'
+            printf '{"jsonrpc":"2.0","id":%s,"error":{"code":-32600,"message":"codex account authentication required to read rate limits"}}\n' "$rid"
           elif [ -n "${FAKE_APP_SERVER_RESULT:-}" ]; then
-            printf '{"jsonrpc":"2.0","id":2,"result":%s}\n' "$FAKE_APP_SERVER_RESULT"
+            printf '{"jsonrpc":"2.0","id":%s,"result":%s}\n' "$rid" "$FAKE_APP_SERVER_RESULT"
           else
-            printf '{"jsonrpc":"2.0","id":2,"result":{"rateLimits":{"primary":{"usedPercent":20,"windowDurationMins":300,"resetsAt":%s},"secondary":{"usedPercent":30,"windowDurationMins":10080,"resetsAt":%s},"planType":"plus","rateLimitReachedType":null}}}\n' "$(( $(date +%s) + 3600 ))" "$(( $(date +%s) + 300000 ))"
+            printf '{"jsonrpc":"2.0","id":%s,"result":{"rateLimits":{"primary":{"usedPercent":20,"windowDurationMins":300,"resetsAt":%s},"secondary":{"usedPercent":30,"windowDurationMins":10080,"resetsAt":%s},"planType":"plus","rateLimitReachedType":null}}}\n' "$rid" "$(( $(date +%s) + 3600 ))" "$(( $(date +%s) + 300000 ))"
           fi
           ;;
       esac
@@ -236,6 +252,20 @@ impl FakeCall {
         }
         None
     }
+}
+
+/// The consume calls the fake app-server answered: (CODEX_HOME, key).
+pub fn parse_consume_log(path: &Path) -> Vec<(String, String)> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let (home, key) = l.split_once('\t')?;
+            Some((
+                home.strip_prefix("CODEX_HOME=")?.to_string(),
+                key.strip_prefix("KEY=")?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 /// Parse a fake-codex log. Missing file: no calls.
