@@ -20,6 +20,9 @@ pub mod exit {
     pub const LOGIN_NEEDED: u8 = 6;
     pub const NO_CODEX: u8 = 7;
     pub const UNSAFE_PERMISSIONS: u8 = 8;
+    /// Ctrl-C during a step swop waits for (a login): 128 + SIGINT, what a
+    /// shell reports for an interrupted command.
+    pub const CANCELLED: u8 = 130;
 }
 
 #[derive(Debug)]
