@@ -205,6 +205,20 @@ pub fn confirm(question: &str) -> bool {
     }
 }
 
+/// Asks `question [y/N]` on stderr, for what cannot be undone: only `y` or
+/// `yes` means yes; Enter, EOF or anything else means no.
+pub fn confirm_no(question: &str) -> bool {
+    emit(format!("swop: {question} [y/N] "));
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => {
+            emit("\n".into());
+            false
+        }
+        Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
+    }
+}
+
 /// A one-line "working on it" note on stderr for a wait that turned out
 /// long: shown only on a terminal and only after `delay`, erased (not left
 /// behind) when the value is dropped. Off a terminal it costs nothing.
