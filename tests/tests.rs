@@ -7,11 +7,13 @@ mod support;
 
 mod accounts;
 mod cli;
+mod completions;
 mod in_turn;
 mod install;
 mod launch;
 mod layout;
 mod live;
+mod polish;
 mod real_codex;
 mod reliability;
 mod rig_selftest;
