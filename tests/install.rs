@@ -133,7 +133,11 @@ fn uninstall_removes_what_install_added_and_keeps_accounts() {
     add(&env, "work", &Identity::named("work"));
     let mut c = env.command("/bin/sh");
     let out = c.arg(install_sh()).arg("--uninstall").ok();
-    assert!(out.stdout.contains("kept your accounts"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("kept your account in"),
+        "{}",
+        out.stdout
+    );
     assert!(!env.swop_home.join("bin/swop").exists());
     assert!(!env.swop_home.join("shim/codex").exists());
     assert_eq!(
