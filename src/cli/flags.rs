@@ -522,7 +522,7 @@ pub const COMMANDS: &[Spec] = &[
             ("swop help status", "the same as swop status --help"),
             (
                 "swop help config > \"${SWOP_HOME:-$HOME/.swop}/swop.toml\"",
-                "start a config from the defaults",
+                "start from defaults",
             ),
             ("swop help --man | man -l -", "the manual page"),
         ],

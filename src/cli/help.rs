@@ -48,8 +48,13 @@ pub fn main_help() -> String {
         "\nFiles: $SWOP_HOME (default ~/.swop) holds swop.toml (optional; every key\n\
          and its default: swop help config), accounts/ and cache/.\n\nExit codes:\n",
     );
+    let width = flags::EXIT_CODES
+        .iter()
+        .map(|(code, _)| code.to_string().len())
+        .max()
+        .unwrap_or(1);
     for (code, what) in flags::EXIT_CODES {
-        let _ = writeln!(s, "  {code}  {what}");
+        let _ = writeln!(s, "  {code:>width$}  {what}");
     }
     s.push_str("\nMore: swop help COMMAND (or swop COMMAND --help).\n");
     s

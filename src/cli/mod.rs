@@ -701,5 +701,44 @@ mod tests {
                 "README.md's exit codes lack {code}"
             );
         }
+        // And the other way: no row the table does not have.
+        for row in table_rows(exit_codes) {
+            let code: u8 = row.trim().parse().unwrap_or_else(|_| panic!("{row}"));
+            assert!(
+                flags::EXIT_CODES.iter().any(|(c, _)| *c == code),
+                "README.md documents exit code {code}, which swop --help does not"
+            );
+        }
+        let commands = readme
+            .split("| command | what it does |")
+            .nth(1)
+            .expect("README.md has a command table");
+        for row in table_rows(commands) {
+            for usage in row.split(", ") {
+                let usage = usage.trim_matches('`');
+                let Some(rest) = usage.strip_prefix("swop ") else {
+                    assert!(usage.starts_with("codex "), "{row}");
+                    continue;
+                };
+                let name = rest.split(' ').next().unwrap();
+                let spec = flags::find(name).unwrap_or_else(|| {
+                    panic!("README.md documents `swop {name}`: no such command")
+                });
+                let usage_line = help::usage(spec).replace('|', "\\|");
+                assert_eq!(usage, usage_line, "README.md's usage line for {name}");
+            }
+        }
+    }
+
+    /// The first cell of each row of the Markdown table `text` starts with
+    /// (header and separator skipped), up to the first blank line.
+    fn table_rows(text: &str) -> Vec<&str> {
+        text.lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter(|l| !l.starts_with("|---") && !l.starts_with("| code |"))
+            .filter_map(|l| l.split(" | ").next())
+            .map(|cell| cell.trim_start_matches("| "))
+            .collect()
     }
 }
