@@ -5,11 +5,13 @@
 #   ./install.sh                   build, install into $SWOP_HOME (default ~/.swop)
 #   ./install.sh --prefix DIR      put the swop binary in DIR instead of $SWOP_HOME/bin
 #   ./install.sh --no-modify-path  leave shell rc files alone; print the line to add
-#   ./install.sh --uninstall [--purge]
-#                                  remove binary, shim and rc block (--purge: accounts too)
+#   ./install.sh --uninstall [--purge [--yes]]
+#                                  remove binary, shim, rc block, completions and man
+#                                  page (--purge: accounts too; asks first, or --yes)
 #
-# SWOP_INSTALL_BINARY=/path/to/swop skips the cargo build and installs that
-# binary (used by the test suite and by packagers).
+# Also installs the completion scripts (bash, zsh, fish) and the man page
+# into your own dirs. SWOP_INSTALL_BINARY=/path/to/swop skips the cargo
+# build and installs that binary (used by the test suite and by packagers).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,8 +20,9 @@ prefix=""
 modify_path=1
 uninstall=0
 purge=""
+yes=""
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
         --no-modify-path) modify_path=0 ;;
         --uninstall) uninstall=1 ;;
         --purge) purge="--purge" ;;
+        --yes) yes="--yes" ;;
         -h|--help) usage; exit 0 ;;
         *) echo "install.sh: unknown option '$1' (see ./install.sh --help)" >&2; exit 2 ;;
     esac
@@ -42,7 +46,7 @@ say() { printf 'swop install: %s\n' "$*"; }
 
 if [ "$uninstall" = 1 ]; then
     if [ -x "$bin_dir/swop" ]; then
-        SWOP_HOME="$swop_home" "$bin_dir/swop" uninstall $purge
+        SWOP_HOME="$swop_home" "$bin_dir/swop" uninstall $purge $yes
     else
         say "no swop binary in '$bin_dir'; nothing to uninstall there"
     fi
@@ -57,7 +61,19 @@ else
         echo "install.sh: cargo not found; install Rust from https://rustup.rs and run this again" >&2
         exit 1
     }
-    say "building swop (cargo build --release; about a minute the first time)..."
+    # cargo can be on PATH and still not run: rustup's proxy with no default
+    # toolchain, a broken toolchain. Say so before a build's wall of text.
+    if ! cargo_says=$(cd "$here" && cargo --version 2>&1); then
+        echo "install.sh: cargo is installed but does not work; it says:" >&2
+        printf '%s\n' "$cargo_says" | sed -n '1,6s/^/    /p' >&2
+        if command -v rustup >/dev/null 2>&1; then
+            echo "help: install and select a toolchain with: rustup default stable; then run this again" >&2
+        else
+            echo "help: reinstall Rust from https://rustup.rs, then run this again" >&2
+        fi
+        exit 1
+    fi
+    say "building swop with $cargo_says (cargo build --release; the first build takes about a minute on 2 idle cores, longer on a busy machine)..."
     (cd "$here" && cargo build --release --locked)
     built="${CARGO_TARGET_DIR:-$here/target}/release/swop"
 fi
@@ -84,7 +100,26 @@ else
 fi
 
 # 3. PATH: append the marked block once to each shell's rc files.
-fill() { sed -e "s|@SHIM_DIR@|$shim_dir|g" -e "s|@BIN_DIR@|$bin_dir|g" "$1"; }
+#    Files and dirs made outside $SWOP_HOME are noted in its install-manifest:
+#    uninstall removes an rc file made here once the block is out and nothing
+#    else is in it, and the dirs made here once they are empty.
+manifest="$swop_home/install-manifest"
+data_home=${XDG_DATA_HOME:-"$HOME/.local/share"}
+bash_completion="$data_home/bash-completion/completions/swop"
+zfunc_dir="$HOME/.zfunc"
+fish_completion="$HOME/.config/fish/completions/swop.fish"
+man_page="$data_home/man/man1/swop.1"
+note_made() { grep -qxF "$1" "$manifest" 2>/dev/null || printf '%s\n' "$1" >> "$manifest"; }
+make_dir() { # mkdir -p that notes each dir it makes (mode 755: your own dirs)
+    [ -d "$1" ] && return 0
+    make_dir "$(dirname "$1")"
+    (umask 022 && mkdir "$1")
+    note_made "$1/"
+}
+fill() {
+    sed -e "s|@SHIM_DIR@|$shim_dir|g" -e "s|@BIN_DIR@|$bin_dir|g" \
+        -e "s|@BASH_COMPLETION@|$bash_completion|g" -e "s|@ZFUNC_DIR@|$zfunc_dir|g" "$1"
+}
 marker=$(head -n 1 "$here/shim/path.sh")
 
 add_block() { # rc-file template
@@ -92,16 +127,22 @@ add_block() { # rc-file template
         say "'$1' already has the swop PATH block"
         return
     fi
-    mkdir -p "$(dirname "$1")"
+    make_dir "$(dirname "$1")"
+    [ -e "$1" ] || note_made "$1"
     { [ -s "$1" ] && printf '\n'; fill "$2"; } >> "$1"
     say "added the swop PATH block to '$1'"
 }
 
 os=$(uname -s)
 shell_name=$(basename "${SHELL:-sh}")
+# bash: interactive shells read .bashrc, login shells .bash_profile or .profile.
+use_bash=0; use_zsh=0; use_fish=0
+if [ "$shell_name" = bash ] || [ -f "$HOME/.bashrc" ] || command -v bash >/dev/null 2>&1; then use_bash=1; fi
+# zsh (macOS's default shell): .zshrc for interactive, .zprofile for login.
+if [ "$shell_name" = zsh ] || [ "$os" = Darwin ] || [ -f "$HOME/.zshrc" ]; then use_zsh=1; fi
+if [ "$shell_name" = fish ] || [ -d "$HOME/.config/fish" ]; then use_fish=1; fi
 if [ "$modify_path" = 1 ]; then
-    # bash: interactive shells read .bashrc, login shells .bash_profile or .profile.
-    if [ "$shell_name" = bash ] || [ -f "$HOME/.bashrc" ] || command -v bash >/dev/null 2>&1; then
+    if [ "$use_bash" = 1 ]; then
         add_block "$HOME/.bashrc" "$here/shim/path.sh"
         if [ -f "$HOME/.bash_profile" ]; then
             add_block "$HOME/.bash_profile" "$here/shim/path.sh"
@@ -109,19 +150,48 @@ if [ "$modify_path" = 1 ]; then
             add_block "$HOME/.profile" "$here/shim/path.sh"
         fi
     fi
-    # zsh (macOS's default shell): .zshrc for interactive, .zprofile for login.
-    if [ "$shell_name" = zsh ] || [ "$os" = Darwin ] || [ -f "$HOME/.zshrc" ]; then
+    if [ "$use_zsh" = 1 ]; then
         add_block "$HOME/.zshrc" "$here/shim/path.sh"
         add_block "$HOME/.zprofile" "$here/shim/path.sh"
     fi
-    if [ "$shell_name" = fish ] || [ -d "$HOME/.config/fish" ]; then
+    if [ "$use_fish" = 1 ]; then
         add_block "$HOME/.config/fish/conf.d/swop.fish" "$here/shim/path.fish"
     fi
     next_shell="open a new terminal (or run: export PATH=\"$shim_dir:$bin_dir:\$PATH\")"
 else
     say "left your shell rc files alone (--no-modify-path); add this line to one yourself:"
     printf '    export PATH="%s:%s:$PATH"\n' "$shim_dir" "$bin_dir"
+    if [ "$use_zsh" = 1 ]; then
+        printf '    fpath=("%s" $fpath)   # zsh, before compinit: completions\n' "$zfunc_dir"
+    fi
     next_shell="add that line, then open a new terminal"
+fi
+
+# 3b. Completions and the man page, generated by the installed swop from its
+#     flags table, into your own dirs (bash-completion's user dir, the zsh
+#     fpath dir the rc block adds, fish's completions, your man dir).
+put() { # file, then the swop arguments that print it
+    f=$1; shift
+    make_dir "$(dirname "$f")"
+    "$bin_dir/swop" "$@" > "$f.swop-new" && chmod 644 "$f.swop-new" && mv -f "$f.swop-new" "$f"
+}
+if [ "$use_bash" = 1 ]; then
+    put "$bash_completion" completions bash
+    say "bash completion: '$bash_completion'"
+fi
+if [ "$use_zsh" = 1 ]; then
+    put "$zfunc_dir/_swop" completions zsh
+    say "zsh completion: '$zfunc_dir/_swop'"
+fi
+if [ "$use_fish" = 1 ]; then
+    put "$fish_completion" completions fish
+    say "fish completion: '$fish_completion'"
+fi
+put "$man_page" help --man
+if command -v man >/dev/null 2>&1 && [ "$(man -w swop 2>/dev/null)" = "$man_page" ]; then
+    say "man page: '$man_page' (man swop)"
+else
+    say "man page: '$man_page' (read it with: man '$man_page')"
 fi
 
 # 4. The real codex: swop runs it, so `swop add` needs it. Found the way

@@ -20,14 +20,22 @@ codex_for() { # version -> path of its codex binary (installed on first use)
 
 SWOP_TEST_REAL_CODEX=${SWOP_CODEX_CACHE:+"$SWOP_CODEX_CACHE/node_modules/.bin/codex"}
 [ -n "$SWOP_TEST_REAL_CODEX" ] || SWOP_TEST_REAL_CODEX=$(codex_for "$CODEX_VERSION")
-# The TUI tests drive the real codex in tmux. In CI, as root, install it;
-# elsewhere those tests skip without it (and fail when CI is set).
-if ! command -v tmux >/dev/null 2>&1; then
+# The TUI tests drive the real codex in tmux; the completion tests run the
+# scripts in real zsh and fish, and bash-completion's loader. In CI, as
+# root, install them; elsewhere those tests skip without them (and fail
+# when CI is set).
+missing=""
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
+command -v zsh >/dev/null 2>&1 || missing="$missing zsh"
+command -v fish >/dev/null 2>&1 || missing="$missing fish"
+[ -f /usr/share/bash-completion/bash_completion ] || missing="$missing bash-completion"
+if [ -n "$missing" ]; then
     if [ -n "${CI:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: installing tmux for the TUI tests"
-        apt-get update -qq && apt-get install -y -qq tmux >/dev/null
+        echo "test.sh: installing$missing for the TUI and completion tests"
+        # shellcheck disable=SC2086 # one word per package
+        apt-get update -qq && apt-get install -y -qq $missing >/dev/null
     else
-        echo "test.sh: tmux is not installed: the TUI tests will be skipped (apt-get install tmux)"
+        echo "test.sh: not installed:$missing; the tests that need them will be skipped (apt-get install$missing)"
     fi
 fi
 export SWOP_TEST_REAL_CODEX

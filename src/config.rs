@@ -430,11 +430,26 @@ pub fn is_loopback_authority(authority: &str) -> bool {
 fn config_error(path: &Path, _text: &str, e: &toml::de::Error) -> Error {
     let msg = e.to_string();
     let msg = msg.trim_end();
+    let near = nearest_key(e.message())
+        .map(|(typed, key)| format!("did you mean '{key}' (not '{typed}')? "))
+        .unwrap_or_default();
     Error::new(format!("invalid config '{}': {}", path.display(), msg))
         .help(format!(
-            "fix the file; every key and its default: swop help config; {BYPASS_HELP}"
+            "{near}fix the file; every key and its default: swop help config; {BYPASS_HELP}"
         ))
         .code(exit::CONFIG)
+}
+
+/// For serde's "unknown field `X`, expected `a`, `b` ..." (the wording of
+/// `serde::de::Error::unknown_field`, which toml passes on): the typed key
+/// and the known key nearest to it, when one is near.
+fn nearest_key(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (typed, expected) = rest.split_once('`')?;
+    let expected = expected.strip_prefix(", expected ")?;
+    // The known keys are the backquoted words: `a`, `a` or `b`, one of `a`, `b`.
+    let known = expected.split('`').skip(1).step_by(2);
+    crate::base::suggest::closest(typed, known).map(|k| (typed, k))
 }
 
 #[cfg(test)]
@@ -482,6 +497,33 @@ mod tests {
         assert!(e.message.contains("bogus"), "{e}");
         assert!(e.message.contains("line 3"), "{e}");
         assert_eq!(e.code, exit::CONFIG);
+    }
+
+    #[test]
+    fn unknown_key_gets_the_nearest_known_one() {
+        for (text, typed, want) in [
+            ("[usage]\ncahce_ttl = 5\n", "cahce_ttl", "cache_ttl"),
+            ("[usgae]\ntimeout = 5\n", "usgae", "usage"),
+            (
+                "[selection]\nstrategi = \"ordered\"\n",
+                "strategi",
+                "strategy",
+            ),
+            ("codexpath = \"/x\"\n", "codexpath", "codex_path"),
+        ] {
+            let e = parse(text).unwrap_err();
+            let help = e.help.unwrap();
+            assert!(
+                help.starts_with(&format!("did you mean '{want}' (not '{typed}')?")),
+                "{text:?}: {help}"
+            );
+            assert!(help.contains("swop help config"), "{help}");
+        }
+        // Nothing near: no guess, the pointer to the documented keys stays.
+        let e = parse("[usage]\nfrobnicate = 1\n").unwrap_err();
+        let help = e.help.unwrap();
+        assert!(!help.contains("did you mean"), "{help}");
+        assert!(help.contains("swop help config"), "{help}");
     }
 
     #[test]

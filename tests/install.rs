@@ -8,13 +8,13 @@ use crate::support::{
 use std::fs;
 use std::path::{Path, PathBuf};
 
-fn install_sh() -> PathBuf {
+pub fn install_sh() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("install.sh")
 }
 
 /// `sh install.sh ARGS` with the test's HOME and SHELL, installing the test
 /// build of swop instead of building a release.
-fn install(env: &TestEnv, shell: &str, args: &[&str]) -> Output {
+pub fn install(env: &TestEnv, shell: &str, args: &[&str]) -> Output {
     let mut c = env.command("/bin/sh");
     c.arg(install_sh())
         .args(args.iter().copied())
@@ -133,7 +133,11 @@ fn uninstall_removes_what_install_added_and_keeps_accounts() {
     add(&env, "work", &Identity::named("work"));
     let mut c = env.command("/bin/sh");
     let out = c.arg(install_sh()).arg("--uninstall").ok();
-    assert!(out.stdout.contains("kept your accounts"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("kept your account in"),
+        "{}",
+        out.stdout
+    );
     assert!(!env.swop_home.join("bin/swop").exists());
     assert!(!env.swop_home.join("shim/codex").exists());
     assert_eq!(
@@ -144,7 +148,7 @@ fn uninstall_removes_what_install_added_and_keeps_accounts() {
     assert!(env.account_home("work").join("auth.json").exists());
     // swop uninstall --purge takes the accounts too.
     install(&env, "/bin/bash", &[]);
-    let out = env.swop().args(["uninstall", "--purge"]).ok();
+    let out = env.swop().args(["uninstall", "--purge", "--yes"]).ok();
     assert!(
         out.stdout.contains("with every account in it"),
         "{}",

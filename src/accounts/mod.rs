@@ -121,14 +121,28 @@ pub fn get(paths: &Paths, name: &str) -> Result<Account> {
         return Ok(load(paths, name));
     }
     let names: Vec<String> = list(paths)?.into_iter().map(|a| a.name).collect();
-    let help = if names.is_empty() {
-        "no accounts yet; add one with: swop add NAME".to_string()
-    } else {
-        format!("accounts: {}", names.join(", "))
-    };
     Err(Error::new(format!("no account named '{name}'"))
-        .help(help)
+        .help(not_found_help(name, &names))
         .code(exit::NOT_FOUND))
+}
+
+/// How many names a not-found error lists when none is near the typed one.
+const LISTED_NAMES: usize = 6;
+
+/// The `help:` for a name that is not an account: the nearest name when one
+/// is near ("did you mean"), else the names themselves when they are few.
+fn not_found_help(name: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        return "no accounts yet; add one with: swop add NAME".into();
+    }
+    if let Some(near) = crate::base::suggest::closest(name, names.iter().map(String::as_str)) {
+        return format!("did you mean '{near}'? (every account: swop list)");
+    }
+    if names.len() <= LISTED_NAMES {
+        format!("accounts: {}", names.join(", "))
+    } else {
+        format!("none of the {} accounts is near it: swop list", names.len())
+    }
 }
 
 /// The one rule for links inside SWOP_HOME: swop's own files and account

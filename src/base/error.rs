@@ -23,6 +23,9 @@ pub mod exit {
     /// Something that needs a person's yes got none (no terminal to ask
     /// and no --yes, or the answer was no): nothing was done.
     pub const NOT_CONFIRMED: u8 = 9;
+    /// Ctrl-C during a step swop waits for (a login): 128 + SIGINT, what a
+    /// shell reports for an interrupted command.
+    pub const CANCELLED: u8 = 130;
 }
 
 #[derive(Debug)]

@@ -1,5 +1,5 @@
 //! The base every other unit stands on: paths under SWOP_HOME, atomic files
-//! and locks, the one error type, time, the terminal.
+//! and locks, the one error type, time, the terminal, "did you mean".
 //!
 //! Knows nothing of accounts, usage or codex; never imports from another unit.
 
@@ -10,5 +10,6 @@ pub mod name;
 pub mod out;
 pub mod paths;
 pub mod process;
+pub mod suggest;
 pub mod term;
 pub mod time;

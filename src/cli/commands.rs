@@ -29,7 +29,8 @@ pub fn run(cmd: Command, ctx: &Context) -> Result<i32> {
                 return Err(Error::usage(format!("no help for '{topic}'")).help("see: swop --help"))
             }
         },
-        Command::Version => out::line(&format!("swop {}", env!("CARGO_PKG_VERSION")))?,
+        Command::Version => out::line(&cli::help::version())?,
+        Command::Man => out::print(&cli::man::page())?,
         Command::Codex { args } => {
             // `swop codex ARGS`: the same process, codex's arguments.
             return launch::run(Context {
@@ -38,7 +39,7 @@ pub fn run(cmd: Command, ctx: &Context) -> Result<i32> {
             });
         }
         Command::Completions { shell } => out::print(&crate::cli::completions::script(&shell))?,
-        Command::Uninstall { purge } => return uninstall(purge),
+        Command::Uninstall { purge, yes } => return uninstall(purge, yes, ctx),
         Command::Simulate {
             json,
             accounts,
@@ -127,15 +128,8 @@ fn add(
     accounts::sweep(paths);
     let mut staging = Staging::new(paths, name)?;
     let codex = Codex::locate(cfg, paths)?;
-    login::run_login(&codex, &staging.dir, name, device_auth, extra).map_err(|e| Error {
+    login::run_login(&codex, &staging.dir, "add", name, device_auth, extra).map_err(|e| Error {
         message: format!("{}; nothing was added", e.message),
-        // The account does not exist: only `add` can be retried.
-        help: match (&e.help, device_auth) {
-            (Some(_), false) => Some(format!(
-                "try the device-code flow: swop add {name} --device-auth"
-            )),
-            _ => e.help.clone(),
-        },
         ..e
     })?;
     let account = accounts::commit(paths, &mut staging, name)?;
@@ -360,9 +354,42 @@ fn revoke(codex: Option<&Codex>, cfg: &Config, home: &std::path::Path) {
     }
 }
 
-fn uninstall(purge: bool) -> Result<i32> {
+fn uninstall(purge: bool, yes: bool, ctx: &Context) -> Result<i32> {
     let paths = Paths::from_env()?;
+    if purge && !yes {
+        confirm_purge(&paths, ctx)?;
+    }
     let removed = crate::cli::install::uninstall(&paths, purge)?;
     out::print(&removed.iter().map(|r| format!("{r}\n")).collect::<String>())?;
     Ok(0)
+}
+
+/// `--purge` deletes every login for good: asked on a terminal (as `rustup
+/// self uninstall` does), refused off one unless `--yes`. Before anything
+/// is removed.
+fn confirm_purge(paths: &Paths, ctx: &Context) -> Result<()> {
+    let (home, names) = crate::cli::install::purge_target(paths);
+    let what = match names.len() {
+        0 => format!("'{}' (no accounts in it)", home.display()),
+        1 => format!("'{}' with the login of '{}'", home.display(), names[0]),
+        n => format!(
+            "'{}' with the logins of {n} accounts ({})",
+            home.display(),
+            names.join(", ")
+        ),
+    };
+    if !(ctx.stdin_tty && ctx.stderr_tty) {
+        return Err(Error::usage(format!(
+            "uninstall --purge would delete {what}, and there is no terminal to ask"
+        ))
+        .help("to delete it anyway: swop uninstall --purge --yes; to keep the accounts: swop uninstall"));
+    }
+    term::note(&format!(
+        "this removes swop and deletes {what}; the logins cannot be recovered"
+    ));
+    if term::confirm_strict("delete them?") {
+        return Ok(());
+    }
+    Err(Error::new("nothing was removed (you answered no)")
+        .help("to remove swop but keep the accounts: swop uninstall"))
 }

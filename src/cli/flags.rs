@@ -25,8 +25,8 @@ pub struct Flag {
     /// The long name without dashes: `json` for `--json`.
     pub long: &'static str,
     pub short: Option<char>,
-    /// The value's name when the flag takes one (`--from DIR`). A value
-    /// named `DIR` completes to directories, any other to files.
+    /// The value's name when the flag takes one (`--from DIR`). What the
+    /// completion scripts offer for it is [`completes`] of this name.
     pub value: Option<&'static str>,
     /// What it does: lowercase, no final period (a table cell).
     pub help: &'static str,
@@ -79,6 +79,52 @@ impl Spec {
 /// and `--watch=7` all parse.
 pub fn is_optional(value: &str) -> bool {
     value.starts_with('[')
+}
+
+/// What a shell offers after a flag that takes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Values {
+    /// Directories.
+    Dirs,
+    /// Exactly these words, each with what it means.
+    Words(&'static [(&'static str, &'static str)]),
+    /// Nothing to pick from (never file names): the line says what to type.
+    Free(&'static str),
+}
+
+/// The value sets, by the value's name in [`Flag::value`]. A name that is
+/// not here offers nothing ([`completes`]), never file names.
+pub const VALUE_SETS: &[(&str, Values)] = &[
+    ("DIR", Values::Dirs),
+    ("WORKLOAD", Values::Words(WORKLOADS)),
+    (
+        "DURATION",
+        Values::Free("a duration from 1m to 365days, e.g. 30m, 2h, 3days"),
+    ),
+    ("N", Values::Free("a whole number")),
+    (
+        "[SECS]",
+        Values::Free("seconds between redraws (default 5)"),
+    ),
+    (
+        "SPEC",
+        Values::Free("[NAME=]PLAN[:WEEKLY%[@RESET_IN]],... e.g. plus:60@1d,pro:20@6d"),
+    ),
+];
+
+/// `simulate --workload` (simulate::workload parses the same names).
+pub const WORKLOADS: &[(&str, &str)] = &[
+    ("steady", "the same every hour of the day"),
+    ("weekday-bursts", "working hours, Monday to Friday"),
+    ("crunch", "long days, seven days a week"),
+];
+
+/// What the shell offers for a value named `value`.
+pub fn completes(value: &str) -> Values {
+    VALUE_SETS
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map_or(Values::Free(""), |(_, v)| *v)
 }
 
 /// The shells `swop completions` writes scripts for.
@@ -271,6 +317,23 @@ pub const COMMANDS: &[Spec] = &[
         examples: &[("swop ps", "one line per running codex")],
     },
     Spec {
+        name: "pick",
+        summary: "Show which account `codex` would use now, and why.",
+        about: "Launches nothing: names the account and why each other one was\n\
+                passed over. Exits 5 when every account is blocked, naming the\n\
+                earliest reset.",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[JSON],
+        examples: &[
+            ("swop pick", "the choice and the reasons"),
+            (
+                "SWOP_ACCOUNT=work swop pick",
+                "what forcing 'work' would do",
+            ),
+        ],
+    },
+    Spec {
         name: "disable",
         summary: "Keep an account out of automatic picks, now or for a while.",
         about: "SWOP_ACCOUNT=NAME still uses a disabled account. The state is kept\n\
@@ -287,6 +350,15 @@ pub const COMMANDS: &[Spec] = &[
             ("swop disable work", "until `swop enable work`"),
             ("swop disable work --for 2h", "for the next two hours"),
         ],
+    },
+    Spec {
+        name: "enable",
+        summary: "Let automatic picks use a disabled account again.",
+        about: "",
+        operands: Operands::Account,
+        after_dashes: None,
+        flags: &[],
+        examples: &[("swop enable work", "undo `swop disable work`")],
     },
     Spec {
         name: "simulate",
@@ -316,7 +388,7 @@ pub const COMMANDS: &[Spec] = &[
             Flag {
                 long: "workload",
                 short: None,
-                value: Some("W"),
+                value: Some("WORKLOAD"),
                 help: "steady, weekday-bursts or crunch (default steady)",
             },
             Flag {
@@ -331,32 +403,6 @@ pub const COMMANDS: &[Spec] = &[
             (
                 "swop simulate --accounts plus:60@1d,pro:20@6d --workload crunch",
                 "two made-up accounts in a crunch",
-            ),
-        ],
-    },
-    Spec {
-        name: "enable",
-        summary: "Let automatic picks use a disabled account again.",
-        about: "",
-        operands: Operands::Account,
-        after_dashes: None,
-        flags: &[],
-        examples: &[("swop enable work", "undo `swop disable work`")],
-    },
-    Spec {
-        name: "pick",
-        summary: "Show which account `codex` would use now, and why.",
-        about: "Launches nothing: names the account and why each other one was\n\
-                passed over. Exits 5 when every account is blocked, naming the\n\
-                earliest reset.",
-        operands: Operands::None,
-        after_dashes: None,
-        flags: &[JSON],
-        examples: &[
-            ("swop pick", "the choice and the reasons"),
-            (
-                "SWOP_ACCOUNT=work swop pick",
-                "what forcing 'work' would do",
             ),
         ],
     },
@@ -464,33 +510,65 @@ pub const COMMANDS: &[Spec] = &[
         ],
     },
     Spec {
-        name: "uninstall",
-        summary: "Remove swop's binary, the codex shim and the PATH block.",
-        about: "Undoes install.sh: the binary, the shim and the block in your shell\n\
-                rc files. Accounts are kept unless --purge is given.",
+        name: "version",
+        summary: "Show swop's version, with its git commit and build date.",
+        about: "The same as swop --version. The commit is the one swop was built\n\
+                from (\"unknown\" outside a git checkout).",
         operands: Operands::None,
         after_dashes: None,
-        flags: &[Flag {
-            long: "purge",
-            short: None,
-            value: None,
-            help: "also delete $SWOP_HOME with every account",
-        }],
+        flags: &[],
+        examples: &[(
+            "swop version",
+            "e.g. swop 0.1.0 (commit 1a2b3c4d5e6f, built 2025-11-26)",
+        )],
+    },
+    Spec {
+        name: "uninstall",
+        summary: "Remove swop's binary, the codex shim and the PATH block.",
+        about: "Undoes install.sh: the binary, the shim, the block in your shell rc\n\
+                files (and an rc file install.sh made, once nothing else is in it),\n\
+                the completion scripts and the man page. Accounts are kept unless\n\
+                --purge is given; --purge asks first on a terminal and needs --yes\n\
+                anywhere else.",
+        operands: Operands::None,
+        after_dashes: None,
+        flags: &[
+            Flag {
+                long: "purge",
+                short: None,
+                value: None,
+                help: "also delete $SWOP_HOME with every account",
+            },
+            Flag {
+                long: "yes",
+                short: Some('y'),
+                value: None,
+                help: "with --purge: do not ask (needed off a terminal)",
+            },
+        ],
         examples: &[
             ("swop uninstall", "remove swop, keep the accounts"),
-            ("swop uninstall --purge", "remove swop and every account"),
+            (
+                "swop uninstall --purge",
+                "remove swop and every account (asks first)",
+            ),
         ],
     },
     Spec {
         name: "completions",
         summary: "Print a shell completion script for bash, zsh or fish.",
-        about: "",
+        about: "install.sh installs them for you (bash-completion's user dir,\n\
+                ~/.zfunc for zsh, fish's completions dir); these are for a swop\n\
+                installed otherwise.",
         operands: Operands::Shell,
         after_dashes: None,
         flags: &[],
         examples: &[
-            ("eval \"$(swop completions bash)\"", "in ~/.bashrc"),
-            ("swop completions zsh > \"${fpath[1]}/_swop\"", "zsh"),
+            ("eval \"$(swop completions bash)\"", "bash, in ~/.bashrc"),
+            (
+                "mkdir -p ~/.zfunc && swop completions zsh > ~/.zfunc/_swop",
+                "zsh, with fpath=(~/.zfunc $fpath) before compinit in ~/.zshrc",
+            ),
             (
                 "swop completions fish > ~/.config/fish/completions/swop.fish",
                 "fish",
@@ -503,13 +581,19 @@ pub const COMMANDS: &[Spec] = &[
         about: "",
         operands: Operands::Topic,
         after_dashes: None,
-        flags: &[],
+        flags: &[Flag {
+            long: "man",
+            short: None,
+            value: None,
+            help: "print the manual page (roff), e.g. for man -l -",
+        }],
         examples: &[
             ("swop help status", "the same as swop status --help"),
             (
-                "swop help config > ~/.swop/swop.toml",
-                "start a config from the defaults",
+                "swop help config > \"${SWOP_HOME:-$HOME/.swop}/swop.toml\"",
+                "start from defaults",
             ),
+            ("swop help --man | man -l -", "the manual page"),
         ],
     },
 ];
@@ -563,4 +647,5 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
         9,
         "not confirmed: redeem off a terminal without --yes, or a no",
     ),
+    (130, "cancelled with Ctrl-C (a login)"),
 ];

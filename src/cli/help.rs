@@ -1,9 +1,21 @@
 //! The help texts, generated from the table in `cli::flags`: `swop --help`,
 //! `swop help CMD` (= `swop CMD --help`), the usage line of each command,
-//! and `swop help config`. Pure: returns strings, prints nothing.
+//! `swop help config` and the version line. Pure: returns strings, prints
+//! nothing. The manual page is `cli::man`.
 
 use super::flags::{self, Flag, Operands, Spec};
 use std::fmt::Write as _;
+
+/// `swop version` and `swop --version`: the version, the git commit and
+/// the build date (build.rs).
+pub fn version() -> String {
+    format!(
+        "swop {} (commit {}, built {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("SWOP_GIT_COMMIT"),
+        env!("SWOP_BUILD_DATE")
+    )
+}
 
 /// `swop --help`.
 pub fn main_help() -> String {
@@ -36,8 +48,13 @@ pub fn main_help() -> String {
         "\nFiles: $SWOP_HOME (default ~/.swop) holds swop.toml (optional; every key\n\
          and its default: swop help config), accounts/ and cache/.\n\nExit codes:\n",
     );
+    let width = flags::EXIT_CODES
+        .iter()
+        .map(|(code, _)| code.to_string().len())
+        .max()
+        .unwrap_or(1);
     for (code, what) in flags::EXIT_CODES {
-        let _ = writeln!(s, "  {code}  {what}");
+        let _ = writeln!(s, "  {code:>width$}  {what}");
     }
     s.push_str("\nMore: swop help COMMAND (or swop COMMAND --help).\n");
     s

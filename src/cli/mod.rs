@@ -15,12 +15,12 @@ pub mod doctor;
 pub mod flags;
 pub mod help;
 pub mod install;
+pub mod man;
 mod parse;
 pub mod redeem;
 pub mod render;
 pub mod simulate;
 pub mod status;
-mod suggest;
 pub mod toggle;
 pub mod views;
 pub mod wait;
@@ -34,6 +34,8 @@ use std::ffi::OsString;
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Help(Option<String>),
+    /// `swop help --man`: the manual page in roff.
+    Man,
     Version,
     Add {
         name: String,
@@ -94,6 +96,8 @@ pub enum Command {
     },
     Uninstall {
         purge: bool,
+        /// `--yes`: purge without asking.
+        yes: bool,
     },
     Completions {
         shell: String,
@@ -170,8 +174,12 @@ impl Command {
             "doctor" => Command::Doctor { json },
             "uninstall" => Command::Uninstall {
                 purge: m.has("purge"),
+                yes: m.has("yes"),
             },
             "simulate" => simulate_command(&m)?,
+            "version" => Command::Version,
+            // Only `help --man` gets here (parse answers every other help).
+            "help" => Command::Man,
             "completions" => Command::Completions {
                 shell: m.operands[0].to_string_lossy().into_owned(),
             },
@@ -242,12 +250,31 @@ fn wait_timeout(v: &OsString) -> Result<std::time::Duration> {
 }
 
 /// `--for 2h`, `--for 3days`.
+/// The shortest and the longest `--for`: less than a minute is no pause at
+/// all, and a year is as good as "until `swop enable`".
+const FOR_MIN: std::time::Duration = std::time::Duration::from_secs(60);
+const FOR_MAX: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
+
+/// `--for 2h`, `--for 3days`: from 1 minute to 365 days, in swop's words
+/// (never the parser library's).
 fn for_duration(v: &OsString) -> Result<std::time::Duration> {
     let v = v.to_string_lossy();
-    humantime::parse_duration(&v).map_err(|e| {
-        crate::base::error::Error::usage(format!("disable: bad --for '{v}': {e}"))
-            .help("give a duration such as 30m, 2h or 3days")
-    })
+    let bad = |why: &str| {
+        crate::base::error::Error::usage(format!(
+            "disable: invalid --for '{}': {why}",
+            v.escape_debug()
+        ))
+        .help("give a duration from 1m to 365days, e.g. 30m, 2h or 3days; or leave --for out to disable it until `swop enable`")
+    };
+    let d = humantime::parse_duration(v.trim())
+        .map_err(|_| bad("not a duration (units: m, h, days, weeks)"))?;
+    if d < FOR_MIN {
+        return Err(bad("shorter than a minute"));
+    }
+    if d > FOR_MAX {
+        return Err(bad("longer than 365 days"));
+    }
+    Ok(d)
 }
 
 /// The first operand as an account name (its presence is checked by parse).
@@ -468,6 +495,32 @@ mod tests {
             }
         );
         assert!(p(&["disable", "a", "--for", "soon"]).is_err());
+        for (bad, why) in [
+            ("0s", "shorter than a minute"),
+            ("59s", "shorter than a minute"),
+            ("99999days", "longer than 365 days"),
+            ("2x", "not a duration (units: m, h, days, weeks)"),
+            ("", "not a duration (units: m, h, days, weeks)"),
+        ] {
+            let e = p(&["disable", "a", "--for", bad]).unwrap_err();
+            assert_eq!(e.code, crate::base::error::exit::USAGE);
+            assert_eq!(
+                e.message,
+                format!("disable: invalid --for '{bad}': {why}"),
+                "{bad}"
+            );
+            assert!(e.help.unwrap().contains("from 1m to 365days"));
+        }
+        for (good, secs) in [("1m", 60), ("365days", 365 * 86_400), ("1h 30m", 5400)] {
+            assert_eq!(
+                p(&["disable", "a", "--for", good]).unwrap(),
+                Command::Disable {
+                    name: "a".into(),
+                    duration: Some(std::time::Duration::from_secs(secs))
+                },
+                "{good}"
+            );
+        }
         assert!(p(&["disable"]).is_err());
         assert_eq!(
             p(&["enable", "a"]).unwrap(),
@@ -544,7 +597,7 @@ mod tests {
             Some(name) if flags::is_optional(name) => v.push("7"),
             Some("DURATION") => v.push("2h"),
             Some("N") => v.push("7"),
-            Some("W") => v.push("steady"),
+            Some("WORKLOAD") => v.push("steady"),
             Some("SPEC") => v.push("plus:10"),
             Some(_) => v.push("/x"),
             None => {}
@@ -708,5 +761,54 @@ mod tests {
             let var = var.split('=').next().unwrap();
             assert!(readme.contains(&format!("`{var}")), "README.md lacks {var}");
         }
+        let exit_codes = readme
+            .split("## Exit codes")
+            .nth(1)
+            .expect("README.md has an Exit codes section");
+        for (code, _) in flags::EXIT_CODES {
+            assert!(
+                exit_codes.contains(&format!("\n| {code} | ")),
+                "README.md's exit codes lack {code}"
+            );
+        }
+        // And the other way: no row the table does not have.
+        for row in table_rows(exit_codes) {
+            let code: u8 = row.trim().parse().unwrap_or_else(|_| panic!("{row}"));
+            assert!(
+                flags::EXIT_CODES.iter().any(|(c, _)| *c == code),
+                "README.md documents exit code {code}, which swop --help does not"
+            );
+        }
+        let commands = readme
+            .split("| command | what it does |")
+            .nth(1)
+            .expect("README.md has a command table");
+        for row in table_rows(commands) {
+            for usage in row.split(", ") {
+                let usage = usage.trim_matches('`');
+                let Some(rest) = usage.strip_prefix("swop ") else {
+                    assert!(usage.starts_with("codex "), "{row}");
+                    continue;
+                };
+                let name = rest.split(' ').next().unwrap();
+                let spec = flags::find(name).unwrap_or_else(|| {
+                    panic!("README.md documents `swop {name}`: no such command")
+                });
+                let usage_line = help::usage(spec).replace('|', "\\|");
+                assert_eq!(usage, usage_line, "README.md's usage line for {name}");
+            }
+        }
+    }
+
+    /// The first cell of each row of the Markdown table `text` starts with
+    /// (header and separator skipped), up to the first blank line.
+    fn table_rows(text: &str) -> Vec<&str> {
+        text.lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .filter(|l| !l.starts_with("|---") && !l.starts_with("| code |"))
+            .filter_map(|l| l.split(" | ").next())
+            .map(|cell| cell.trim_start_matches("| "))
+            .collect()
     }
 }

@@ -5,8 +5,8 @@
 //! the environment.
 
 use super::flags::{self, Operands, Spec};
-use super::suggest;
 use crate::base::error::{Error, Result};
+use crate::base::suggest;
 use lexopt::prelude::*;
 use std::ffi::OsString;
 
@@ -100,7 +100,13 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
     }
     check_operands(&m)?;
     if spec.operands == Operands::Topic {
-        return Ok(Parsed::Help(topic(&m)?));
+        if m.has("man") && !m.operands.is_empty() {
+            return Err(Error::usage(format!("{}: --man takes no topic", spec.name))
+                .help("the manual page covers every command: swop help --man"));
+        }
+        if !m.has("man") {
+            return Ok(Parsed::Help(topic(&m)?));
+        }
     }
     Ok(Parsed::Run(m))
 }

@@ -41,31 +41,52 @@ fn login_args(device_auth: bool, extra: &[OsString]) -> Vec<OsString> {
     a
 }
 
-/// Runs `codex login` in `home` with the terminal attached.
+/// The line swop says before codex's browser login starts. codex ends its
+/// own instructions with "On a remote or headless machine? Use `codex login
+/// --device-auth` instead.", a command the shim refuses; so swop names its
+/// own first. Said before codex speaks rather than by rewriting codex's
+/// output: the login is interactive (a URL to open, a code to type, Ctrl-C
+/// to stop), so codex keeps the terminal itself; piping its output through
+/// swop would take the terminal from it and could hold back the URL.
+fn device_auth_line(via: &str, name: &str) -> String {
+    let ours = format!("swop {via} {name} --device-auth");
+    match headless_hint() {
+        Some(why) => format!("{why}; if the browser login fails, use: {ours}"),
+        None => format!(
+            "on a remote or headless machine use `{ours}`, not the `codex login --device-auth` codex names below"
+        ),
+    }
+}
+
+/// Runs `codex login` in `home` with the terminal attached, for `swop
+/// {via} {name}` (`via`: the command that reruns it, `add` or `relogin`).
+/// Ctrl-C is a cancel (exit 130, no advice), not a failure.
 pub fn run_login(
     codex: &Codex,
     home: &Path,
+    via: &str,
     name: &str,
     device_auth: bool,
     extra: &[OsString],
 ) -> Result<()> {
     if !device_auth {
-        if let Some(why) = headless_hint() {
-            term::note(&format!(
-                "{why}; if the browser login fails, use: swop add {name} --device-auth"
-            ));
-        }
+        term::note(&device_auth_line(via, name));
     }
     let mut cmd = codex.in_home(home)?.command;
     cmd.args(login_args(device_auth, extra));
-    let code = super::run_attached(cmd)?;
+    let run = super::run_attached_full(cmd)?;
+    let code = run.code;
+    // A login that succeeded despite a Ctrl-C is a login.
+    if code != 0 && (run.interrupted || code == 128 + libc::SIGINT) {
+        return Err(Error::new(format!("login for '{name}' cancelled")).code(exit::CANCELLED));
+    }
     if code != 0 {
         let mut e = Error::new(format!("codex login for '{name}' failed (exit {code})"))
             .code(exit::LOGIN_NEEDED);
         if !device_auth {
-            // The same flow serves `add` and `relogin`: name neither, so the
-            // hint never suggests relogin for an account that does not exist.
-            e = e.help("try the device-code flow: run the same command again with --device-auth");
+            e = e.help(format!(
+                "try the device-code flow: swop {via} {name} --device-auth"
+            ));
         }
         return Err(e);
     }
@@ -102,7 +123,15 @@ pub fn relogin(paths: &Paths, codex: &Codex, name: &str, how: &Relogin) -> Resul
     let account = accounts::get(paths, name)?;
     accounts::sweep(paths);
     let staging = Staging::for_relogin(paths, name)?;
-    run_login(codex, &staging.dir, name, how.device_auth, how.extra).map_err(|e| Error {
+    run_login(
+        codex,
+        &staging.dir,
+        "relogin",
+        name,
+        how.device_auth,
+        how.extra,
+    )
+    .map_err(|e| Error {
         message: format!("{}; the current login of '{name}' is unchanged", e.message),
         ..e
     })?;

@@ -263,7 +263,20 @@ pub fn version(codex: &Codex, limit: Duration) -> Option<String> {
 
 /// Runs `cmd` as swop's child with stdio inherited and signals forwarded;
 /// returns codex's exit code (128+N when a signal ended it).
-pub fn run_attached(mut cmd: Command) -> Result<i32> {
+pub fn run_attached(cmd: Command) -> Result<i32> {
+    run_attached_full(cmd).map(|a| a.code)
+}
+
+/// How an attached child ended.
+pub struct Attached {
+    /// codex's exit code (128+N when signal N ended it).
+    pub code: i32,
+    /// A SIGINT (Ctrl-C) arrived while it ran.
+    pub interrupted: bool,
+}
+
+/// [`run_attached`], also saying whether Ctrl-C was pressed meanwhile.
+pub fn run_attached_full(mut cmd: Command) -> Result<Attached> {
     let forwarder = signals::Forwarder::install();
     // A signal between spawn and set_child waits, then is forwarded.
     let blocked = signals::block(&mut cmd);
@@ -275,6 +288,10 @@ pub fn run_attached(mut cmd: Command) -> Result<i32> {
     let status = child
         .wait()
         .map_err(|e| Error::new(format!("lost track of codex: {e}")))?;
+    let interrupted = forwarder.interrupted();
     drop(forwarder);
-    Ok(signals::exit_code(status))
+    Ok(Attached {
+        code: signals::exit_code(status),
+        interrupted,
+    })
 }

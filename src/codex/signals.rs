@@ -17,12 +17,19 @@
 //! blocked ([`block`]), so one that arrives then waits and is forwarded
 //! instead of being lost. The child would inherit that mask (std does not
 //! reset it), so [`block`] also empties the mask of the command in its
-//! pre_exec. The handlers only read an atomic and call kill(2):
-//! async-signal-safe.
+//! pre_exec. The handlers only touch atomics and call kill(2):
+//! async-signal-safe. A SIGINT is also noted ([`Forwarder::interrupted`]),
+//! so that a Ctrl-C during `codex login` reads as "cancelled" whatever exit
+//! code codex chose.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Set when a SIGINT arrived while the current [`Forwarder`] lived: the
+/// person pressed Ctrl-C (or a process sent SIGINT), whatever codex then
+/// made of it.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 const HANDLED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP];
 
@@ -44,6 +51,9 @@ fn sent_by_a_process(code: libc::c_int) -> bool {
 extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo.
     let from_process = !info.is_null() && sent_by_a_process(unsafe { (*info).si_code });
+    if sig == libc::SIGINT {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+    }
     if sig == libc::SIGTERM || sig == libc::SIGHUP || from_process {
         let pid = CHILD.load(Ordering::SeqCst);
         if pid > 0 {
@@ -98,6 +108,7 @@ pub struct Forwarder {
 impl Forwarder {
     /// Installs the handlers. Call before spawning the child.
     pub fn install() -> Forwarder {
+        INTERRUPTED.store(false, Ordering::SeqCst);
         let mut previous = Vec::new();
         for sig in HANDLED {
             unsafe {
@@ -116,6 +127,11 @@ impl Forwarder {
 
     pub fn set_child(&self, pid: u32) {
         CHILD.store(pid as i32, Ordering::SeqCst);
+    }
+
+    /// Whether a SIGINT arrived since [`Forwarder::install`].
+    pub fn interrupted(&self) -> bool {
+        INTERRUPTED.load(Ordering::SeqCst)
     }
 }
 

@@ -4,7 +4,8 @@
 //! The child gets the pty slave as stdin, stdout and stderr, becomes a
 //! session leader with the pty as its controlling terminal, and sees
 //! `input` typed once it has shown a prompt (output containing `?` or
-//! `[Y/n]`) or after 2 s. Output is read until the child exits (then
+//! `[Y/n]`) or after 2 s, or ([`run_in_pty_after`]) once it has shown a
+//! given text. Output is read until the child exits (then
 //! drained) or the timeout kills its process group. The output is scanned
 //! for secrets.
 
@@ -39,6 +40,30 @@ pub fn run_in_pty_full(
     cmd: &mut Command,
     input: &[u8],
     timeout: Duration,
+) -> (Option<i32>, String, bool) {
+    let prompt = |shown: &str, waited: Duration| {
+        shown.contains('?') || shown.contains("[Y/n]") || waited >= PROMPT_WAIT
+    };
+    run_in_pty_when(cmd, input, timeout, &prompt)
+}
+
+/// Like [`run_in_pty_full`], but `input` is typed only once the terminal
+/// shows `after` (e.g. Ctrl-C once codex has printed its last line); the
+/// timeout still bounds the run.
+pub fn run_in_pty_after(
+    cmd: &mut Command,
+    after: &str,
+    input: &[u8],
+    timeout: Duration,
+) -> (Option<i32>, String, bool) {
+    run_in_pty_when(cmd, input, timeout, &|shown: &str, _| shown.contains(after))
+}
+
+fn run_in_pty_when(
+    cmd: &mut Command,
+    input: &[u8],
+    timeout: Duration,
+    ready: &dyn Fn(&str, Duration) -> bool,
 ) -> (Option<i32>, String, bool) {
     let mut master: libc::c_int = -1;
     let mut slave: libc::c_int = -1;
@@ -96,7 +121,7 @@ pub fn run_in_pty_full(
         // Type the input once a prompt is visible (or after PROMPT_WAIT).
         if !typed {
             let shown = String::from_utf8_lossy(&out);
-            if shown.contains('?') || shown.contains("[Y/n]") || start.elapsed() >= PROMPT_WAIT {
+            if ready(&shown, start.elapsed()) {
                 let mut off = 0;
                 while off < input.len() {
                     let n = unsafe {

@@ -1,4 +1,6 @@
-//! "Did you mean": the nearest known word to a mistyped one. Pure.
+//! "Did you mean": the nearest known word to a mistyped one, for commands
+//! and flags (cli), account names (accounts) and swop.toml keys (config).
+//! Pure.
 //!
 //! Distance is optimal string alignment (Levenshtein plus swapping two
 //! neighbours, so `stauts` is one step from `status`), on lowercase text.
