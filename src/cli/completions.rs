@@ -32,6 +32,7 @@ fn command_names() -> String {
 fn words(spec: &Spec) -> Vec<String> {
     let mut w: Vec<String> = match spec.operands {
         Operands::Shell => flags::SHELLS.iter().map(|s| s.to_string()).collect(),
+        Operands::Editor => flags::EDITORS.iter().map(|s| s.to_string()).collect(),
         Operands::Topic => flags::COMMANDS
             .iter()
             .map(|s| s.name)

@@ -14,6 +14,7 @@ pub mod completions;
 pub mod doctor;
 pub mod flags;
 pub mod help;
+pub mod ide;
 pub mod install;
 mod parse;
 pub mod render;
@@ -83,6 +84,11 @@ pub enum Command {
     Uninstall {
         purge: bool,
     },
+    Ide {
+        editor: Option<String>,
+        remove: bool,
+        json: bool,
+    },
     Completions {
         shell: String,
     },
@@ -144,6 +150,11 @@ impl Command {
             "doctor" => Command::Doctor { json },
             "uninstall" => Command::Uninstall {
                 purge: m.has("purge"),
+            },
+            "ide" => Command::Ide {
+                editor: m.operands.first().map(|e| e.to_string_lossy().into_owned()),
+                remove: m.has("remove"),
+                json,
             },
             "simulate" => simulate_command(&m)?,
             "completions" => Command::Completions {

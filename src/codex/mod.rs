@@ -11,6 +11,7 @@
 //! reads usage: it runs codex where it is told to.
 
 pub mod login;
+pub mod record;
 mod runner;
 pub mod signals;
 
@@ -142,8 +143,27 @@ fn is_executable_file(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Finds the real codex. The error names everything that was searched.
-fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
+/// Where the real codex was found.
+pub(crate) struct Found {
+    pub binary: PathBuf,
+    /// Found through the path `swop ide` recorded, not through PATH: its
+    /// directory joins the PATH of the codex swop starts (an npm-installed
+    /// codex is a node script, and nvm keeps `node` beside it).
+    pub path_dir: Option<PathBuf>,
+}
+
+impl From<PathBuf> for Found {
+    fn from(binary: PathBuf) -> Found {
+        Found {
+            binary,
+            path_dir: None,
+        }
+    }
+}
+
+/// Finds the real codex: SWOP_CODEX, codex_path, PATH, then the path
+/// `swop ide` recorded. The error names everything that was searched.
+fn find(cfg: &Config, paths: &Paths) -> Result<Found> {
     let me = self_id();
     let explicit = |p: PathBuf, source: &str| -> Result<PathBuf> {
         if me.is_me(&p) {
@@ -165,13 +185,14 @@ fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
         Ok(p)
     };
     if let Some(p) = env_nonempty("SWOP_CODEX") {
-        return explicit(PathBuf::from(p), "SWOP_CODEX");
+        return explicit(PathBuf::from(p), "SWOP_CODEX").map(Found::from);
     }
     if let Some(p) = &cfg.codex_path {
         return explicit(
             crate::base::paths::expand_tilde(p)?,
             "codex_path in swop.toml",
-        );
+        )
+        .map(Found::from);
     }
     let shim = paths.shim_dir();
     let shim_canon = shim.canonicalize().ok();
@@ -191,7 +212,7 @@ fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
             skipped.push(candidate.display().to_string());
             continue;
         }
-        return Ok(candidate);
+        return Ok(candidate.into());
     }
     let mut msg = String::from("cannot find the real codex: searched SWOP_CODEX (unset), codex_path in swop.toml (unset) and PATH");
     if !skipped.is_empty() {
@@ -199,6 +220,25 @@ fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
             "; skipped {} because it is swop's own shim",
             skipped.join(", ")
         ));
+    }
+    match record::load(paths) {
+        Some(p) => {
+            let in_shim = p.parent().is_some_and(|d| {
+                d == shim || (shim_canon.is_some() && d.canonicalize().ok() == shim_canon)
+            });
+            if !in_shim && !me.is_me(&p) && is_executable_file(&p) {
+                let path_dir = p.parent().map(Path::to_path_buf);
+                return Ok(Found {
+                    binary: p,
+                    path_dir,
+                });
+            }
+            msg.push_str(&format!(
+                "; the path `swop ide` recorded, '{}', is not the real codex (gone, not executable, or swop itself)",
+                p.display()
+            ));
+        }
+        None => msg.push_str("; no path recorded by `swop ide`"),
     }
     Err(Error {
         message: msg,
@@ -261,7 +301,16 @@ pub fn version(codex: &Codex, limit: Duration) -> Option<String> {
 
 /// Runs `cmd` as swop's child with stdio inherited and signals forwarded;
 /// returns codex's exit code (128+N when a signal ended it).
-pub fn run_attached(mut cmd: Command) -> Result<i32> {
+pub fn run_attached(cmd: Command) -> Result<i32> {
+    run_attached_with(cmd, |_| ()).map(|(code, ())| code)
+}
+
+/// The same, with `attach` called on the child once it runs (to take the
+/// pipes `cmd` asked for); returns the exit code and what `attach` made.
+pub fn run_attached_with<T>(
+    mut cmd: Command,
+    attach: impl FnOnce(&mut Child) -> T,
+) -> Result<(i32, T)> {
     let forwarder = signals::Forwarder::install();
     // A signal between spawn and set_child waits, then is forwarded.
     let blocked = signals::block(&mut cmd);
@@ -270,9 +319,10 @@ pub fn run_attached(mut cmd: Command) -> Result<i32> {
         .map_err(|e| Error::new(format!("cannot start codex: {e}")).code(exit::NO_CODEX))?;
     forwarder.set_child(child.id());
     drop(blocked);
+    let made = attach(&mut child);
     let status = child
         .wait()
         .map_err(|e| Error::new(format!("lost track of codex: {e}")))?;
     drop(forwarder);
-    Ok(signals::exit_code(status))
+    Ok((signals::exit_code(status), made))
 }

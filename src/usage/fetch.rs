@@ -129,7 +129,7 @@ fn proxy_for(url: &str) -> Option<ureq::Proxy> {
 
 /// Plain http to anything but this machine: never send a token there,
 /// whatever the config check let through.
-fn cleartext_to_elsewhere(url: &str) -> bool {
+pub(crate) fn cleartext_to_elsewhere(url: &str) -> bool {
     url.strip_prefix("http://").is_some_and(|rest| {
         !crate::config::is_loopback_authority(rest.split(['/', '?', '#']).next().unwrap_or(""))
     })
@@ -140,16 +140,7 @@ fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> H
     if cleartext_to_elsewhere(&url) {
         return Http::Failed("refused to send the token over plain http to another host".into());
     }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .proxy(proxy_for(&url))
-        .timeout_global(Some(ctx.timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent(USER_AGENT)
-        .build()
-        .into();
-    let mut req = agent
+    let mut req = agent(&url, ctx.timeout)
         .get(url)
         .header("Authorization", format!("Bearer {}", token.expose()));
     if let Some(id) = account_id {
@@ -196,8 +187,22 @@ fn http(token: &auth::Secret, account_id: Option<&str>, ctx: &FetchContext) -> H
     }
 }
 
+/// The agent a request carrying an account's token goes out on: bounded
+/// by `timeout`, no redirect followed, a proxy only as a CONNECT tunnel.
+pub(crate) fn agent(url: &str, timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .proxy(proxy_for(url))
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(USER_AGENT)
+        .build()
+        .into()
+}
+
 /// ureq's error, reduced to a cause without URLs or bodies.
-fn describe(e: &ureq::Error, timeout: Duration) -> String {
+pub(crate) fn describe(e: &ureq::Error, timeout: Duration) -> String {
     use ureq::Error as E;
     match e {
         E::Timeout(_) => format!("no answer within {}", humantime::format_duration(timeout)),

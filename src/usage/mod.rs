@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod gather;
 pub mod history;
 pub mod learn;
+pub mod routing;
 
 pub use extras::{Credits, NamedLimit};
 
