@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod cli;
+mod editors;
 mod in_turn;
 mod install;
 mod launch;

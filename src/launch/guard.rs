@@ -247,10 +247,18 @@ fn pump_in(mut to_codex: ChildStdin, account: &str) {
 }
 
 /// codex -> editor: copied as it comes, each line whole under stdout's
-/// lock so that an answer of the guard never lands inside one.
+/// lock so that an answer of the guard never lands inside one. The lock
+/// is taken only once a line has begun to arrive (waiting for codex while
+/// holding it would keep the guard's answers out).
 fn pump_out(from: impl Read) {
     let mut r = BufReader::with_capacity(1 << 16, from);
     loop {
+        match r.fill_buf() {
+            Ok([]) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        }
         let mut out = io::stdout().lock();
         loop {
             let buf = match r.fill_buf() {

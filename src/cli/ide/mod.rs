@@ -139,6 +139,10 @@ pub fn run(paths: &Paths, cfg: &Config, ctx: &Context, req: Request) -> Result<i
             return Err(not_found(editor, &here));
         }
         let _lock = files::lock(&paths.home.join("ide.lock"))?;
+        // Every file must parse before any is changed.
+        for loc in &found {
+            settings::parse(&settings::read(&loc.file)?)?;
+        }
         if !req.remove {
             check_shim(&here)?;
             record_real_codex(cfg, paths);
