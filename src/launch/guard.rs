@@ -13,6 +13,7 @@
 //!   whatever account the person chose);
 //! - `accountSession/switch`, `account/bedrock/setup`, `account/gcp/setup`
 //!   and `account/gatewayOAuth/login` change the login or the workspace.
+//!
 //! Any of them would change an account behind swop's back. Methods of the
 //! `account/` and `accountSession/` families pass only when they read
 //! (`.../read`, `.../list`) or are known to leave the login alone; an
