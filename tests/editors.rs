@@ -258,6 +258,61 @@ fn real_app_server_fails_over_inside_the_running_server_by_default() {
     );
 }
 
+/// What the README says the editor shows when every account is spent:
+/// codex's own usage-limit failure for that turn, in the same server, and
+/// the next turn tries again.
+#[test]
+fn real_app_server_with_every_account_spent_fails_the_turn_and_keeps_serving() {
+    let Some(real) = real_codex() else { return };
+    let (env, backend) = real_codex_world(&[("work", 10.0), ("personal", 40.0)], "", |b| {
+        b.rig_config_toml()
+    });
+    let mut server = AppServer::start(&real_app_server(&env, &backend, &real));
+    let thread = server.request("thread/start", json!({"cwd": env.work}));
+    let thread = thread["result"]["thread"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("thread/start: {thread}"))
+        .to_string();
+    let first = server.turn(&thread, "first");
+    assert_eq!(first["params"]["turn"]["status"], "completed", "{first}");
+
+    let resets_at = crate::support::now_unix() + 3 * 86400;
+    for acct in ["acct-work", "acct-personal"] {
+        backend.set_responses(acct, Responses::UsageLimit { resets_at });
+    }
+    let spent = server.turn(&thread, "second");
+    let turn = &spent["params"]["turn"];
+    assert_eq!(turn["status"], "failed", "{spent}");
+    assert_eq!(
+        turn["error"]["codexErrorInfo"], "usageLimitExceeded",
+        "{spent}"
+    );
+    assert!(
+        turn["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("hit your usage limit")),
+        "{spent}"
+    );
+    assert_eq!(
+        turn_tokens(&backend)[1..],
+        [token(&env, "work"), token(&env, "personal")],
+        "both accounts were asked before codex got the refusal"
+    );
+
+    // personal's limit resets: the next turn in the same server gets through.
+    backend.set_responses("acct-personal", Responses::Ok("back".into()));
+    backend.set_usage("acct-personal", usage_json("plus", 5.0, 40.0));
+    let again = server.turn(&thread, "third");
+    assert_eq!(again["params"]["turn"]["status"], "completed", "{again}");
+    assert_eq!(
+        turn_tokens(&backend).last(),
+        Some(&token(&env, "personal")),
+        "answered on personal"
+    );
+    let (code, stderr) = server.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
 #[test]
 fn real_app_server_login_requests_from_the_editor_never_reach_the_accounts_login() {
     let Some(real) = real_codex() else { return };

@@ -90,8 +90,6 @@ impl Here {
         })
     }
 
-    /// Whether `value` (a configured executable) is swop's codex shim: the
-    /// shim itself, or any path named `codex` that leads to swop.
     /// One line of what was done: stdout, or stderr under `--json`.
     fn say(&self, text: &str) -> Result<()> {
         if self.json {
@@ -102,6 +100,8 @@ impl Here {
         }
     }
 
+    /// Whether `value` (a configured executable) is swop's codex shim: the
+    /// shim itself, or any path named `codex` that leads to swop.
     fn is_swop(&self, value: &str) -> bool {
         let p = Path::new(value);
         if p == self.shim {
