@@ -359,6 +359,9 @@ fn real_app_server_login_requests_from_the_editor_never_reach_the_accounts_login
     ];
     for (method, params, says) in asks {
         let r = server.request(method, params);
+        // Without the guard codex revokes and deletes the login right here.
+        assert_eq!(backend.count("/oauth/revoke"), 0, "{method} revoked: {r}");
+        assert_eq!(fs::read(&auth).ok(), Some(before.clone()), "{method}: {r}");
         let msg = r["error"]["message"]
             .as_str()
             .unwrap_or_else(|| panic!("{method}: {r}"));
@@ -603,7 +606,13 @@ fn ide_zed_sets_codex_path_in_the_codex_agent_env_and_remove_restores_it() {
     put(&zed_settings(&env), text);
     env.swop().args(["ide", "zed"]).ok();
     let now = fs::read_to_string(zed_settings(&env)).unwrap();
-    assert!(now.starts_with("// Zed settings\n{\n  \"theme\": \"One Dark\", // dark\n  \"vim_mode\": true,\n  \"languages\": {\"Rust\": {\"tab_size\": 4,},},\n"), "{now}");
+    // Every byte the person had stays; the new entry goes before the
+    // closing brace, the trailing comma kept.
+    let entry = format!(
+        "  \"agent_servers\": {{\n    \"codex-acp\": {{\n      \"type\": \"registry\",\n      \"env\": {{\n        \"CODEX_PATH\": \"{}\"\n      }}\n    }}\n  }},\n",
+        shim_of(&env)
+    );
+    assert_eq!(now, text.replacen("\n}\n", &format!("\n{entry}}}\n"), 1));
     let no_comments: String = now
         .lines()
         .filter(|l| !l.trim_start().starts_with("//"))
