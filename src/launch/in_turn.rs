@@ -82,12 +82,29 @@ impl Launcher {
     fn may_relay(&self, account: &Account, say: Option<bool>) -> bool {
         let cfg = &self.pool.cfg;
         let name = &account.name;
-        let found = routing::routing(
-            &self.pool.paths,
-            account,
-            &cfg.usage.base_url,
-            cfg.usage.timeout,
-        );
+        let ask = || {
+            routing::routing(
+                &self.pool.paths,
+                account,
+                &cfg.usage.base_url,
+                cfg.usage.timeout,
+            )
+        };
+        let mut found = ask();
+        if found == Routing::Expired {
+            // The question needs a live token: codex refreshes the login in
+            // the account's own home (as the relay would before its first
+            // request there), and the question is asked again.
+            let pool = &self.pool;
+            crate::usage::gather::refresh_through_codex(
+                &pool.paths,
+                &pool.cfg,
+                &pool.codex,
+                account,
+                false,
+            );
+            found = ask();
+        }
         let Some(launched) = say else {
             return found == Routing::Unconstrained;
         };
@@ -104,7 +121,11 @@ impl Launcher {
                 }
                 false
             }
-            Routing::Unknown(why) => {
+            Routing::Expired | Routing::Unknown(_) => {
+                let why = match found {
+                    Routing::Unknown(why) => why,
+                    _ => "its access token has expired and codex could not refresh it".into(),
+                };
                 term::warn(&format!(
                     "in-turn failover {} '{name}' for now: cannot tell whether its workspace needs codex's own routing ({why})",
                     if launched { "is off on" } else { "passes over" }

@@ -38,6 +38,10 @@ pub enum Routing {
     Constrained { first_time: bool },
     /// Not known (the cause, for a warning): treated as constrained.
     Unknown(String),
+    /// Not known because the account's access token has expired: asked
+    /// again once codex has refreshed the login (the relay would have it
+    /// refreshed before its first request on the account anyway).
+    Expired,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -102,6 +106,8 @@ pub fn parse_constrained(body: &str, account_id: &str) -> Result<bool, &'static 
     }
 }
 
+const EXPIRED: &str = "its access token has expired";
+
 /// Asks the backend with the account's access token (never refreshed
 /// here: an expired one means "not known").
 fn ask(account: &Account, base: &str, timeout: Duration, now: i64) -> Result<bool, String> {
@@ -119,7 +125,7 @@ fn ask(account: &Account, base: &str, timeout: Duration, now: i64) -> Result<boo
             ..
         }) if access_exp.is_none_or(|e| e > now + 30) => (access_token, id),
         Ok(Auth::ApiKey) => return Ok(false), // no workspace: codex's API path
-        Ok(_) => return Err("its access token has expired".into()),
+        Ok(_) => return Err(EXPIRED.into()),
         Err(e) => return Err(e.message),
     };
     let resp = fetch::agent(&url, timeout)
@@ -154,6 +160,7 @@ pub fn routing(paths: &Paths, account: &Account, base: &str, timeout: Duration) 
                 constrained,
                 told: false,
             },
+            Err(why) if why == EXPIRED => return Routing::Expired,
             Err(why) => return Routing::Unknown(why),
         },
     };
