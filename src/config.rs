@@ -246,11 +246,21 @@ pub struct FailoverConfig {
     pub mode: Option<FailoverMode>,
     /// Fail over inside the turn: swop relays codex's model requests on
     /// loopback and re-sends one refused for the usage limit on the next
-    /// account (src/relay). Off until it has proven itself.
-    pub in_turn: bool,
+    /// account (src/relay). Unset: on for `codex app-server` (an editor's
+    /// long-lived server has no "after the run" to fail over in), off for
+    /// everything else; see [`FailoverConfig::in_turn_for`].
+    pub in_turn: Option<bool>,
     /// When a launch finds every account blocked: offer (on a terminal) to
     /// spend a limit-reset credit, or never.
     pub redeem: RedeemPolicy,
+}
+
+impl FailoverConfig {
+    /// Whether a run gets the in-turn relay: what swop.toml says, else on
+    /// only for an app server.
+    pub fn in_turn_for(&self, app_server: bool) -> bool {
+        self.in_turn.unwrap_or(app_server)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -561,13 +571,16 @@ mod tests {
     }
 
     #[test]
-    fn failover_in_turn_is_off_unless_asked() {
-        assert!(!parse("").unwrap().failover.in_turn);
+    fn failover_in_turn_is_off_unless_asked_or_an_app_server() {
+        let unset = parse("").unwrap().failover;
+        assert!(!unset.in_turn_for(false));
+        assert!(unset.in_turn_for(true), "app servers get it by default");
+        let on = parse("[failover]\nin_turn = true\n").unwrap().failover;
+        assert!(on.in_turn_for(false) && on.in_turn_for(true));
+        let off = parse("[failover]\nin_turn = false\n").unwrap().failover;
         assert!(
-            parse("[failover]\nin_turn = true\n")
-                .unwrap()
-                .failover
-                .in_turn
+            !off.in_turn_for(false) && !off.in_turn_for(true),
+            "explicit false wins"
         );
         assert!(parse("[failover]\nin_turn = \"yes\"\n").is_err());
     }

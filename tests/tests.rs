@@ -9,6 +9,7 @@ mod accounts;
 mod availability;
 mod cli;
 mod completions;
+mod editors;
 mod in_turn;
 mod install;
 mod launch;

@@ -113,6 +113,20 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config, ctx: &Context) -> Resu
         Command::Ps { json } => crate::cli::status::ps(paths, cfg, json),
         Command::Disable { name, duration } => crate::cli::toggle::disable(paths, &name, duration),
         Command::Enable { name } => crate::cli::toggle::enable(paths, &name),
+        Command::Ide {
+            editor,
+            remove,
+            json,
+        } => crate::cli::ide::run(
+            paths,
+            cfg,
+            ctx,
+            crate::cli::ide::Request {
+                editor,
+                remove,
+                json,
+            },
+        ),
         _ => unreachable!("handled in run"),
     }
 }

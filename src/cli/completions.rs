@@ -28,7 +28,11 @@ const ACCOUNTS_SH: &str =
 fn max_operands(o: Operands) -> Option<usize> {
     match o {
         Operands::None => Some(0),
-        Operands::NewName | Operands::Account | Operands::Shell | Operands::Topic => Some(1),
+        Operands::NewName
+        | Operands::Account
+        | Operands::Shell
+        | Operands::Editor
+        | Operands::Topic => Some(1),
         Operands::Accounts | Operands::CodexArgs => None,
     }
 }
@@ -37,6 +41,7 @@ fn max_operands(o: Operands) -> Option<usize> {
 fn operand_words(spec: &Spec) -> Vec<(&'static str, &'static str)> {
     match spec.operands {
         Operands::Shell => flags::SHELLS.iter().map(|s| (*s, "")).collect(),
+        Operands::Editor => flags::EDITORS.iter().map(|s| (*s, "")).collect(),
         Operands::Topic => flags::COMMANDS
             .iter()
             .map(|s| (s.name, s.summary.trim_end_matches('.')))
@@ -234,6 +239,7 @@ fn zsh_operands(spec: &Spec) -> Option<&'static str> {
         Operands::Account => "':account:_swop_accounts'",
         Operands::Accounts => "'*:account:_swop_accounts'",
         Operands::Shell => "':shell:(bash zsh fish)'",
+        Operands::Editor => "':editor:(vscode cursor windsurf vscodium zed desktop)'",
         Operands::Topic => "':topic:_swop_topics'",
         Operands::CodexArgs => "'*::codex argument:_files'",
     })

@@ -47,6 +47,8 @@ pub enum Operands {
     Shell,
     /// `[COMMAND|config]`: a help topic.
     Topic,
+    /// `[EDITOR]`: one of [`EDITORS`], optional.
+    Editor,
     /// `[ARGS...]`: every later argument, untouched, for codex (flags
     /// included: the command has no flags of its own, not even --help).
     CodexArgs,
@@ -129,6 +131,9 @@ pub fn completes(value: &str) -> Values {
 
 /// The shells `swop completions` writes scripts for.
 pub const SHELLS: &[&str] = &["bash", "zsh", "fish"];
+
+/// The editors `swop ide` points at swop.
+pub const EDITORS: &[&str] = &["vscode", "cursor", "windsurf", "vscodium", "zed", "desktop"];
 
 /// Help topics that are not commands.
 pub const TOPICS: &[(&str, &str)] = &[(
@@ -507,6 +512,38 @@ pub const COMMANDS: &[Spec] = &[
                 "swop doctor --json",
                 "{\"ok\", \"checks\": [{\"level\", \"check\", \"fix\"}]}",
             ),
+        ],
+    },
+    Spec {
+        name: "ide",
+        summary: "Make an editor run codex through swop, or list editors.",
+        about: "Without EDITOR: the editors found here (VS Code, Cursor, Windsurf,\n\
+                VSCodium, Zed; their WSL/SSH remote servers; the desktop app on macOS)\n\
+                and whether each runs codex through swop. With EDITOR: points it at\n\
+                swop's codex shim (VS Code family: chatgpt.cliExecutable in the user\n\
+                settings and the remote server's machine settings; Zed: CODEX_PATH in\n\
+                the env of its codex agent server; desktop: CODEX_CLI_PATH) and records\n\
+                the real codex's path for editors whose PATH lacks it. Settings files\n\
+                are edited in place (comments and formatting kept), with a backup\n\
+                beside them; a file that does not parse is left untouched.",
+        operands: Operands::Editor,
+        after_dashes: None,
+        flags: &[
+            Flag {
+                long: "remove",
+                short: None,
+                value: None,
+                help: "take swop back out of the editor's settings",
+            },
+            JSON,
+        ],
+        examples: &[
+            ("swop ide", "which editors run codex through swop"),
+            (
+                "swop ide vscode",
+                "VS Code (and its WSL/SSH servers) through swop",
+            ),
+            ("swop ide zed --remove", "Zed back to its own codex"),
         ],
     },
     Spec {

@@ -106,6 +106,7 @@ pub fn usage(spec: &Spec) -> String {
     let mut s = format!("swop {}", spec.name);
     match spec.operands {
         Operands::NewName | Operands::Account => s.push_str(" NAME"),
+        Operands::Editor => s.push_str(" [EDITOR]"),
         Operands::Shell => {
             let _ = write!(s, " {}", flags::SHELLS.join("|"));
         }

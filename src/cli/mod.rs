@@ -14,6 +14,7 @@ pub mod completions;
 pub mod doctor;
 pub mod flags;
 pub mod help;
+pub mod ide;
 pub mod install;
 pub mod man;
 mod parse;
@@ -99,6 +100,11 @@ pub enum Command {
         /// `--yes`: purge without asking.
         yes: bool,
     },
+    Ide {
+        editor: Option<String>,
+        remove: bool,
+        json: bool,
+    },
     Completions {
         shell: String,
     },
@@ -175,6 +181,11 @@ impl Command {
             "uninstall" => Command::Uninstall {
                 purge: m.has("purge"),
                 yes: m.has("yes"),
+            },
+            "ide" => Command::Ide {
+                editor: m.operands.first().map(|e| e.to_string_lossy().into_owned()),
+                remove: m.has("remove"),
+                json,
             },
             "simulate" => simulate_command(&m)?,
             "version" => Command::Version,

@@ -137,7 +137,7 @@ fn arity(o: Operands) -> (usize, usize) {
     match o {
         Operands::None => (0, 0),
         Operands::NewName | Operands::Account | Operands::Shell => (1, 1),
-        Operands::Topic => (0, 1),
+        Operands::Topic | Operands::Editor => (0, 1),
         Operands::Accounts | Operands::CodexArgs => (0, usize::MAX),
     }
 }
@@ -165,6 +165,24 @@ fn check_operands(m: &Matches) -> Result<()> {
                 .help(format!("use one of: {}", flags::SHELLS.join(", "))),
             _ => Error::usage(format!("{}: missing account NAME", spec.name)).help(see(spec)),
         });
+    }
+    if let (Operands::Editor, Some(e)) = (spec.operands, m.operands.first()) {
+        let e = e.to_string_lossy();
+        if !flags::EDITORS.contains(&e.as_ref()) {
+            let hint = match suggest::closest(&e, flags::EDITORS.iter().copied()) {
+                Some(s) => format!(
+                    "did you mean '{s}'? (one of: {})",
+                    flags::EDITORS.join(", ")
+                ),
+                None => format!("use one of: {}", flags::EDITORS.join(", ")),
+            };
+            return Err(Error::usage(format!(
+                "{}: unknown editor '{}'",
+                spec.name,
+                e.escape_debug()
+            ))
+            .help(hint));
+        }
     }
     if spec.operands == Operands::Shell {
         let shell = m.operands[0].to_string_lossy();

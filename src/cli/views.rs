@@ -374,6 +374,31 @@ pub struct RedeemView {
     pub weekly: Option<WindowView>,
 }
 
+/// One settings file (or login session) of an editor in `swop ide --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdeEntryView {
+    pub editor: String,
+    /// `user` (this machine's editor), `remote` (a WSL / SSH server's
+    /// machine settings) or `login` (the desktop app's environment).
+    pub scope: String,
+    pub settings: String,
+    pub through_swop: bool,
+    /// The codex the editor is pointed at, if any.
+    pub value: Option<String>,
+    /// Why the file could not be read, if it could not.
+    pub problem: Option<String>,
+}
+
+/// `swop ide --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdeView {
+    /// What `swop ide EDITOR` points editors at.
+    pub shim: String,
+    /// The real codex recorded for editors whose PATH lacks it.
+    pub real_codex: Option<String>,
+    pub editors: Vec<IdeEntryView>,
+}
+
 /// Pretty JSON of a view, for stdout.
 /// A view as pretty JSON that is also safe on a terminal (`term::json`
 /// escapes the control and bidi characters serde_json leaves raw).
@@ -395,6 +420,21 @@ pub mod samples {
             used_percent: 10.0,
             window_seconds: Some(secs),
             reset_at: Some(time()),
+        }
+    }
+
+    pub fn ide() -> IdeView {
+        IdeView {
+            shim: "/home/me/.swop/shim/codex".into(),
+            real_codex: Some("/usr/local/bin/codex".into()),
+            editors: vec![IdeEntryView {
+                editor: "vscode".into(),
+                scope: "user".into(),
+                settings: "/home/me/.config/Code/User/settings.json".into(),
+                through_swop: true,
+                value: Some("/home/me/.swop/shim/codex".into()),
+                problem: Some("not valid JSON".into()),
+            }],
         }
     }
 
@@ -670,6 +710,10 @@ mod tests {
             (
                 "swop simulate --json",
                 serde_json::to_value(samples::simulate()).unwrap(),
+            ),
+            (
+                "swop ide --json",
+                serde_json::to_value(samples::ide()).unwrap(),
             ),
         ];
         let examples = readme_examples();

@@ -13,6 +13,7 @@
 
 pub mod app_server;
 pub mod login;
+pub mod record;
 mod runner;
 pub mod signals;
 
@@ -144,8 +145,27 @@ fn is_executable_file(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Finds the real codex. The error names everything that was searched.
-fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
+/// Where the real codex was found.
+pub(crate) struct Found {
+    pub binary: PathBuf,
+    /// Found through the path `swop ide` recorded, not through PATH: its
+    /// directory joins the PATH of the codex swop starts (an npm-installed
+    /// codex is a node script, and nvm keeps `node` beside it).
+    pub path_dir: Option<PathBuf>,
+}
+
+impl From<PathBuf> for Found {
+    fn from(binary: PathBuf) -> Found {
+        Found {
+            binary,
+            path_dir: None,
+        }
+    }
+}
+
+/// Finds the real codex: SWOP_CODEX, codex_path, PATH, then the path
+/// `swop ide` recorded. The error names everything that was searched.
+fn find(cfg: &Config, paths: &Paths) -> Result<Found> {
     let me = self_id();
     let explicit = |p: PathBuf, source: &str| -> Result<PathBuf> {
         if me.is_me(&p) {
@@ -167,13 +187,14 @@ fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
         Ok(p)
     };
     if let Some(p) = env_nonempty("SWOP_CODEX") {
-        return explicit(PathBuf::from(p), "SWOP_CODEX");
+        return explicit(PathBuf::from(p), "SWOP_CODEX").map(Found::from);
     }
     if let Some(p) = &cfg.codex_path {
         return explicit(
             crate::base::paths::expand_tilde(p)?,
             "codex_path in swop.toml",
-        );
+        )
+        .map(Found::from);
     }
     let shim = paths.shim_dir();
     let shim_canon = shim.canonicalize().ok();
@@ -193,7 +214,7 @@ fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
             skipped.push(candidate.display().to_string());
             continue;
         }
-        return Ok(candidate);
+        return Ok(candidate.into());
     }
     let mut msg = String::from("cannot find the real codex: searched SWOP_CODEX (unset), codex_path in swop.toml (unset) and PATH");
     if !skipped.is_empty() {
@@ -201,6 +222,25 @@ fn find(cfg: &Config, paths: &Paths) -> Result<PathBuf> {
             "; skipped {} because it is swop's own shim",
             skipped.join(", ")
         ));
+    }
+    match record::load(paths) {
+        Some(p) => {
+            let in_shim = p.parent().is_some_and(|d| {
+                d == shim || (shim_canon.is_some() && d.canonicalize().ok() == shim_canon)
+            });
+            if !in_shim && !me.is_me(&p) && is_executable_file(&p) {
+                let path_dir = p.parent().map(Path::to_path_buf);
+                return Ok(Found {
+                    binary: p,
+                    path_dir,
+                });
+            }
+            msg.push_str(&format!(
+                "; the path `swop ide` recorded, '{}', is not the real codex (gone, not executable, or swop itself)",
+                p.display()
+            ));
+        }
+        None => msg.push_str("; no path recorded by `swop ide`"),
     }
     Err(Error {
         message: msg,
@@ -276,7 +316,16 @@ pub struct Attached {
 }
 
 /// [`run_attached`], also saying whether Ctrl-C was pressed meanwhile.
-pub fn run_attached_full(mut cmd: Command) -> Result<Attached> {
+pub fn run_attached_full(cmd: Command) -> Result<Attached> {
+    run_attached_with(cmd, |_| ()).map(|(a, ())| a)
+}
+
+/// [`run_attached_full`], with `attach` called on the child once it runs
+/// (to take the pipes `cmd` asked for); also returns what `attach` made.
+pub fn run_attached_with<T>(
+    mut cmd: Command,
+    attach: impl FnOnce(&mut Child) -> T,
+) -> Result<(Attached, T)> {
     let forwarder = signals::Forwarder::install();
     // A signal between spawn and set_child waits, then is forwarded.
     let blocked = signals::block(&mut cmd);
@@ -285,13 +334,12 @@ pub fn run_attached_full(mut cmd: Command) -> Result<Attached> {
         .map_err(|e| Error::new(format!("cannot start codex: {e}")).code(exit::NO_CODEX))?;
     forwarder.set_child(child.id());
     drop(blocked);
+    let made = attach(&mut child);
     let status = child
         .wait()
         .map_err(|e| Error::new(format!("lost track of codex: {e}")))?;
     let interrupted = forwarder.interrupted();
     drop(forwarder);
-    Ok(Attached {
-        code: signals::exit_code(status),
-        interrupted,
-    })
+    let code = signals::exit_code(status);
+    Ok((Attached { code, interrupted }, made))
 }

@@ -15,6 +15,8 @@ use std::process::Command;
 #[derive(Debug, Clone)]
 pub struct Codex {
     binary: Option<PathBuf>,
+    /// Added to the PATH of every codex started (see `Found::path_dir`).
+    path_dir: Option<PathBuf>,
     setup: Setup,
 }
 
@@ -28,8 +30,10 @@ pub struct HomeCommand {
 impl Codex {
     /// The real codex, which must exist (launch, login, logout).
     pub fn locate(cfg: &Config, paths: &Paths) -> Result<Codex> {
+        let found = find(cfg, paths)?;
         Ok(Codex {
-            binary: Some(find(cfg, paths)?),
+            binary: Some(found.binary),
+            path_dir: found.path_dir,
             setup: sandbox::setup(cfg),
         })
     }
@@ -37,8 +41,10 @@ impl Codex {
     /// The real codex if there is one: status, pick and doctor work without
     /// it (they then never start an app-server).
     pub fn if_present(cfg: &Config, paths: &Paths) -> Codex {
+        let found = find(cfg, paths).ok();
         Codex {
-            binary: find(cfg, paths).ok(),
+            path_dir: found.as_ref().and_then(|f| f.path_dir.clone()),
+            binary: found.map(|f| f.binary),
             setup: sandbox::setup(cfg),
         }
     }
@@ -51,9 +57,25 @@ impl Codex {
         self.binary.as_deref().ok_or_else(not_found)
     }
 
+    /// A command for the real codex, its PATH extended when it was found
+    /// through the recorded path.
+    fn command(&self) -> Result<Command> {
+        let mut command = Command::new(self.binary_or_error()?);
+        if let Some(dir) = &self.path_dir {
+            let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect())
+                .unwrap_or_default();
+            dirs.push(dir.clone());
+            if let Ok(joined) = std::env::join_paths(dirs) {
+                command.env("PATH", joined);
+            }
+        }
+        Ok(command)
+    }
+
     /// codex running as the account whose CODEX_HOME is `home`.
     pub fn in_home(&self, home: &Path) -> Result<HomeCommand> {
-        let mut command = Command::new(self.binary_or_error()?);
+        let mut command = self.command()?;
         command.env("CODEX_HOME", home);
         mark_depth(&mut command);
         let mut removed = Vec::new();
@@ -70,7 +92,7 @@ impl Codex {
     /// codex exactly as the user called it: no home, no setup, only the
     /// recursion counter (fast paths, SWOP_BYPASS, no accounts yet).
     pub fn plain(&self) -> Result<Command> {
-        let mut command = Command::new(self.binary_or_error()?);
+        let mut command = self.command()?;
         mark_depth(&mut command);
         Ok(command)
     }

@@ -13,8 +13,10 @@
 //! Never parses swop's own flags and never renders tables: that is `cli/`.
 //! A fresh cache means no network and no extra process before codex starts.
 
+mod app_server;
 pub mod argv;
 pub mod failover;
+mod guard;
 mod in_turn;
 pub mod live;
 mod pool;
@@ -70,6 +72,10 @@ pub fn run(ctx: Context) -> Result<i32> {
         Route::Nested(home) => {
             let mut cmd = codex.in_home(&home)?.command;
             cmd.env(LAUNCHED_VAR, &home).args(&args);
+            if app_server::shape(&args) == app_server::Shape::Stdio {
+                let name = home.file_name().unwrap_or_default().to_string_lossy();
+                return guard::run(cmd, &name);
+            }
             codex::run_attached(cmd)
         }
         Route::Pick => {
@@ -99,6 +105,10 @@ fn refusal(what: Guarded) -> Error {
             .help("add an account: swop add NAME; log in again: swop relogin NAME; or run the real codex: SWOP_BYPASS=1 codex login"),
         Guarded::Logout => Error::usage("`codex logout` through swop would log out of an arbitrary account sandbox")
             .help("remove an account: swop logout NAME; or run the real codex: SWOP_BYPASS=1 codex logout"),
+        Guarded::SignOut => Error::usage("`codex app-server --startup-sign-out` through swop would revoke the login of an account sandbox")
+            .help("remove an account: swop logout NAME; or run the real codex: SWOP_BYPASS=1 codex app-server ..."),
+        Guarded::Listen => Error::usage("swop runs `codex app-server` only on stdio: on another transport it cannot keep the client from logging an account out")
+            .help("drop --listen (stdio is the default), or run the real codex: SWOP_BYPASS=1 codex app-server ..."),
     }
 }
 
@@ -378,6 +388,11 @@ impl Launcher {
     /// codex's output: a dead session is offered one relogin, an exhausted
     /// account fails over (at most once per account).
     fn after_run(&self, run: &Run, args: &[OsString], progress: &mut Progress) -> Result<Next> {
+        // An app server fails over inside its turns; when it ends, the
+        // editor that ran it is gone: nothing to continue.
+        if app_server::shape(args) == app_server::Shape::Stdio {
+            return Ok(Next::Exit(run.code));
+        }
         // An interactive session that hit a limit ends with any code.
         let limit_hit =
             failover::interactive_limit_hit(&self.pool, &run.account, args, &run.written).is_some();
@@ -523,7 +538,11 @@ impl Launcher {
         if let Some(live) = &_live {
             live.inherit_into(&mut cmd); // live while codex runs, even if swop dies
         }
-        let code = codex::run_attached(cmd)?;
+        let code = if app_server::shape(args) == app_server::Shape::Stdio {
+            guard::run(cmd, &account.name)?
+        } else {
+            codex::run_attached(cmd)?
+        };
         Ok(ChildExit {
             code,
             relayed: relay.is_some(),

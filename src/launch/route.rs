@@ -2,6 +2,7 @@
 //! all, and if so whose. Pure: it reads only the process [`Context`] and
 //! what is on disk is passed in, so every branch is unit-tested.
 
+use super::app_server::Shape;
 use super::argv;
 use crate::base::process::Context;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,8 @@ pub enum Route {
     Bypass,
     /// `--version`, `--help`, `help`, `completion`: no account needed.
     FastPath,
-    /// `codex login` / `codex logout` would act on an arbitrary sandbox.
+    /// `codex login` / `codex logout` would act on an arbitrary sandbox (and
+    /// so would an app server that signs out first or hides its messages).
     Refuse(Guarded),
     /// Called from inside a codex swop started: keep the parent's account.
     Nested(PathBuf),
@@ -32,6 +34,10 @@ pub enum Route {
 pub enum Guarded {
     Login,
     Logout,
+    /// `codex app-server --startup-sign-out`.
+    SignOut,
+    /// `codex app-server --listen` on a transport swop cannot guard.
+    Listen,
 }
 
 /// What the route depends on besides the context.
@@ -53,6 +59,11 @@ pub fn route(ctx: &Context, disk: &Disk) -> Route {
         Some("login") => return Route::Refuse(Guarded::Login),
         Some("logout") => return Route::Refuse(Guarded::Logout),
         _ => {}
+    }
+    match super::app_server::shape(&ctx.args) {
+        Shape::SignOut => return Route::Refuse(Guarded::SignOut),
+        Shape::Listen(_) => return Route::Refuse(Guarded::Listen),
+        Shape::Stdio | Shape::Other => {}
     }
     match nested_home(ctx, disk) {
         Some(home) => Route::Nested(home),
@@ -116,6 +127,17 @@ mod tests {
             (&["login"], &[("SWOP_BYPASS", "1")], Route::Bypass),
             (&["-c", "k=v", "login"], &[], Route::Refuse(Guarded::Login)),
             (&["logout"], NESTED, Route::Refuse(Guarded::Logout)),
+            (
+                &["app-server", "--print-startup-config", "--startup-sign-out"],
+                NESTED,
+                Route::Refuse(Guarded::SignOut),
+            ),
+            (
+                &["app-server", "--listen", "ws://127.0.0.1:1"],
+                &[],
+                Route::Refuse(Guarded::Listen),
+            ),
+            (&["app-server"], &[], Route::Pick),
             (
                 &["exec", "x"],
                 NESTED,

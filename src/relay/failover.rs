@@ -18,7 +18,6 @@ use crate::accounts::auth::{self, Auth};
 use crate::accounts::Account;
 use crate::base::time;
 use crate::usage::cache;
-use crate::usage::fetch::{self, FetchContext, Fetched};
 use std::sync::Mutex;
 
 /// Names the next eligible account, passing over these (the launch's
@@ -270,27 +269,8 @@ impl Route {
     /// though its token has not expired); its numbers go to the cache on
     /// the way.
     fn refresh_through_codex(&self, acct: &Account, force: bool) {
-        let now = time::now();
-        let ctx = FetchContext {
-            base_url: &self.accounts.cfg.usage.base_url,
-            timeout: self.accounts.cfg.usage.timeout,
-            codex: &self.accounts.codex,
-            now,
-        };
-        let fetched = if force {
-            fetch::force_refresh_via_codex(&acct.home, &ctx)
-        } else {
-            fetch::refresh_via_codex(&acct.home, &ctx)
-        };
-        match fetched {
-            Fetched::Ok(u) => {
-                let _ = cache::record(&self.accounts.paths, &acct.name, u, now);
-            }
-            Fetched::Dead(_) => {
-                let _ = cache::mark_dead(&self.accounts.paths, &acct.name, now);
-            }
-            Fetched::ApiKey | Fetched::Failed(_) | Fetched::Throttled(..) => {}
-        }
+        let a = &self.accounts;
+        crate::usage::gather::refresh_through_codex(&a.paths, &a.cfg, &a.codex, acct, force);
     }
 }
 

@@ -152,7 +152,7 @@ fn proxy_for(url: &str) -> Option<ureq::Proxy> {
 
 /// Plain http to anything but this machine: never send a token there,
 /// whatever the config check let through.
-fn cleartext_to_elsewhere(url: &str) -> bool {
+pub(crate) fn cleartext_to_elsewhere(url: &str) -> bool {
     url.strip_prefix("http://").is_some_and(|rest| {
         !crate::config::is_loopback_authority(rest.split(['/', '?', '#']).next().unwrap_or(""))
     })
@@ -219,7 +219,7 @@ fn http(
 }
 
 /// ureq's error, reduced to a cause without URLs or bodies.
-fn describe(e: &ureq::Error, timeout: Duration) -> String {
+pub(crate) fn describe(e: &ureq::Error, timeout: Duration) -> String {
     use ureq::Error as E;
     match e {
         E::Timeout(_) => format!("no answer within {}", humantime::format_duration(timeout)),

@@ -418,6 +418,41 @@ fn states_of(
 /// The warning lines a launch prints about these states: one per expired
 /// session (each needs its own relogin), and at most one summarising every
 /// account whose usage is unavailable.
+/// codex refreshes the login in `account`'s own home (`force`: even though
+/// its access token has not expired), and the numbers it reads on the way
+/// go to the cache (a dead login is marked dead). Used where swop needs a
+/// live token of an account codex is not running on: the relay's failover
+/// and the routing question before it.
+pub fn refresh_through_codex(
+    paths: &Paths,
+    cfg: &Config,
+    codex: &Codex,
+    account: &Account,
+    force: bool,
+) {
+    let now = crate::base::time::now();
+    let ctx = FetchContext {
+        base_url: &cfg.usage.base_url,
+        timeout: cfg.usage.timeout,
+        codex,
+        now,
+    };
+    let fetched = if force {
+        fetch::force_refresh_via_codex(&account.home, &ctx)
+    } else {
+        fetch::refresh_via_codex(&account.home, &ctx)
+    };
+    match fetched {
+        Fetched::Ok(u) => {
+            let _ = cache::record(paths, &account.name, u, now);
+        }
+        Fetched::Dead(_) => {
+            let _ = cache::mark_dead(paths, &account.name, now);
+        }
+        Fetched::ApiKey | Fetched::Failed(_) | Fetched::Throttled(..) => {}
+    }
+}
+
 pub fn warning_lines(states: &[AccountState]) -> Vec<String> {
     let mut lines = Vec::new();
     let mut unavailable: Vec<&AccountState> = Vec::new();

@@ -20,6 +20,7 @@ pub mod gather;
 pub mod history;
 pub mod learn;
 pub mod reset_credit;
+pub mod routing;
 
 pub use extras::{Credits, NamedLimit};
 

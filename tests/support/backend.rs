@@ -129,6 +129,8 @@ struct State {
     no_token_checks: bool,
     /// Access tokens answered 401 although they have not expired.
     revoked: Vec<String>,
+    /// `workspace_backend_origin` per account id (default NO_CONSTRAINT).
+    workspace_origin: HashMap<String, String>,
     requests: Vec<Req>,
     /// Usage bodies that replace an account's from a time (Unix s) on.
     scheduled_usage: HashMap<String, (i64, Value)>,
@@ -428,6 +430,15 @@ impl Backend {
     /// (default: 404, as for an unknown route).
     pub fn set_consume(&self, account_id: &str, c: Consume) {
         self.shared.lock().consume.insert(account_id.to_string(), c);
+    }
+
+    /// Binds an account's workspace to its own backend origin (data
+    /// residency) in the `/wham/accounts/check` answer.
+    pub fn set_workspace_origin(&self, account_id: &str, origin: &str) {
+        self.shared
+            .lock()
+            .workspace_origin
+            .insert(account_id.to_string(), origin.to_string());
     }
 
     /// Every request so far, in arrival order.
@@ -823,7 +834,7 @@ fn handle(shared: &Shared, mut stream: impl Conn) {
             responses_answer(shared, &account, authorization.as_deref())
         }
         ("GET", "/backend-api/wham/accounts/check") => {
-            accounts_check_answer(&account, authorization.as_deref())
+            accounts_check_answer(shared, &account, authorization.as_deref())
         }
         ("POST", "/backend-api/wham/rate-limit-reset-credits/consume") => {
             consume_answer(shared, &account, authorization.as_deref(), &req.body)
@@ -838,9 +849,10 @@ fn handle(shared: &Shared, mut stream: impl Conn) {
 
 /// The workspace routing check codex makes when its model provider is the
 /// ChatGPT backend (and the TUI at start): the bearer's account (header,
-/// else the JWT claim), unconstrained. Without it codex fails with
+/// else the JWT claim), unconstrained unless `set_workspace_origin` binds it
+/// to its own backend. Without it codex fails with
 /// "workspace routing discovery failed".
-fn accounts_check_answer(account: &str, authorization: Option<&str>) -> Answer {
+fn accounts_check_answer(shared: &Shared, account: &str, authorization: Option<&str>) -> Answer {
     let from_token = || {
         let claims = fixtures::decode_jwt(bearer_of(authorization)?)?;
         claims[fixtures::AUTH_CLAIMS]["chatgpt_account_id"]
@@ -855,11 +867,17 @@ fn accounts_check_answer(account: &str, authorization: Option<&str>) -> Answer {
     if id.is_empty() {
         return Answer::json(401, &json!({"error": {"message": "no account"}}));
     }
+    let origin = shared
+        .lock()
+        .workspace_origin
+        .get(&id)
+        .cloned()
+        .unwrap_or_else(|| "NO_CONSTRAINT".into());
     Answer::json(
         200,
         &json!({
             "accounts": [{"id": id, "plan_type": "plus",
-                "workspace_backend_origin": "NO_CONSTRAINT",
+                "workspace_backend_origin": origin,
                 "account_routing_override": "NO_CONSTRAINT"}],
             "account_ordering": [id],
         }),
