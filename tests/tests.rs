@@ -21,3 +21,4 @@ mod tui;
 mod usage;
 mod usage_refresh;
 mod views;
+mod widths;

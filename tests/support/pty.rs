@@ -40,11 +40,22 @@ pub fn run_in_pty_full(
     input: &[u8],
     timeout: Duration,
 ) -> (Option<i32>, String, bool) {
+    run_in_pty_cols(cmd, input, timeout, 100)
+}
+
+/// Same, on a terminal `cols` columns wide (what the child's TIOCGWINSZ
+/// says; the rig clears the environment, so COLUMNS is not set).
+pub fn run_in_pty_cols(
+    cmd: &mut Command,
+    input: &[u8],
+    timeout: Duration,
+    cols: u16,
+) -> (Option<i32>, String, bool) {
     let mut master: libc::c_int = -1;
     let mut slave: libc::c_int = -1;
     let mut ws = libc::winsize {
-        ws_row: 24,
-        ws_col: 100,
+        ws_row: 40,
+        ws_col: cols,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
