@@ -291,7 +291,14 @@ pub fn status_view(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast
                 limit_reached: u.and_then(|u| u.limit_reached),
                 five_hour: u.and_then(|u| u.five_hour.as_ref()).map(WindowView::from),
                 weekly: u.and_then(|u| u.weekly.as_ref()).map(WindowView::from),
-                warning: r.state.warning.clone(),
+                // A new login is the fix: the JSON says so too.
+                warning: r.state.warning.clone().map(|w| {
+                    if r.state.dead || r.state.login_rejected() {
+                        format!("{w}; log in again: swop relogin {}", r.state.name)
+                    } else {
+                        w
+                    }
+                }),
                 picked: r.picked,
                 disabled: r
                     .unusable
