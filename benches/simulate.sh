@@ -22,7 +22,7 @@ tmp, out = sys.argv[1], sys.argv[2]
 lines = ["<!-- simulate:begin (benches/simulate.sh writes this section) -->",
          "## Scheduling strategies, simulated", "",
          "`swop simulate --workload W --seed 1` (28 days, 5-minute steps, no accounts configured: the sample "
-         "`work` team 55% resetting in 1d, `personal` plus 20% in 3d 12h, `spare` plus 5% in 6d). "
+         "`sample-a` team 55% resetting in 1d, `sample-b` plus 20% in 3d 12h, `sample-c` plus 5% in 6d). "
          "Every step asks the real `select` which account to use. Blocked: hours in which work waited and no "
          "account was eligible. Wasted: weekly quota that expired unused, % of all the capacity the 28 days had. "
          "Work done: % of the work that arrived. Reproduce: `benches/simulate.sh`.", ""]

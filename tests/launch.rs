@@ -31,9 +31,8 @@ fn shim_runs_codex_on_the_lowest_weekly_account_with_args_unchanged() {
         .args(["exec", "--json", "fix it", "--", "-x"])
         .ok();
     assert!(
-        out.stderr.contains(
-            "swop: codex on 'personal' (plus, weekly 12%, 5h 5%): lowest weekly usage (12%)"
-        ),
+        out.stderr
+            .contains("swop: codex on 'personal' (plus, weekly 12%, 5h 5%): lowest weekly usage\n"),
         "{}",
         out.stderr
     );

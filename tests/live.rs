@@ -110,8 +110,7 @@ fn logout_refuses_while_codex_runs_unless_forced() {
     let r = long_launch(&env);
     let out = env.swop().args(["logout", "a"]).code(1);
     assert!(
-        out.stderr
-            .contains("codex is running on 'a' in 1 session(s)"),
+        out.stderr.contains("codex is running on 'a' in 1 session:"),
         "{}",
         out.stderr
     );
@@ -140,7 +139,7 @@ fn spread_sends_the_next_launch_to_the_idle_account() {
     let out = env.codex().args(["exec", "second"]).ok();
     assert!(out.stderr.contains("codex on 'b'"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("spread: 0 live session(s)"),
+        out.stderr.contains("spread: 0 live sessions"),
         "{}",
         out.stderr
     );

@@ -882,7 +882,14 @@ fn each_usage_fault_is_one_line_and_falls_back_as_documented() {
         );
         let status = env.swop().arg("status").ok();
         runs += 1;
-        one_warning(&status.stderr, "a", "status");
+        // Status says it once, under its table, not also as a warning.
+        assert!(!status.stderr.contains("warning:"), "{}", status.stderr);
+        assert_eq!(
+            status.stdout.matches(cause).count(),
+            1,
+            "{fault:?}: {}",
+            status.stdout
+        );
         assert!(status.stdout.contains("stale"), "{}", status.stdout);
         // The launch says the same in one line, then announces.
         let out = env.codex().args(["exec", "x"]).ok();

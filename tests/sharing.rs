@@ -157,8 +157,10 @@ fn session_files_that_exist_on_both_sides_are_left_in_place() {
     share_on(&env, &backend);
     let out = env.codex().args(["exec", "x"]).ok();
     assert!(
-        out.stderr
-            .contains("also exist in the shared sessions/; left in place"),
+        out.stderr.contains("1 file in '")
+            && out
+                .stderr
+                .contains("also exists in the shared sessions/; left in place"),
         "{}",
         out.stderr
     );

@@ -27,3 +27,4 @@ mod tui;
 mod usage;
 mod usage_refresh;
 mod views;
+mod widths;

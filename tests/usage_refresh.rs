@@ -226,7 +226,7 @@ fn extra_fields_of_the_usage_server_are_shown() {
     let out = env.swop().arg("status").ok();
     for want in [
         "a: limit 'gpt-6-pro': 5h 40%, weekly -",
-        "a: 2 limit reset credit(s) available",
+        "a: 2 limit reset credits available",
         "a: credits: 7.5",
     ] {
         assert!(out.stdout.contains(want), "{want}: {}", out.stdout);

@@ -130,10 +130,16 @@ pub fn link(cfg: &Config, home: &Path) -> Result<Vec<String>> {
                         target.display()
                     ));
                 } else {
-                    notes.extend(report_once(home, name, &format!(
-                        "{left} file(s) in '{}' also exist in the shared {name}/; left in place, not shared",
-                        link.display()
-                    )));
+                    notes.extend(report_once(
+                        home,
+                        name,
+                        &format!(
+                            "{} in '{}' also {} in the shared {name}/; left in place, not shared",
+                            crate::base::term::plural(left, "file", "files"),
+                            link.display(),
+                            if left == 1 { "exists" } else { "exist" }
+                        ),
+                    ));
                 }
             }
             Ok(_) => notes.extend(report_once(

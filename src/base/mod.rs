@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod files;
+pub mod fit;
 pub mod lines;
 pub mod name;
 pub mod out;

@@ -27,7 +27,15 @@ pub fn clean(s: &str) -> Cow<'_, str> {
 /// escapes only C0 controls inside strings; this also escapes DEL, C1 and
 /// the separators/bidi overrides as `\uXXXX` (still the same JSON value).
 pub fn json(value: &serde_json::Value) -> String {
-    let text = serde_json::to_string_pretty(value).expect("a JSON value serialises");
+    json_safe(serde_json::to_string_pretty(value).expect("a JSON value serialises"))
+}
+
+/// The same on one line (one document per line: NDJSON).
+pub fn json_line(value: &serde_json::Value) -> String {
+    json_safe(serde_json::to_string(value).expect("a JSON value serialises"))
+}
+
+fn json_safe(text: String) -> String {
     if !text.chars().any(|c| is_unsafe(c) && c != '\n') {
         return text;
     }
@@ -128,27 +136,23 @@ fn stderr_width() -> Option<usize> {
     })
 }
 
-/// Breaks `text` at spaces into lines of at most `width` characters (a
-/// word longer than that stays whole); later lines are indented by two, so
-/// a narrow terminal shows a tidy paragraph instead of its own hard wrap.
+/// Breaks each line of `text` at spaces into lines of at most `width`
+/// columns (a word longer than that stays whole); later lines are indented
+/// by two more than the line, so a narrow terminal shows a tidy paragraph
+/// instead of its own hard wrap (see `base::fit`).
 pub fn fill(text: &str, width: Option<usize>) -> String {
-    let Some(width) = width.filter(|&w| w > 10) else {
-        return text.to_string();
-    };
-    let mut lines: Vec<String> = vec![String::new()];
-    for word in text.split(' ') {
-        let cur = lines.last_mut().expect("one line at least");
-        let len = cur.chars().count();
-        if len > 2 && len + 1 + word.chars().count() > width {
-            lines.push(format!("  {word}"));
-        } else {
-            if !cur.is_empty() {
-                cur.push(' ');
-            }
-            cur.push_str(word);
-        }
-    }
-    lines.join("\n")
+    text.split('\n')
+        .map(|l| {
+            let lead = l.len() - l.trim_start_matches(' ').len();
+            crate::base::fit::wrap(l, width, lead + 2)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// "1 account", "2 accounts": a count with its noun, never "account(s)".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 pub fn warn(msg: &str) {
@@ -287,7 +291,10 @@ mod tests {
             let v = serde_json::json!({"s": s});
             let j = json(&v);
             proptest::prop_assert!(!j.chars().any(|c| is_unsafe(c) && c != '\n'));
-            proptest::prop_assert_eq!(serde_json::from_str::<serde_json::Value>(&j).unwrap(), v);
+            proptest::prop_assert_eq!(serde_json::from_str::<serde_json::Value>(&j).unwrap(), v.clone());
+            let l = json_line(&v);
+            proptest::prop_assert!(!l.chars().any(is_unsafe));
+            proptest::prop_assert_eq!(serde_json::from_str::<serde_json::Value>(&l).unwrap(), v);
         }
     }
 

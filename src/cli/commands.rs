@@ -4,11 +4,11 @@
 
 use crate::accounts::{self, Staging};
 use crate::base::error::{exit, Error, Result};
+use crate::base::fit::{self, Give};
 use crate::base::out;
 use crate::base::paths::Paths;
 use crate::base::process::Context;
 use crate::base::term;
-use crate::cli::render;
 use crate::cli::{self, Command};
 use crate::codex;
 use crate::codex::{login, Codex};
@@ -22,9 +22,14 @@ use std::process::Stdio;
 
 pub fn run(cmd: Command, ctx: &Context) -> Result<i32> {
     match cmd {
-        Command::Help(None) => out::print(&cli::help::main_help())?,
+        // Help fits the terminal (rows wrap under their own column);
+        // `help config` is a file to copy, printed as it is.
+        Command::Help(None) => {
+            out::print(&fit::lines(&cli::help::main_help(), term::stdout_width()))?
+        }
         Command::Help(Some(topic)) => match cli::help::topic_help(&topic) {
-            Some(h) => out::print(&h)?,
+            Some(h) if topic == "config" => out::print(&h)?,
+            Some(h) => out::print(&fit::lines(&h, term::stdout_width()))?,
             None => {
                 return Err(Error::usage(format!("no help for '{topic}'")).help("see: swop --help"))
             }
@@ -258,7 +263,16 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 ]
             })
             .collect();
-        out::print(&render::table(&["NAME", "EMAIL", "PLAN"], &rows))?;
+        // On a narrow terminal emails and names are cut with "…" (never
+        // wrapped, PLAN stays on its line); piped, all whole.
+        let give = [
+            Give::Cut(1, 20),
+            Give::Cut(0, 12),
+            Give::Cut(1, 12),
+            Give::Cut(0, 6),
+        ];
+        let table = fit::Table::of(&["NAME", "EMAIL", "PLAN"], &rows);
+        out::print(&table.fit(term::stdout_width(), &give, false).text)?;
     }
     Ok(0)
 }
@@ -322,8 +336,8 @@ fn refuse_while_live(paths: &Paths, name: &str, force: bool) -> Result<()> {
         return Ok(());
     }
     let mut msg = format!(
-        "codex is running on '{name}' in {} session(s):",
-        sessions.len()
+        "codex is running on '{name}' in {}:",
+        term::plural(sessions.len(), "session", "sessions")
     );
     for s in &sessions {
         msg.push_str(&format!(

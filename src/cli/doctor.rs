@@ -82,7 +82,11 @@ pub fn run(paths: &Paths, json_out: bool) -> Result<i32> {
     out::print(&if json_out {
         report_json(&checks, failed)
     } else {
-        report_text(&checks, failed)
+        report_text(
+            &checks,
+            crate::base::term::stdout_width(),
+            crate::base::term::stdout_color(),
+        )
     })?;
     Ok(if failed { exit::FAILURE as i32 } else { 0 })
 }
@@ -161,11 +165,15 @@ fn account_checks(paths: &Paths, all: &[accounts::Account], ctx: &FetchContext) 
         .into_iter()
         .map(|r| {
             r.unwrap_or_else(|(name, why, ms)| {
+                let fix = crate::usage::advice::fix(&name, &why, all_failed);
+                if crate::usage::fetch::is_rejected(&why) {
+                    // Retrying will not help: the login itself was refused.
+                    return warn(format!("'{name}': login rejected: {why}"), fix);
+                }
                 warn(
                     format!("'{name}': usage server did not answer usefully after {ms} ms: {why}"),
                     format!(
-                        "{} (launches still work from cached numbers or without quota data)",
-                        crate::usage::advice::fix(&why, all_failed)
+                        "{fix} (launches still work from cached numbers or without quota data)"
                     ),
                 )
             })
@@ -192,26 +200,56 @@ fn report_json(checks: &[Check], failed: bool) -> String {
     format!("{}\n", crate::cli::views::to_string(&view))
 }
 
-fn report_text(checks: &[Check], failed: bool) -> String {
-    let color = crate::base::term::stdout_color();
+/// The checks, one each, wrapped at word boundaries under their own text
+/// on a terminal, and a last line that counts what needs attention.
+fn report_text(checks: &[Check], width: Option<usize>, color: bool) -> String {
+    use crate::base::{fit, term};
     let mut text = String::new();
     for c in checks {
         let tag = match c.level {
-            Level::Ok => "ok  ".to_string(),
-            Level::Warn => crate::base::term::painted(color, "33", "warn"),
-            Level::Fail => crate::base::term::painted(color, "31", "FAIL"),
+            Level::Ok => term::painted(color, "32", "ok  "),
+            Level::Warn => term::painted(color, "33", "warn"),
+            Level::Fail => term::painted(color, "31", "FAIL"),
         };
-        text.push_str(&format!("{tag}  {}\n", crate::base::term::clean(&c.what)));
+        // Wrapped without colour (same width), then the tag is put in.
+        let line = fit::wrap(&format!("xxxx  {}", term::clean(&c.what)), width, 6);
+        text.push_str(&format!("{tag}{}\n", &line[4..]));
         if let Some(f) = &c.fix {
-            text.push_str(&format!("      fix: {}\n", crate::base::term::clean(f)));
+            let line = format!("      fix: {}", term::clean(f));
+            text.push_str(&fit::wrap(&line, width, 11));
+            text.push('\n');
         }
     }
-    text.push_str(if failed {
-        "\nsome checks failed: `codex` through swop will not work until they are fixed\n"
-    } else {
-        "\nall good: `codex` runs through swop\n"
-    });
+    text.push('\n');
+    text.push_str(&fit::wrap(&summary(checks), width, 2));
+    text.push('\n');
     text
+}
+
+/// "all good", or how many problems and warnings there are, and what
+/// that means for `codex`.
+fn summary(checks: &[Check]) -> String {
+    let count = |l: Level| checks.iter().filter(|c| c.level == l).count();
+    let (fails, warns) = (count(Level::Fail), count(Level::Warn));
+    let plural = crate::base::term::plural;
+    match (fails, warns) {
+        (0, 0) => "all good: `codex` runs through swop".into(),
+        (0, w) => format!(
+            "{}: `codex` runs through swop",
+            plural(w, "warning", "warnings")
+        ),
+        (f, 0) => format!(
+            "{}: `codex` through swop will not work until {} fixed",
+            plural(f, "problem", "problems"),
+            if f == 1 { "it is" } else { "they are" }
+        ),
+        (f, w) => format!(
+            "{} and {}: `codex` through swop will not work until the {} fixed",
+            plural(f, "problem", "problems"),
+            plural(w, "warning", "warnings"),
+            if f == 1 { "problem is" } else { "problems are" }
+        ),
+    }
 }
 
 /// How long `codex --version` may take: the usage timeout, at least 5 s
@@ -303,8 +341,8 @@ fn backoff_note(paths: &Paths, a: &accounts::Account, now: i64) -> String {
     match crate::usage::cache::load(paths, &a.name) {
         crate::usage::cache::Loaded::Found(e) => match e.backoff_until.filter(|&t| t > now) {
             Some(t) => format!(
-                "; {} failure(s) in a row, launches try again after {}",
-                e.failures,
+                "; {} in a row, launches try again after {}",
+                crate::base::term::plural(e.failures as usize, "failure", "failures"),
                 crate::base::time::wall(t)
             ),
             None => String::new(),
@@ -391,6 +429,64 @@ fn version_check(path: &std::path::Path, v: &str) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check(level: Level, what: &str) -> Check {
+        Check {
+            level,
+            what: what.into(),
+            fix: (level != Level::Ok).then(|| "swop relogin a-very-long-account-name-here".into()),
+        }
+    }
+
+    /// Issue 27 (6): a count instead of "all good" after warnings; lines
+    /// wrapped under their text at word boundaries; `ok` coloured too.
+    #[test]
+    fn report_counts_and_wraps_under_its_text() {
+        let long = "'work': usage server did not answer usefully after 1200 ms: no answer within 1s; 3 failures in a row, launches try again after Mon 1 Dec 10:00";
+        let checks = [
+            check(Level::Ok, "config parses"),
+            check(Level::Warn, long),
+            check(Level::Warn, "no accounts yet"),
+        ];
+        let t = report_text(&checks, Some(60), false);
+        assert!(
+            t.ends_with("\n2 warnings: `codex` runs through swop\n"),
+            "{t}"
+        );
+        assert!(!t.contains("all good"), "{t}");
+        for l in t.lines() {
+            assert!(crate::base::fit::width(l) <= 60, "{l:?} in\n{t}");
+        }
+        let words: Vec<&str> = long.split(' ').collect();
+        assert!(
+            words.iter().all(|w| t.contains(w)),
+            "a word was broken:\n{t}"
+        );
+        let cont: Vec<&str> = t
+            .lines()
+            .filter(|l| l.starts_with("      ") && !l.trim_start().starts_with("fix:"))
+            .collect();
+        assert!(
+            !cont.is_empty() && cont.iter().all(|l| l.starts_with("      ")),
+            "{t}"
+        );
+        let t = report_text(&checks, None, true);
+        assert!(
+            t.starts_with("\x1b[32mok  \x1b[0m  config parses\n"),
+            "{t:?}"
+        );
+        let t = report_text(
+            &[check(Level::Fail, "x"), check(Level::Warn, "y")],
+            None,
+            false,
+        );
+        assert!(t.ends_with("1 problem and 1 warning: `codex` through swop will not work until the problem is fixed\n"), "{t}");
+        let t = report_text(&[check(Level::Ok, "x")], None, false);
+        assert!(
+            t.ends_with("\nall good: `codex` runs through swop\n"),
+            "{t}"
+        );
+    }
 
     #[test]
     fn version_range() {

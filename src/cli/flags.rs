@@ -281,7 +281,8 @@ pub const COMMANDS: &[Spec] = &[
         summary: "Show each account's plan, usage, weekly reset and state.",
         about: "Per account: plan, 5-hour and weekly usage, weekly reset, state and\n\
                 live sessions; `*` marks the account a launch would pick now. Fresh\n\
-                cached numbers are shown without any network.",
+                cached numbers are shown without any network. The word after --watch\n\
+                is always its SECS: name accounts before it (swop status work --watch).",
         operands: Operands::Accounts,
         after_dashes: None,
         flags: &[
@@ -296,7 +297,7 @@ pub const COMMANDS: &[Spec] = &[
                 long: "watch",
                 short: None,
                 value: Some("[SECS]"),
-                help: "redraw every SECS seconds (default 5) until Ctrl-C",
+                help: "redraw every SECS seconds (default 5) until Ctrl-C; with --json, one JSON line per refresh",
             },
         ],
         examples: &[
@@ -308,6 +309,10 @@ pub const COMMANDS: &[Spec] = &[
             (
                 "swop status --watch",
                 "keep the table on screen, refreshed from the cache",
+            ),
+            (
+                "swop status work --watch 60 --json",
+                "one JSON line a minute for 'work' (NDJSON)",
             ),
         ],
     },
@@ -657,6 +662,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "the real codex (wins over codex_path and PATH)",
     ),
     ("NO_COLOR", "no colour in swop's messages"),
+    ("COLUMNS", "the width output fits on a terminal"),
 ];
 
 /// Set by swop for the codex it starts; not for you to set.

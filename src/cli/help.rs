@@ -95,8 +95,18 @@ pub fn command_help(spec: &Spec) -> String {
         .map(|(c, _)| c.len())
         .max()
         .unwrap_or(0);
+    // Side by side when every row fits 80 columns, else each "what"
+    // under its command.
+    let stacked = spec
+        .examples
+        .iter()
+        .any(|(_, what)| 2 + width + 2 + what.len() > 80);
     for (cmd, what) in spec.examples {
-        let _ = writeln!(s, "  {cmd:<width$}  {what}");
+        if stacked {
+            let _ = writeln!(s, "  {cmd}\n      {what}");
+        } else {
+            let _ = writeln!(s, "  {cmd:<width$}  {what}");
+        }
     }
     s
 }

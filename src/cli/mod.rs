@@ -200,6 +200,8 @@ impl Command {
 }
 
 /// `--watch` alone is every 5 seconds; `--watch SECS` / `--watch=SECS`.
+/// The word after `--watch` is always its interval: a name there is an
+/// error that says where names go, not an account watched by surprise.
 fn watch_secs(v: &OsString) -> Result<u64> {
     const DEFAULT: u64 = 5;
     if v.is_empty() {
@@ -207,8 +209,16 @@ fn watch_secs(v: &OsString) -> Result<u64> {
     }
     let v = v.to_string_lossy();
     v.parse::<u64>().ok().filter(|&s| s > 0).ok_or_else(|| {
-        crate::base::error::Error::usage(format!("status: bad --watch interval '{v}'"))
-            .help("give whole seconds, e.g. --watch 10")
+        let e = crate::base::error::Error::usage(format!(
+            "status: --watch takes whole seconds, not '{v}'"
+        ));
+        if v.starts_with(|c: char| c.is_ascii_digit()) {
+            e.help("give whole seconds, e.g. --watch 10")
+        } else {
+            e.help(format!(
+                "to watch an account, name it before --watch: swop status {v} --watch"
+            ))
+        }
     })
 }
 
@@ -431,10 +441,24 @@ mod tests {
             (Some(2), vec!["a".to_string()])
         );
         assert_eq!(watch(&["status", "--watch=7"]), (Some(7), vec![]));
+        // Issue 27 (7): the word after --watch is its interval, never an
+        // account by surprise; names go before it (or after a number).
+        let e = p(&["status", "--watch", "abc"]).unwrap_err();
+        assert_eq!(e.code, crate::base::error::exit::USAGE);
+        assert!(e.message.contains("'abc'"), "{}", e.message);
+        assert!(e.help.unwrap().contains("swop status abc --watch"));
+        let e = p(&["status", "--watch", "2s"]).unwrap_err();
         assert_eq!(
-            watch(&["status", "--watch", "a"]),
-            (Some(5), vec!["a".to_string()]),
-            "a name after --watch is an account, not an interval"
+            e.help.as_deref(),
+            Some("give whole seconds, e.g. --watch 10")
+        );
+        assert_eq!(
+            watch(&["status", "a", "--watch"]),
+            (Some(5), vec!["a".to_string()])
+        );
+        assert_eq!(
+            watch(&["status", "--watch", "--refresh", "a"]),
+            (Some(5), vec!["a".to_string()])
         );
         assert!(p(&["status", "--watch=x"]).is_err());
         assert!(p(&["status", "--watch=0"]).is_err());
@@ -710,8 +734,10 @@ mod tests {
                         f.long,
                         spec.name
                     );
-                    if spec.flag(f.long).is_some() {
-                        assert!(h.contains(f.help), "{}: --{} help", spec.name, f.long);
+                    // Its own help line (two commands may share a flag name,
+                    // each with its own words: --yes of redeem and uninstall).
+                    if let Some(own) = spec.flag(f.long) {
+                        assert!(h.contains(own.help), "{}: --{} help", spec.name, f.long);
                     }
                 }
             }

@@ -92,7 +92,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
                 .ok_or_else(|| unknown_flag(spec, &format!("-{c}"))),
         }?;
         let value = match flag.value {
-            Some(v) if flags::is_optional(v) => Some(optional_number(&mut p)),
+            Some(v) if flags::is_optional(v) => Some(optional_value(&mut p)),
             Some(_) => Some(p.value().map_err(|e| cmd_error(spec, e))?),
             None => None,
         };
@@ -112,18 +112,17 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed> {
 }
 
 /// The value of a flag whose value is optional (`--watch`, `--watch=7`,
-/// `--watch 7`): a following argument counts only when it is a number, so
-/// `--watch work` leaves `work` an operand. Empty when not given.
-fn optional_number(p: &mut lexopt::Parser) -> OsString {
+/// `--watch 7`): the argument right after it is its value unless it looks
+/// like an option (or is `--`), whatever it says, so that `--watch abc`
+/// is a bad interval (an error that says how to name accounts), never
+/// silently an account. Empty when not given.
+fn optional_value(p: &mut lexopt::Parser) -> OsString {
     if let Some(v) = p.optional_value() {
         return v;
     }
-    let numeric = |a: &std::ffi::OsStr| {
-        a.to_str()
-            .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty())
-    };
+    let not_an_option = |a: &std::ffi::OsStr| !a.as_encoded_bytes().starts_with(b"-");
     p.try_raw_args()
-        .and_then(|mut raw| raw.next_if(numeric))
+        .and_then(|mut raw| raw.next_if(not_an_option))
         .unwrap_or_default()
 }
 

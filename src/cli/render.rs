@@ -4,6 +4,7 @@
 //! (never a raw epoch). Nothing here can see a token.
 
 use crate::accounts::Account;
+use crate::base::fit::{self, Cell, Give};
 use crate::base::paths::Paths;
 use crate::base::term;
 use crate::base::time;
@@ -12,57 +13,10 @@ use crate::select::forecast::{self, Forecast};
 use crate::select::{Blocked, Reason, Unusable};
 use crate::usage::gather::{AccountState, Freshness};
 
-/// A plain left-aligned table with two spaces between columns. Every cell
-/// is cleaned ([`term::clean`]): cells hold server and JWT strings.
+/// A plain left-aligned table with two spaces between columns, whole
+/// (every cell cleaned; see `base::fit` for one that fits a terminal).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let plain: Vec<Vec<(String, Option<&str>)>> = rows
-        .iter()
-        .map(|r| r.iter().map(|c| (c.clone(), None)).collect())
-        .collect();
-    painted_table(header, &plain, false)
-}
-
-/// A table whose cells may carry an SGR colour, applied after padding so
-/// that colour never changes the alignment.
-fn painted_table(header: &[&str], rows: &[Vec<(String, Option<&str>)>], color: bool) -> String {
-    // Cells hold server and JWT strings: never print one raw.
-    let rows: Vec<Vec<(String, Option<&str>)>> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|(c, code)| (term::clean(c).into_owned(), *code))
-                .collect()
-        })
-        .collect();
-    let rows = &rows;
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, (c, _)) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<(&str, Option<&str>)>| {
-        let mut s = String::new();
-        for (i, (c, code)) in cells.iter().enumerate() {
-            let last = i + 1 == cells.len();
-            let pad = if last {
-                0
-            } else {
-                widths[i] - c.chars().count() + 2
-            };
-            match code {
-                Some(code) => s.push_str(&crate::base::term::painted(color, code, c)),
-                None => s.push_str(c),
-            }
-            s.push_str(&" ".repeat(pad));
-        }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header.iter().map(|h| (*h, None)).collect());
-    for r in rows {
-        out.push_str(&line(r.iter().map(|(c, k)| (c.as_str(), *k)).collect()));
-    }
-    out
+    fit::Table::of(header, rows).fit(None, &[], false).text
 }
 
 /// The state with its freshness: "ok", "limit reached, stale (5m old)".
@@ -127,63 +81,6 @@ pub fn status_rows<'a>(
         .collect()
 }
 
-/// How much of the table to show; tried from the fullest to the narrowest.
-#[derive(Clone, Copy)]
-struct Layout {
-    long_times: bool,
-    email: bool,
-    plan: bool,
-    week_reset: bool,
-    live: bool,
-    long_state: bool,
-    name_max: usize,
-}
-
-const LAYOUTS: [Layout; 7] = {
-    let full = Layout {
-        long_times: true,
-        email: true,
-        plan: true,
-        week_reset: true,
-        live: true,
-        long_state: true,
-        name_max: usize::MAX,
-    };
-    let short_times = Layout {
-        long_times: false,
-        ..full
-    };
-    let no_email = Layout {
-        email: false,
-        ..short_times
-    };
-    let no_plan = Layout {
-        plan: false,
-        ..no_email
-    };
-    let no_reset = Layout {
-        week_reset: false,
-        ..no_plan
-    };
-    let no_live = Layout {
-        live: false,
-        ..no_reset
-    };
-    let short_state = Layout {
-        long_state: false,
-        ..no_live
-    };
-    [
-        full,
-        short_times,
-        no_email,
-        no_plan,
-        no_reset,
-        no_live,
-        short_state,
-    ]
-};
-
 fn when(t: i64, now: i64, long: bool) -> String {
     match (long, t > now) {
         (true, _) => time::reset(t, now),
@@ -206,8 +103,10 @@ fn usable_again(r: &StatusRow, now: i64, long: bool) -> String {
     }
     let name = &r.account.name;
     match (u.reason, long) {
-        (Reason::SessionExpired, true) => format!("after swop relogin {name}"),
-        (Reason::SessionExpired, false) => "relogin".into(),
+        (Reason::SessionExpired | Reason::LoginRejected, true) => {
+            format!("after swop relogin {name}")
+        }
+        (Reason::SessionExpired | Reason::LoginRejected, false) => "relogin".into(),
         (Reason::Disabled, true) => format!("after swop enable {name}"),
         (Reason::Disabled, false) => "enable".into(),
         (Reason::Excluded, true) => "edit swop.toml".into(),
@@ -229,98 +128,122 @@ fn state_color(reason: Option<&Reason>, stale: bool) -> &'static str {
     }
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let keep: String = s.chars().take(max.saturating_sub(1)).collect();
-    keep + "…"
-}
+// The status table's columns, in order.
+const NAME: usize = 0;
+const EMAIL: usize = 1;
+const PLAN: usize = 2;
+const FIVE: usize = 3;
+const WEEK: usize = 4;
+const RESET: usize = 5;
+const STATE: usize = 6;
+const AGAIN: usize = 7;
+const LIVE: usize = 8;
 
-/// The table for `layout`, and the lines under it.
-fn layout_table(rows: &[StatusRow], layout: Layout, now: i64, color: bool) -> String {
-    let l = layout;
-    let mut header = vec!["  NAME"];
-    let cols: [(bool, &str); 9] = [
-        (l.email, "EMAIL"),
-        (l.plan, "PLAN"),
-        (true, if l.long_state { "5H USED" } else { "5H" }),
-        (true, if l.long_state { "WEEK USED" } else { "WEEK" }),
-        (l.week_reset, "WEEK RESET"),
-        (true, "STATE"),
-        (true, if l.long_state { "USABLE AGAIN" } else { "BACK" }),
-        (l.live, "LIVE"),
-        (false, ""),
-    ];
-    header.extend(cols.iter().filter(|(on, _)| *on).map(|(_, h)| *h));
-    let body: Vec<Vec<(String, Option<&str>)>> = rows
-        .iter()
-        .map(|r| {
-            let u = r.state.usage.as_ref().map(|(u, _)| u);
-            let id = r.account.identity();
-            let stale = stale_of(r.state);
-            let mark = if r.picked { "*" } else { " " };
-            let name = truncate(&r.account.name, l.name_max);
-            let mut cells: Vec<(String, Option<&str>)> = vec![(format!("{mark} {name}"), None)];
-            let mut push = |on: bool, text: String, code: Option<&'static str>| {
-                if on {
-                    cells.push((text, code));
-                }
-            };
-            push(l.email, id.email.unwrap_or_else(|| "-".into()), None);
-            push(l.plan, r.plan().unwrap_or_else(|| "-".into()), None);
-            push(true, pct(u.and_then(|u| u.five_hour_used())), None);
-            push(true, pct(u.and_then(|u| u.weekly_used())), None);
-            let reset = u.and_then(|u| u.weekly_reset());
-            let reset = reset.map(|t| when(t, now, l.long_times));
-            push(l.week_reset, reset.unwrap_or_else(|| "-".into()), None);
-            let reason = r.unusable.as_ref().map(|u| &u.reason);
-            let state = state_text(reason, stale, l.long_state);
-            push(true, state, Some(state_color(reason, stale.is_some())));
-            push(true, usable_again(r, now, l.long_times), None);
-            push(l.live, r.live.len().to_string(), None);
-            cells
+/// How the status table narrows, in this order until it fits: full dates
+/// become "in 2d 3h"; columns that say nothing (all "-", all "0") go; long
+/// names are cut with "…" (to 12 columns); EMAIL, PLAN, WEEK RESET and
+/// LIVE go; states and headers get short; names are cut further. What
+/// still does not fit is cut, never wrapped.
+const STATUS_GIVE: [Give; 13] = [
+    Give::Shorten(RESET),
+    Give::Shorten(AGAIN),
+    Give::DropBlank,
+    Give::Cut(NAME, 14),
+    Give::Drop(EMAIL),
+    Give::Drop(PLAN),
+    Give::Drop(RESET),
+    Give::Drop(LIVE),
+    Give::Shorten(FIVE),
+    Give::Shorten(WEEK),
+    Give::Shorten(STATE),
+    Give::Shorten(AGAIN),
+    Give::Cut(NAME, 6),
+];
+
+/// The status table's columns, every form of each (see [`STATUS_GIVE`]).
+fn status_columns(rows: &[StatusRow], now: i64) -> fit::Table {
+    let col = |f: &dyn Fn(&StatusRow) -> String| -> Vec<Cell> {
+        rows.iter().map(|r| Cell::from(f(r))).collect()
+    };
+    let usage = |r: &StatusRow| r.state.usage.as_ref().map(|(u, _)| u.clone());
+    let reset = |long: bool| {
+        col(&|r| {
+            let t = usage(r).and_then(|u| u.weekly_reset());
+            t.map(|t| when(t, now, long)).unwrap_or_else(|| "-".into())
         })
-        .collect();
-    painted_table(&header, &body, color)
+    };
+    let state = |long: bool| -> Vec<Cell> {
+        rows.iter()
+            .map(|r| {
+                let reason = r.unusable.as_ref().map(|u| &u.reason);
+                let stale = stale_of(r.state);
+                Cell {
+                    text: state_text(reason, stale, long),
+                    color: Some(state_color(reason, stale.is_some())),
+                }
+            })
+            .collect()
+    };
+    let five = col(&|r| pct(usage(r).and_then(|u| u.five_hour_used())));
+    let week = col(&|r| pct(usage(r).and_then(|u| u.weekly_used())));
+    fit::Table::new(vec![
+        fit::Column::new(
+            "  NAME",
+            col(&|r| format!("{} {}", if r.picked { "*" } else { " " }, r.account.name)),
+        ),
+        fit::Column::new(
+            "EMAIL",
+            col(&|r| r.account.identity().email.unwrap_or_else(|| "-".into())),
+        )
+        .blank(&["-"]),
+        fit::Column::new("PLAN", col(&|r| r.plan().unwrap_or_else(|| "-".into()))).blank(&["-"]),
+        fit::Column::new("5H USED", five.clone()).or("5H", five),
+        fit::Column::new("WEEK USED", week.clone()).or("WEEK", week),
+        fit::Column::new("WEEK RESET", reset(true))
+            .or("WEEK RESET", reset(false))
+            .blank(&["-"]),
+        fit::Column::new("STATE", state(true)).or("STATE", state(false)),
+        fit::Column::new("USABLE AGAIN", col(&|r| usable_again(r, now, true)))
+            .or("USABLE AGAIN", col(&|r| usable_again(r, now, false)))
+            .or("BACK", col(&|r| usable_again(r, now, false)))
+            .blank(&["-"]),
+        fit::Column::new("LIVE", col(&|r| r.live.len().to_string())).blank(&["0"]),
+    ])
 }
 
 /// The lines under the table: the `*` legend (only when a row has the
-/// star), the all-blocked summary, and the short headers' meaning.
-fn footer(rows: &[StatusRow], blocked: Option<&Blocked>, now: i64, long: bool) -> String {
+/// star), the all-blocked summary, and the meaning of the short headers
+/// that are shown.
+fn footer(rows: &[StatusRow], blocked: Option<&Blocked>, now: i64, t: &fit::Fitted) -> Vec<String> {
     let mut lines = Vec::new();
     if rows.iter().any(|r| r.picked) {
         lines.push("* = the account `codex` would use now".to_string());
     }
     if let Some(b) = blocked {
-        lines.push(match (&b.earliest, long) {
-            (Some(c), false) => {
-                format!(
-                    "all accounts blocked; earliest: {} {}",
-                    c.name,
-                    when(c.at, now, false)
-                )
-            }
+        lines.push(match &b.earliest {
+            Some(c) if t.shows(STATE, 1) => format!(
+                "all accounts blocked; earliest: {} {}",
+                c.name,
+                when(c.at, now, false)
+            ),
             _ => b.headline(now),
         });
     }
-    if !long {
-        lines.push("5H, WEEK: % used; BACK: when usable again".to_string());
+    let mut legend = Vec::new();
+    if t.shows(FIVE, 1) {
+        legend.push("5H, WEEK: % used");
     }
-    if lines.is_empty() {
-        return String::new();
+    if t.shows(AGAIN, 2) {
+        legend.push("BACK: when usable again");
     }
-    format!("\n{}\n", lines.join("\n"))
+    if !legend.is_empty() {
+        lines.push(legend.join("; "));
+    }
+    lines
 }
 
-fn widest(text: &str) -> usize {
-    text.lines().map(|l| l.chars().count()).max().unwrap_or(0)
-}
-
-/// The status table, fitted to `width` (None: every column). Columns go in
-/// this order until it fits: full dates become "in 2d 3h", then EMAIL, PLAN,
-/// WEEK RESET and LIVE are dropped, states and headers get short, names are
-/// shortened with "…"; a line that still does not fit is cut, never wrapped.
+/// The status table, fitted to `width` (None: every column) by
+/// [`STATUS_GIVE`], and the lines under it (fitted the same way).
 pub fn status_table(
     rows: &[StatusRow],
     blocked: Option<&Blocked>,
@@ -328,43 +251,17 @@ pub fn status_table(
     width: Option<usize>,
     color: bool,
 ) -> String {
-    let render = |l: Layout, color: bool| {
-        layout_table(rows, l, now, color) + &footer(rows, blocked, now, l.long_state)
-    };
-    let Some(width) = width else {
-        return render(LAYOUTS[0], color);
-    };
-    for l in LAYOUTS {
-        let plain = render(l, false);
-        if widest(&plain) <= width {
-            return render(l, color);
+    let t = status_columns(rows, now).fit(width, &STATUS_GIVE, color);
+    let lines = footer(rows, blocked, now, &t);
+    let mut text = t.text.clone();
+    if !lines.is_empty() {
+        text.push('\n');
+        for l in lines {
+            text.push_str(&fit::lines(&term::clean(&l), width));
+            text.push('\n');
         }
     }
-    let narrowest = LAYOUTS[LAYOUTS.len() - 1];
-    let longest = rows
-        .iter()
-        .map(|r| r.account.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    for name_max in (4..longest).rev() {
-        let l = Layout {
-            name_max,
-            ..narrowest
-        };
-        let plain = render(l, false);
-        if widest(&plain) <= width {
-            return render(l, color);
-        }
-    }
-    // Still too wide: cut every line (no colour, so no escape code is cut).
-    let l = Layout {
-        name_max: 4,
-        ..narrowest
-    };
-    render(l, false)
-        .lines()
-        .map(|line| line.chars().take(width).collect::<String>() + "\n")
-        .collect()
+    text
 }
 
 pub fn status_view(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast) -> StatusView {
@@ -399,7 +296,14 @@ pub fn status_view(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast
                 limit_reached: u.and_then(|u| u.limit_reached),
                 five_hour: u.and_then(|u| u.five_hour.as_ref()).map(WindowView::from),
                 weekly: u.and_then(|u| u.weekly.as_ref()).map(WindowView::from),
-                warning: r.state.warning.clone(),
+                // A new login is the fix: the JSON says so too.
+                warning: r.state.warning.clone().map(|w| {
+                    if r.state.dead || r.state.login_rejected() {
+                        format!("{w}; log in again: swop relogin {}", r.state.name)
+                    } else {
+                        w
+                    }
+                }),
                 picked: r.picked,
                 disabled: r
                     .unusable
@@ -462,6 +366,32 @@ pub fn forecast_lines(f: &Forecast, now: i64) -> String {
     out
 }
 
+/// The one line that says why an account has no fresh numbers, when
+/// something went wrong: the cause, when the next try is, and the fix
+/// when it is a new login. (What status says about it, once: no warning
+/// above the table repeats it.)
+fn trouble(s: &AccountState, now: i64) -> Option<String> {
+    let c = &s.cache;
+    let why = s.warning.as_deref().or(match (&c.last_error, c.next_try) {
+        (Some(e), Some(_)) => Some(e.as_str()),
+        (Some(e), None) if s.dead => Some(e.as_str()),
+        _ => None,
+    })?;
+    let name = &s.name;
+    let from_server = c.last_error.as_deref() == Some(why) && !why.contains("usage server");
+    let mut line = if from_server {
+        format!("{name}: usage server: {why}")
+    } else {
+        format!("{name}: {why}")
+    };
+    if s.dead || s.login_rejected() {
+        line.push_str(&format!("; log in again: swop relogin {name}"));
+    } else if let Some(next) = c.next_try.filter(|&t| t > now) {
+        line.push_str(&format!("; next try in {}", time::span(next - now)));
+    }
+    Some(line)
+}
+
 /// Lines under the table for what does not fit a column: where numbers
 /// came from when not asked just now, failures and when the next try is,
 /// named limits, reset credits, credits.
@@ -480,11 +410,8 @@ pub fn details(s: &AccountState, now: i64) -> Vec<String> {
             ));
         }
     }
-    if let (Some(why), Some(next)) = (&c.last_error, c.next_try) {
-        out.push(format!(
-            "{name}: usage server: {why}; next try in {}",
-            time::span(next - now)
-        ));
+    if let Some(line) = trouble(s, now) {
+        out.push(line);
     }
     let Some((u, _)) = &s.usage else { return out };
     for l in &u.additional {
@@ -497,7 +424,12 @@ pub fn details(s: &AccountState, now: i64) -> Vec<String> {
         ));
     }
     if let Some(n) = u.reset_credits {
-        out.push(format!("{name}: {n} limit reset credit(s) available"));
+        let credits = term::plural(
+            n.max(0) as usize,
+            "limit reset credit",
+            "limit reset credits",
+        );
+        out.push(format!("{name}: {credits} available"));
     }
     if let Some(cr) = &u.credits {
         if cr.unlimited == Some(true) {
@@ -526,13 +458,6 @@ mod tests {
         assert_eq!(t, "A    BB\nxyz  1\n");
         let t = table(&["A"], &[vec!["p\x1b[2J\nswop: x".into()]]);
         assert!(!t.contains('\x1b') && t.lines().count() == 2, "{t:?}");
-    }
-
-    #[test]
-    fn colour_does_not_change_alignment() {
-        let rows = vec![vec![("ok".to_string(), Some("32")), ("1".into(), None)]];
-        let t = painted_table(&["STATE", "N"], &rows, true);
-        assert_eq!(t, "STATE  N\n\x1b[32mok\x1b[0m     1\n");
     }
 
     fn account(name: &str) -> Account {
@@ -630,7 +555,7 @@ mod tests {
         let (a, s, st) = sample(now);
         let r = rows(&a, &s, &st);
         let narrow = status_table(&r, None, now, Some(60), false);
-        assert!(widest(&narrow) <= 60, "{narrow}");
+        assert!(fit::widest(&narrow) <= 60, "{narrow}");
         assert!(
             narrow.contains("in 1h"),
             "the 5-hour block's return: {narrow}"
@@ -649,7 +574,37 @@ mod tests {
         );
         for w in [20, 40, 80, 100, 120, 200] {
             let t = status_table(&r, None, now, Some(w), false);
-            assert!(widest(&t) <= w, "{w}: {t}");
+            assert!(fit::widest(&t) <= w, "{w}: {t}");
+        }
+    }
+
+    /// Issue 27 (15): columns that say nothing go before any that does, and
+    /// a long name is cut before a column is dropped.
+    #[test]
+    fn narrowing_drops_empty_columns_first_and_cuts_names_before_columns() {
+        let now = 1_800_000_000;
+        let a = [account("a"), account("b")];
+        let s = [usage(10.0, false, now), usage(20.0, false, now)];
+        let r = rows(&a, &s, &[None, None]);
+        let t = status_table(&r, None, now, Some(60), false);
+        assert!(fit::widest(&t) <= 60, "{t}");
+        assert!(t.contains("WEEK RESET") && t.contains("PLAN"), "{t}");
+        for gone in ["LIVE", "USABLE AGAIN", "BACK"] {
+            assert!(!t.contains(gone), "{gone} says nothing here:\n{t}");
+        }
+        let long = "team-shared-workspace-of-the-whole-org-1";
+        assert_eq!(long.len(), 40);
+        let a = [account(long), account("b")];
+        let r = rows(&a, &s, &[None, None]);
+        let t = status_table(&r, None, now, Some(80), false);
+        assert!(fit::widest(&t) <= 80, "{t}");
+        assert!(t.contains("team-shared-workspace-of-"), "{t}");
+        assert!(t.contains('…') && !t.contains(long), "{t}");
+        for kept in ["PLAN", "5H USED", "WEEK USED", "WEEK RESET", "STATE"] {
+            assert!(
+                t.contains(kept),
+                "{kept} dropped instead of cutting the name:\n{t}"
+            );
         }
     }
 
@@ -683,6 +638,5 @@ mod tests {
         assert_eq!(state_color(Some(&Reason::Disabled), false), "33");
         assert_eq!(state_color(None, true), "33");
         assert_eq!(state_color(None, false), "32");
-        assert_eq!(truncate("abcdef", 4), "abc…");
     }
 }

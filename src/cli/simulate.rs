@@ -5,7 +5,7 @@
 
 use crate::base::error::Result;
 use crate::base::paths::Paths;
-use crate::cli::views::{SimAccountView, SimulateView, StrategyView};
+use crate::cli::views::{LeftOutView, SimAccountView, SimulateView, StrategyView};
 use crate::config::Strategy;
 use crate::simulate::spec::{self, AccountSpec};
 use crate::simulate::workload::Workload;
@@ -19,30 +19,49 @@ pub struct Request {
     pub seed: u64,
 }
 
-/// The accounts and the start instant, and where they came from.
-fn accounts(req: &Request) -> Result<(Vec<AccountSpec>, i64, &'static str)> {
+/// What a simulation runs on: the accounts, the start instant, where they
+/// came from, and which of yours were left out and why.
+struct Chosen {
+    accounts: Vec<AccountSpec>,
+    start: i64,
+    source: &'static str,
+    left_out: Vec<(String, &'static str)>,
+}
+
+fn accounts(req: &Request) -> Result<Chosen> {
     if let Some(text) = &req.accounts {
-        return Ok((spec::parse(text)?, spec::FIXED_START, "--accounts"));
+        return Ok(Chosen {
+            accounts: spec::parse(text)?,
+            start: spec::FIXED_START,
+            source: "--accounts",
+            left_out: Vec::new(),
+        });
     }
     let now = crate::base::time::now();
     let mine = Paths::from_env()
         .ok()
         .and_then(|p| spec::from_cache(&p, now));
     Ok(match mine {
-        Some(a) => (
-            a,
-            now - now.rem_euclid(simulate::STEP_SECS),
-            "your accounts",
-        ),
-        None => (spec::sample(), spec::FIXED_START, "sample"),
+        Some(y) => Chosen {
+            accounts: y.accounts,
+            start: now - now.rem_euclid(simulate::STEP_SECS),
+            source: "your accounts",
+            left_out: y.left_out,
+        },
+        None => Chosen {
+            accounts: spec::sample(),
+            start: spec::FIXED_START,
+            source: "sample",
+            left_out: Vec::new(),
+        },
     })
 }
 
 pub fn run(req: Request) -> Result<i32> {
-    let (accounts, start, source) = accounts(&req)?;
+    let chosen = accounts(&req)?;
     let sc = Scenario {
-        accounts,
-        start,
+        accounts: chosen.accounts.clone(),
+        start: chosen.start,
         days: req.days,
         workload: Workload::parse(&req.workload)?,
         seed: req.seed,
@@ -50,9 +69,11 @@ pub fn run(req: Request) -> Result<i32> {
     let outcomes = simulate::run_all(&sc);
     let best = simulate::recommend(&outcomes);
     if req.json {
-        crate::base::out::line(&to_json(&sc, source, &outcomes, best))?;
+        crate::base::out::line(&to_json(&sc, &chosen, &outcomes, best))?;
     } else {
-        crate::base::out::print(&to_text(&sc, source, &outcomes, best))?;
+        let text = to_text(&sc, &chosen, &outcomes, best);
+        let width = crate::base::term::stdout_width();
+        crate::base::out::print(&crate::base::fit::lines(&text, width))?;
     }
     Ok(0)
 }
@@ -72,7 +93,9 @@ fn account_line(a: &AccountSpec) -> String {
     )
 }
 
-/// Why the recommendation, against the default.
+/// Why the recommendation, against the default (lowest-weekly), saying
+/// only what differs: when every strategy comes out the same, that they
+/// tie; when the winner only switches less, that.
 fn because(outcomes: &[Outcome], best: &Outcome) -> String {
     let Some(base) = outcomes
         .iter()
@@ -80,23 +103,86 @@ fn because(outcomes: &[Outcome], best: &Outcome) -> String {
     else {
         return String::new();
     };
+    let tenth = |v: f64| (v * 10.0).round() as i64;
+    let key = |o: &Outcome| {
+        (
+            tenth(o.blocked_hours),
+            tenth(o.wasted_percent),
+            tenth(o.switches_per_day),
+        )
+    };
+    if outcomes.iter().all(|o| key(o) == key(base)) {
+        return format!(
+            "the strategies tie: each blocked {:.1} h and wasted {:.1}% of the quota, so the default stays",
+            base.blocked_hours, base.wasted_percent
+        );
+    }
     if best.strategy == Strategy::LowestWeekly {
         return "no strategy blocks less or wastes less than the default".into();
     }
+    let mut said = Vec::new();
+    if tenth(best.blocked_hours) != tenth(base.blocked_hours) {
+        said.push(format!(
+            "blocked {:.1} h instead of {:.1} h",
+            best.blocked_hours, base.blocked_hours
+        ));
+    }
+    if tenth(best.wasted_percent) != tenth(base.wasted_percent) {
+        said.push(format!(
+            "{:.1}% of the quota wasted instead of {:.1}%",
+            best.wasted_percent, base.wasted_percent
+        ));
+    }
+    if said.is_empty() {
+        said.push(format!(
+            "as few hours blocked ({:.1} h) and as little wasted ({:.1}%), with {:.1} switches a day instead of {:.1}",
+            best.blocked_hours, best.wasted_percent, best.switches_per_day, base.switches_per_day
+        ));
+    }
+    let tied: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.strategy != best.strategy && key(o) == key(best))
+        .map(|o| o.strategy.name())
+        .collect();
+    let mut text = format!("{}, vs lowest-weekly", said.join(", "));
+    if !tied.is_empty() {
+        text.push_str(&format!("; {} did as well", tied.join(" and ")));
+    }
+    text
+}
+
+/// "your accounts (10 of 12; left out: 'x' (no usage numbers cached yet))".
+fn source_text(sc: &Scenario, chosen: &Chosen) -> String {
+    if chosen.left_out.is_empty() {
+        return format!("{} ({})", chosen.source, sc.accounts.len());
+    }
+    let mut why: Vec<(&str, Vec<String>)> = Vec::new();
+    for (name, reason) in &chosen.left_out {
+        match why.iter_mut().find(|(r, _)| r == reason) {
+            Some((_, names)) => names.push(format!("'{name}'")),
+            None => why.push((reason, vec![format!("'{name}'")])),
+        }
+    }
+    let why: Vec<String> = why
+        .iter()
+        .map(|(r, names)| format!("{} ({r})", names.join(", ")))
+        .collect();
     format!(
-        "blocked {:.1} h instead of {:.1} h, {:.1}% of the quota wasted instead of {:.1}%, vs lowest-weekly",
-        best.blocked_hours, base.blocked_hours, best.wasted_percent, base.wasted_percent
+        "{} ({} of {}; left out: {})",
+        chosen.source,
+        sc.accounts.len(),
+        sc.accounts.len() + chosen.left_out.len(),
+        why.join("; ")
     )
 }
 
-fn to_text(sc: &Scenario, source: &str, outcomes: &[Outcome], best: &Outcome) -> String {
+fn to_text(sc: &Scenario, chosen: &Chosen, outcomes: &[Outcome], best: &Outcome) -> String {
     let mut s = format!(
-        "simulated {} days of the '{}' workload (seed {}) on {} ({}):\n",
+        "simulated {} days of the '{}' workload (seed {}) on {}:\n",
         sc.days,
         sc.workload.name(),
         sc.seed,
-        source,
-        sc.accounts.len()
+        source_text(sc, chosen),
     );
     for a in &sc.accounts {
         s.push_str(&format!("  {}\n", account_line(a)));
@@ -127,7 +213,7 @@ fn to_text(sc: &Scenario, source: &str, outcomes: &[Outcome], best: &Outcome) ->
     s
 }
 
-fn to_json(sc: &Scenario, source: &str, outcomes: &[Outcome], best: &Outcome) -> String {
+fn to_json(sc: &Scenario, chosen: &Chosen, outcomes: &[Outcome], best: &Outcome) -> String {
     let view = SimulateView {
         strategies: outcomes
             .iter()
@@ -144,7 +230,7 @@ fn to_json(sc: &Scenario, source: &str, outcomes: &[Outcome], best: &Outcome) ->
         workload: sc.workload.name().into(),
         days: sc.days,
         seed: sc.seed,
-        source: source.into(),
+        source: chosen.source.into(),
         accounts: sc
             .accounts
             .iter()
@@ -153,6 +239,14 @@ fn to_json(sc: &Scenario, source: &str, outcomes: &[Outcome], best: &Outcome) ->
                 plan: a.plan.clone(),
                 weekly_used_percent: a.weekly_used,
                 weekly_reset_in_seconds: a.weekly_reset_in,
+            })
+            .collect(),
+        left_out: chosen
+            .left_out
+            .iter()
+            .map(|(name, reason)| LeftOutView {
+                name: name.clone(),
+                reason: reason.to_string(),
             })
             .collect(),
     };

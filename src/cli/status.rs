@@ -4,6 +4,8 @@
 
 use crate::accounts::{self, Account};
 use crate::base::error::{exit, Error, Result};
+use crate::base::fit;
+use crate::base::fit::{Cell, Give};
 use crate::base::out;
 use crate::base::paths::Paths;
 use crate::base::process::Context;
@@ -12,7 +14,7 @@ use crate::cli::render::{self, StatusRow};
 use crate::cli::views::{self, PickView, PsView, SessionView, TimeView};
 use crate::config::Config;
 use crate::launch::Pool;
-use crate::select::{Blocked, Choice};
+use crate::select::{Basis, Blocked, Choice};
 use crate::usage::gather::{self, AccountState};
 use std::io::Write;
 use std::time::Duration;
@@ -81,20 +83,17 @@ pub fn status(
         accounts::get(paths, n)?;
     }
     if let Some(secs) = watch {
-        return watch_loop(&l, names, refresh, secs.max(1));
+        return watch_loop(&l, names, refresh, secs.max(1), json);
     }
-    let states = l.states(&l.accounts, refresh);
+    // Quiet: each account's trouble is said once, under the table (or in
+    // its JSON `warning`), not also as a warning above it.
+    let states = quiet_states(&l, refresh);
     let snap = snapshot(&l, &states, names);
     if let Some(w) = accounts::disabled::problem(paths) {
         term::warn(&w);
     }
     if json {
-        let picked = snap.choice.as_ref().ok().map(|c| c.name.as_str());
-        out::line(&views::to_string(&render::status_view(
-            &snap.rows,
-            picked,
-            &snap.forecast,
-        )))?;
+        out::line(&status_json(&snap, false))?;
     } else if l.accounts.is_empty() {
         term::plain("no accounts yet; add one with: swop add NAME");
     } else {
@@ -123,16 +122,26 @@ fn table_of(snap: &Snapshot) -> String {
     if !details.is_empty() {
         text.push('\n');
         for line in details {
-            text.push_str(&term::fill(&term::clean(&line), width));
+            text.push_str(&fit::lines(&term::clean(&line), width));
             text.push('\n');
         }
     }
-    for line in render::forecast_lines(&snap.forecast, now).split_inclusive('\n') {
-        let (body, end) = line.split_at(line.trim_end_matches('\n').len());
-        text.push_str(&term::fill(body, width));
-        text.push_str(end);
-    }
+    text.push_str(&fit::lines(
+        &render::forecast_lines(&snap.forecast, now),
+        width,
+    ));
     text
+}
+
+/// One `status --json` document: pretty, or on one line for `--watch`.
+fn status_json(snap: &Snapshot, one_line: bool) -> String {
+    let picked = snap.choice.as_ref().ok().map(|c| c.name.as_str());
+    let view = render::status_view(&snap.rows, picked, &snap.forecast);
+    if one_line {
+        views::to_line(&view)
+    } else {
+        views::to_string(&view)
+    }
 }
 
 /// Usage without printing warnings (they would scroll the watched screen);
@@ -150,32 +159,35 @@ fn quiet_states(l: &Pool, force: bool) -> Vec<AccountState> {
 /// cache, which is refetched only once it is older than `cache_ttl`, so a
 /// short interval never means more requests. On a terminal each frame
 /// replaces the last (cursor home, clear below); piped, frames follow one
-/// another.
-fn watch_loop(l: &Pool, names: &[String], refresh: bool, secs: u64) -> Result<i32> {
-    let tty = term::stdout_width().is_some();
+/// another. With `json`, each refresh is one status document on one line
+/// (NDJSON), on a terminal too.
+fn watch_loop(l: &Pool, names: &[String], refresh: bool, secs: u64, json: bool) -> Result<i32> {
+    let width = term::stdout_width();
     let mut force = refresh;
     loop {
         let states = quiet_states(l, force);
         force = false;
         let snap = snapshot(l, &states, names);
         let mut frame = String::new();
-        if tty {
-            frame.push_str("\x1b[H\x1b[J");
-        }
-        frame.push_str(&table_of(&snap));
-        let warned = states.iter().filter(|s| s.warning.is_some()).count();
-        if warned > 0 {
-            frame.push_str(&format!(
-                "usage unavailable for {warned} account(s); run `swop status` for why\n"
-            ));
-        }
-        frame.push_str(&format!(
-            "\n{}: every {secs}s, usage refreshed every {}; Ctrl-C to stop\n",
-            crate::base::time::wall(crate::base::time::now()),
-            humantime::format_duration(l.cfg.usage.cache_ttl)
-        ));
-        if !tty {
+        if json {
+            frame.push_str(&status_json(&snap, true));
             frame.push('\n');
+        } else {
+            if width.is_some() {
+                frame.push_str("\x1b[H\x1b[J");
+            }
+            frame.push_str(&table_of(&snap));
+            // Each account's trouble is under the table already: nothing
+            // more to say about it here.
+            let footer = format!(
+                "{}: every {secs}s, usage refreshed every {}; Ctrl-C to stop",
+                crate::base::time::wall(crate::base::time::now()),
+                humantime::format_duration(l.cfg.usage.cache_ttl)
+            );
+            frame.push_str(&format!("\n{}\n", fit::lines(&footer, width)));
+            if width.is_none() {
+                frame.push('\n');
+            }
         }
         let mut out = std::io::stdout().lock();
         if out
@@ -212,7 +224,7 @@ pub fn pick(paths: &Paths, cfg: &Config, ctx: &Context, json: bool) -> Result<i3
             if json {
                 out::line(&views::to_string(&PickView::from(&c)))?;
             } else {
-                out::print(&pick_text(&c))?;
+                out::print(&pick_text(&c, term::stdout_width()))?;
             }
             Ok(0)
         }
@@ -223,21 +235,34 @@ pub fn pick(paths: &Paths, cfg: &Config, ctx: &Context, json: bool) -> Result<i3
     }
 }
 
-/// "work: lowest weekly usage (10%)" and the others under "passed over:".
-fn pick_text(c: &Choice) -> String {
-    let why = c.why.to_string();
-    let mut s = format!("{}: {}\n", c.name, crate::base::term::clean(&why));
+/// "work: lowest weekly usage (10%)" and the others under "passed over:"
+/// (for a forced or directory-rule pick nothing was weighed: the unusable
+/// ones under "not usable now:"), fitted to `width`: long names are cut,
+/// reasons wrap under themselves.
+fn pick_text(c: &Choice, width: Option<usize>) -> String {
+    let why = format!("{}: {}", c.name, term::clean(&c.why.to_string()));
+    let mut s = fit::wrap(&why, width, 2) + "\n";
     if c.passed.is_empty() {
         return s;
     }
+    let weighed = !matches!(c.why.basis, Basis::Forced | Basis::DirRule { .. });
+    s.push_str(if weighed {
+        "passed over:\n"
+    } else {
+        "not usable now:\n"
+    });
     let rows: Vec<Vec<String>> = c
         .passed
         .iter()
         .map(|p| vec![format!("  {}", p.name()), p.to_string()])
         .collect();
-    s.push_str("passed over:\n");
-    let table = render::table(&["", ""], &rows);
-    s.push_str(table.split_once('\n').map(|(_, t)| t).unwrap_or(""));
+    let give = [Give::Cut(0, 14), Give::Wrap(20), Give::Cut(0, 6)];
+    s.push_str(
+        &fit::Table::of(&["", ""], &rows)
+            .headless()
+            .fit(width, &give, false)
+            .text,
+    );
     s
 }
 
@@ -277,29 +302,58 @@ pub fn ps(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
         term::plain("no codex session is running through swop");
         return Ok(0);
     }
-    let now = crate::base::time::now();
-    let rows: Vec<Vec<String>> = view
-        .sessions
-        .iter()
-        .map(|s| {
-            vec![
-                s.pid.to_string(),
-                s.account.clone(),
-                s.cwd.clone(),
-                format!(
-                    "{} ({} ago)",
-                    crate::base::time::wall(s.started_at.unix),
-                    crate::base::time::span(now - s.started_at.unix)
-                ),
-                s.session_id.clone().unwrap_or_else(|| "-".into()),
-            ]
-        })
-        .collect();
-    out::print(&render::table(
-        &["PID", "ACCOUNT", "DIRECTORY", "SINCE", "SESSION"],
-        &rows,
+    out::print(&ps_table(
+        &view,
+        crate::base::time::now(),
+        term::stdout_width(),
     ))?;
     Ok(0)
+}
+
+/// How `swop ps` narrows, in this order until it fits: SINCE becomes
+/// "3m ago", SESSION goes when no session is known, long directories are
+/// cut from the left ("…/src/app") and long names with "…", then SESSION
+/// goes, then both are cut further. `--json` and piped output keep all.
+fn ps_table(view: &PsView, now: i64, width: Option<usize>) -> String {
+    const ACCOUNT: usize = 1;
+    const DIR: usize = 2;
+    const SINCE: usize = 3;
+    const SESSION: usize = 4;
+    let col = |f: &dyn Fn(&SessionView) -> String| -> Vec<Cell> {
+        view.sessions.iter().map(|s| Cell::from(f(s))).collect()
+    };
+    let ago = |s: &SessionView| format!("{} ago", crate::base::time::span(now - s.started_at.unix));
+    let table = fit::Table::new(vec![
+        fit::Column::new("PID", col(&|s| s.pid.to_string())),
+        fit::Column::new("ACCOUNT", col(&|s| s.account.clone())),
+        fit::Column::new("DIRECTORY", col(&|s| s.cwd.clone())),
+        fit::Column::new(
+            "SINCE",
+            col(&|s| {
+                format!(
+                    "{} ({})",
+                    crate::base::time::wall(s.started_at.unix),
+                    ago(s)
+                )
+            }),
+        )
+        .or("SINCE", col(&ago)),
+        fit::Column::new(
+            "SESSION",
+            col(&|s| s.session_id.clone().unwrap_or_else(|| "-".into())),
+        )
+        .blank(&["-"]),
+    ]);
+    let give = [
+        Give::Shorten(SINCE),
+        Give::DropBlank,
+        Give::CutLeft(DIR, 24),
+        Give::Cut(ACCOUNT, 12),
+        Give::Drop(SESSION),
+        Give::CutLeft(DIR, 10),
+        Give::Cut(ACCOUNT, 6),
+    ];
+    table.fit(width, &give, false).text
 }
 
 /// The codex session each launch is running: the rollout its live entry

@@ -122,6 +122,14 @@ pub struct SimulateView {
     /// Where the accounts came from: "--accounts", "your accounts" or "sample".
     pub source: String,
     pub accounts: Vec<SimAccountView>,
+    /// Your accounts that could not be simulated, and why.
+    pub left_out: Vec<LeftOutView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeftOutView {
+    pub name: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -406,6 +414,12 @@ pub fn to_string<T: Serialize>(view: &T) -> String {
     crate::base::term::json(&serde_json::to_value(view).expect("views serialise"))
 }
 
+/// A view as JSON on one line (NDJSON: `status --json --watch`), just as
+/// safe on a terminal.
+pub fn to_line<T: Serialize>(view: &T) -> String {
+    crate::base::term::json_line(&serde_json::to_value(view).expect("views serialise"))
+}
+
 #[cfg(test)]
 pub mod samples {
     //! One fully filled value of each view (no field left null or empty), so
@@ -527,6 +541,10 @@ pub mod samples {
                 plan: "plus".into(),
                 weekly_used_percent: 20.0,
                 weekly_reset_in_seconds: 86400,
+            }],
+            left_out: vec![LeftOutView {
+                name: "b".into(),
+                reason: "no usage numbers cached".into(),
             }],
         }
     }

@@ -162,8 +162,8 @@ pub fn relogin(paths: &Paths, codex: &Codex, name: &str, how: &Relogin) -> Resul
             logout_bounded(codex, &retired, how.timeout);
         } else {
             term::note(&format!(
-                "codex is running on '{name}' in {} session(s); the old login is not revoked so they keep working",
-                how.live_sessions
+                "codex is running on '{name}' in {}; the old login is not revoked so they keep working",
+                crate::base::term::plural(how.live_sessions, "session", "sessions")
             ));
         }
         let _ = std::fs::remove_dir_all(&retired);

@@ -317,17 +317,22 @@ impl Launcher {
             .or_else(|| account.identity().plan)
             .unwrap_or_else(|| "unknown plan".into());
         let mut facts = vec![term::clean(&plan).into_owned()];
-        if let Some(w) = usage.and_then(|u| u.weekly_used()) {
+        let weekly = usage.and_then(|u| u.weekly_used());
+        if let Some(w) = weekly {
             facts.push(format!("weekly {w:.0}%"));
         }
         if let Some(f) = usage.and_then(|u| u.five_hour_used()) {
             facts.push(format!("5h {f:.0}%"));
         }
+        // The weekly figure is in the facts: the reason does not repeat it.
+        let why = match weekly {
+            Some(_) => format!("{:#}", choice.why),
+            None => choice.why.to_string(),
+        };
         term::note(&format!(
-            "codex on '{}' ({}): {}",
+            "codex on '{}' ({}): {why}",
             choice.name,
-            facts.join(", "),
-            choice.why
+            facts.join(", ")
         ));
     }
 

@@ -185,6 +185,8 @@ fn verdict(s: &AccountState, cfg: &SelectionConfig, disabled: &[Disabled], now: 
     let Some((u, _)) = &s.usage else {
         return Verdict::Unknown(if s.api_key {
             Reason::ApiKeyLogin
+        } else if s.login_rejected() {
+            Reason::LoginRejected
         } else {
             Reason::UsageUnavailable
         });
@@ -389,6 +391,13 @@ impl<'i, 'a> Table<'i, 'a> {
             _ => None,
         };
         let without_data = usage_of(&self.inputs[k]).is_none();
+        let mut passed = self.passed(k);
+        if matches!(why, Basis::Forced | Basis::DirRule { .. }) {
+            // Nothing was weighed: a usable account was not passed over,
+            // it was simply not the one named. Only the unusable ones
+            // have something true to say.
+            passed.retain(|p| !matches!(p, Passed::Eligible { .. }));
+        }
         Choice {
             name: self.name(k).to_string(),
             why: Pick {
@@ -396,7 +405,7 @@ impl<'i, 'a> Table<'i, 'a> {
                 stale_for,
                 blind: blind && without_data,
             },
-            passed: self.passed(k),
+            passed,
             without_data,
             warnings,
         }
@@ -907,6 +916,14 @@ mod tests {
         let c = pick_with(&s, &SelectionConfig::default(), Some("b"), "/").unwrap();
         assert_eq!(c.name, "b");
         assert_eq!(c.warnings.len(), 1);
+        // A usable account is not "passed over" by a forced pick: nothing
+        // was weighed (issue 27, 14).
+        assert!(c.passed.is_empty(), "{:?}", c.passed);
+        s[1].dead = false;
+        s[0].dead = true;
+        let c = pick_with(&s, &SelectionConfig::default(), Some("b"), "/").unwrap();
+        assert_eq!(c.passed.len(), 1, "the unusable one still says why");
+        assert_eq!(c.passed[0].name(), "a");
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub enum Reason {
     SessionExpired,
     ApiKeyLogin,
     UsageUnavailable,
+    /// The usage server refused the login (401/403) and codex could not
+    /// renew it: no numbers, and `swop relogin` is the fix.
+    LoginRejected,
     LimitReached,
     NotAllowed,
     WeeklyAtCap {
@@ -38,6 +41,7 @@ impl Reason {
             Reason::SessionExpired => "session expired",
             Reason::ApiKeyLogin => "api key (no usage data)",
             Reason::UsageUnavailable => "usage unavailable",
+            Reason::LoginRejected => "login rejected",
             Reason::LimitReached => "limit reached",
             Reason::NotAllowed => "not allowed",
             Reason::WeeklyAtCap { .. } => "over weekly max",
@@ -52,6 +56,7 @@ impl Reason {
             Reason::SessionExpired => "expired",
             Reason::ApiKeyLogin => "api key",
             Reason::UsageUnavailable => "no data",
+            Reason::LoginRejected => "rejected",
             Reason::LimitReached => "limit",
             Reason::WeeklyAtCap { .. } | Reason::FiveHourAtCap { .. } => "over max",
             r => r.word(),
@@ -76,6 +81,7 @@ impl Reason {
         matches!(
             self,
             Reason::SessionExpired
+                | Reason::LoginRejected
                 | Reason::LimitReached
                 | Reason::NotAllowed
                 | Reason::WeeklyAtCap { .. }
@@ -92,6 +98,7 @@ impl fmt::Display for Reason {
             Reason::SessionExpired => f.write_str("session expired"),
             Reason::ApiKeyLogin => f.write_str("api key (no usage data)"),
             Reason::UsageUnavailable => f.write_str("usage unavailable"),
+            Reason::LoginRejected => f.write_str("login rejected"),
             Reason::LimitReached => f.write_str("limit reached"),
             Reason::NotAllowed => f.write_str("not allowed"),
             Reason::WeeklyAtCap { used, max } => {
@@ -133,7 +140,7 @@ impl fmt::Display for Unusable {
             }
             return write!(f, " (swop enable {})", self.name);
         }
-        if self.reason == Reason::SessionExpired {
+        if matches!(self.reason, Reason::SessionExpired | Reason::LoginRejected) {
             write!(f, " (run: swop relogin {})", self.name)?;
         }
         if let Some(t) = self.until {
@@ -170,7 +177,10 @@ impl Passed {
 impl fmt::Display for Passed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Passed::Eligible { weekly, .. } => write!(f, "eligible (weekly {})", pct(*weekly)),
+            Passed::Eligible {
+                weekly: Some(w), ..
+            } => write!(f, "eligible (weekly {w:.0}%)"),
+            Passed::Eligible { weekly: None, .. } => f.write_str("eligible (no usage numbers)"),
             Passed::NoDataWhileOthersHave { reason, .. } => {
                 write!(f, "{reason}; other accounts have usage data")
             }
@@ -210,54 +220,76 @@ pub enum Basis {
     },
 }
 
+/// `{}` says the rule with the number it went by; `{:#}` leaves out the
+/// weekly figure, for the launch line, which lists it already.
 impl fmt::Display for Basis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let alt = f.alternate();
+        let weekly = |w: &Option<f64>| {
+            if alt {
+                String::new()
+            } else {
+                format!(" ({})", pct(*w))
+            }
+        };
         match self {
             Basis::Forced => f.write_str("SWOP_ACCOUNT"),
             Basis::DirRule { dir } => write!(f, "directory rule for '{dir}'"),
             Basis::Ordered => f.write_str("first usable account in [selection] order"),
-            Basis::OrderedNoneUsable { weekly } => write!(
+            Basis::OrderedNoneUsable { weekly: w } => write!(
                 f,
-                "no account in [selection] order is usable; lowest weekly usage ({})",
-                pct(*weekly)
+                "no account in [selection] order is usable; lowest weekly usage{}",
+                weekly(w)
             ),
             Basis::Drain {
                 reset: Some(t),
                 now,
                 ..
             } => write!(f, "drain: soonest weekly reset ({})", time::reset(*t, *now)),
-            Basis::Drain { weekly, .. } => write!(
+            Basis::Drain { weekly: w, .. } => write!(
                 f,
-                "drain: no weekly reset known; lowest weekly usage ({})",
-                pct(*weekly)
+                "drain: no weekly reset known; lowest weekly usage{}",
+                weekly(w)
             ),
             Basis::ResetAware {
                 reset: Some(t),
-                weekly,
+                weekly: w,
                 now,
-            } => write!(
+            } => {
+                let left = match alt {
+                    true => "weekly quota".to_string(),
+                    false => format!("{} left", pct(w.map(|w| 100.0 - w))),
+                };
+                write!(
+                    f,
+                    "reset-aware: its {left} expires first ({})",
+                    time::reset(*t, *now)
+                )
+            }
+            Basis::ResetAware { weekly: w, .. } => write!(
                 f,
-                "reset-aware: its {} left expires first ({})",
-                pct(weekly.map(|w| 100.0 - w)),
-                time::reset(*t, *now)
-            ),
-            Basis::ResetAware { weekly, .. } => write!(
-                f,
-                "reset-aware: no weekly reset known; lowest weekly usage ({})",
-                pct(*weekly)
+                "reset-aware: no weekly reset known; lowest weekly usage{}",
+                weekly(w)
             ),
             Basis::Spread {
                 live,
-                weekly,
+                weekly: w,
                 margin,
-            } => write!(
-                f,
-                "spread: {live} live session(s), weekly {} within {margin:.0} points of the lowest",
-                pct(*weekly)
-            ),
-            Basis::LowestWeekly { weekly } => {
-                write!(f, "lowest weekly usage ({})", pct(*weekly))
+            } => {
+                let live = crate::base::term::plural(*live, "live session", "live sessions");
+                match alt {
+                    true => write!(
+                        f,
+                        "spread: {live}, within {margin:.0} points of the lowest weekly"
+                    ),
+                    false => write!(
+                        f,
+                        "spread: {live}, weekly {} within {margin:.0} points of the lowest",
+                        pct(*w)
+                    ),
+                }
             }
+            Basis::LowestWeekly { weekly: w } => write!(f, "lowest weekly usage{}", weekly(w)),
         }
     }
 }
@@ -272,14 +304,32 @@ pub struct Pick {
     pub blind: bool,
 }
 
+/// One true statement: the rule and its number (`{:#}`: without the
+/// weekly figure, see [`Basis`]). A pick made with no numbers at all says
+/// that instead of a rule whose numbers were all unknown.
 impl fmt::Display for Pick {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.basis)?;
+        if self.blind {
+            let order = "fewest live sessions, then name";
+            return match self.basis {
+                Basis::Ordered => write!(f, "{} (picked without quota data)", self.basis),
+                Basis::OrderedNoneUsable { .. } => write!(
+                    f,
+                    "no account in [selection] order is usable; picked without quota data: {order}"
+                ),
+                _ => write!(
+                    f,
+                    "picked without quota data (no account has usage numbers): {order}"
+                ),
+            };
+        }
+        if f.alternate() {
+            write!(f, "{:#}", self.basis)?;
+        } else {
+            write!(f, "{}", self.basis)?;
+        }
         if let Some(age) = self.stale_for {
             write!(f, " (numbers from {} ago)", time::span(age))?;
-        }
-        if self.blind {
-            f.write_str(" (picked without quota data: usage is unavailable for every account)")?;
         }
         Ok(())
     }
@@ -331,6 +381,44 @@ mod tests {
             name: "b".into(),
             weekly: None,
         };
-        assert_eq!(passed.to_string(), "eligible (weekly ?)");
+        assert_eq!(passed.to_string(), "eligible (no usage numbers)");
+    }
+
+    /// Issue 27 (14): each reason says one thing once.
+    #[test]
+    fn reasons_say_one_thing_once() {
+        let blind = Pick {
+            basis: Basis::LowestWeekly { weekly: None },
+            stale_for: None,
+            blind: true,
+        };
+        let text = blind.to_string();
+        assert!(
+            !text.contains('?') && !text.contains("lowest weekly"),
+            "{text}"
+        );
+        assert!(text.contains("without quota data"), "{text}");
+        let p = Pick {
+            basis: Basis::LowestWeekly { weekly: Some(12.0) },
+            stale_for: None,
+            blind: false,
+        };
+        assert_eq!(format!("{p:#}"), "lowest weekly usage");
+        assert_eq!(p.to_string(), "lowest weekly usage (12%)");
+        let spread = Basis::Spread {
+            live: 1,
+            weekly: Some(12.0),
+            margin: 5.0,
+        };
+        assert!(!format!("{spread:#}").contains("12%"));
+        assert!(spread
+            .to_string()
+            .starts_with("spread: 1 live session, weekly 12%"));
+        let ra = Basis::ResetAware {
+            reset: Some(100),
+            weekly: Some(12.0),
+            now: 0,
+        };
+        assert!(!format!("{ra:#}").contains('%'), "{ra:#}");
     }
 }

@@ -1,6 +1,7 @@
 //! The accounts a simulation starts from: `--accounts` text, the built-in
-//! sample of three, or the user's own accounts with their last cached
-//! numbers (no network). Reset times are offsets from the simulation's
+//! sample of three (named `sample-a`...: never mistaken for yours), or the
+//! user's own accounts with their last cached numbers (no network), with
+//! the ones that have none named. Reset times are offsets from the simulation's
 //! start, so a spec means the same thing on every run.
 
 use crate::base::error::{Error, Result};
@@ -36,9 +37,9 @@ pub fn sample() -> Vec<AccountSpec> {
         five_hour_reset_in: None,
     };
     vec![
-        a("work", "team", 55.0, 1.0),
-        a("personal", "plus", 20.0, 3.5),
-        a("spare", "plus", 5.0, 6.0),
+        a("sample-a", "team", 55.0, 1.0),
+        a("sample-b", "plus", 20.0, 3.5),
+        a("sample-c", "plus", 5.0, 6.0),
     ]
 }
 
@@ -106,16 +107,38 @@ pub fn parse(text: &str) -> Result<Vec<AccountSpec>> {
     Ok(out)
 }
 
+/// Your accounts as a simulation starts from them: those with cached
+/// numbers, and the others with why they were left out.
+pub struct Yours {
+    pub accounts: Vec<AccountSpec>,
+    pub left_out: Vec<(String, &'static str)>,
+}
+
 /// The user's accounts with their last cached numbers, as of `now`; None
 /// when there are no accounts or none has numbers.
-pub fn from_cache(paths: &Paths, now: i64) -> Option<Vec<AccountSpec>> {
+pub fn from_cache(paths: &Paths, now: i64) -> Option<Yours> {
     let accounts = crate::accounts::list(paths).ok()?;
     let mut out = Vec::new();
+    let mut left_out = Vec::new();
     for (i, a) in accounts.iter().enumerate() {
-        let Loaded::Found(entry) = cache::load(paths, &a.name) else {
+        let entry = match cache::load(paths, &a.name) {
+            Loaded::Found(e) => e,
+            _ => {
+                left_out.push((a.name.clone(), "no usage numbers cached yet"));
+                continue;
+            }
+        };
+        let Some(u) = entry.usage else {
+            left_out.push((
+                a.name.clone(),
+                if entry.api_key {
+                    "an API-key login has no usage windows"
+                } else {
+                    "no usage numbers cached yet"
+                },
+            ));
             continue;
         };
-        let Some(u) = entry.usage else { continue };
         let reset_in = u
             .weekly_reset()
             .map(|r| r - now)
@@ -143,7 +166,10 @@ pub fn from_cache(paths: &Paths, now: i64) -> Option<Vec<AccountSpec>> {
             five_hour_reset_in: five_reset_in,
         });
     }
-    (!out.is_empty()).then_some(out)
+    (!out.is_empty()).then_some(Yours {
+        accounts: out,
+        left_out,
+    })
 }
 
 #[cfg(test)]

@@ -102,15 +102,22 @@ pub fn fetch_with(home: &Path, ctx: &FetchContext, agent: &ureq::Agent) -> Fetch
         // Not forced: codex 0.169.0 then refreshes only an expired token,
         // so a revoked but unexpired one counts as dead here (the in-turn
         // relay forces the refresh; see `force_refresh_via_codex`).
-        Http::Rejected(code) => via_app_server(
-            home,
-            ctx,
-            &format!("the usage server rejected the token (HTTP {code})"),
-            false,
-        ),
+        Http::Rejected(code) => {
+            via_app_server(home, ctx, &format!("{REJECTED} (HTTP {code})"), false)
+        }
         Http::Throttled(why, secs) => Fetched::Throttled(why, secs),
         Http::Failed(why) => Fetched::Failed(why),
     }
+}
+
+/// How the cause of a fetch starts when the usage server refused the
+/// login (401/403) and codex could not renew it either: what status, the
+/// warnings and doctor recognise to name `swop relogin`.
+pub const REJECTED: &str = "the usage server rejected the token";
+
+/// Whether `why` (a fetch's cause) is a refused login.
+pub fn is_rejected(why: &str) -> bool {
+    why.starts_with(REJECTED)
 }
 
 fn short(msg: &str) -> String {

@@ -59,6 +59,18 @@ pub struct AccountState {
     pub cache: CacheInfo,
 }
 
+impl AccountState {
+    /// The usage server refused this login (401/403) and codex could not
+    /// renew it, and no fresh numbers say otherwise: `swop relogin` is
+    /// the fix. (A dead session is `dead`, not this.)
+    pub fn login_rejected(&self) -> bool {
+        let why = self.warning.as_deref().or(self.cache.last_error.as_deref());
+        !self.dead
+            && why.is_some_and(fetch::is_rejected)
+            && !matches!(self.usage, Some((_, Freshness::Fresh)))
+    }
+}
+
 /// How much waiting a caller accepts.
 #[derive(Clone, Copy)]
 pub enum Mode<'a> {
@@ -161,7 +173,10 @@ impl Call<'_> {
     fn fetch(&mut self, paths: &Paths, codex: &Codex, mut todo: Vec<usize>) {
         let _progress = term::Progress::after(
             Duration::from_millis(300),
-            &format!("asking the usage server about {} account(s)", todo.len()),
+            &format!(
+                "asking the usage server about {}",
+                term::plural(todo.len(), "account", "accounts")
+            ),
         );
         let wait = self.cfg.usage.timeout + Duration::from_secs(1);
         // Err: no lock possible here (read-only SWOP_HOME): fetch without it.
@@ -463,6 +478,12 @@ pub fn warning_lines(states: &[AccountState]) -> Vec<String> {
                 "session for '{}' has expired ({w}); run: swop relogin {}",
                 s.name, s.name
             ));
+        } else if s.login_rejected() {
+            // Not a network hiccup: retrying will not help, a new login will.
+            lines.push(format!(
+                "login for '{}' rejected: {w}; log in again: swop relogin {}",
+                s.name, s.name
+            ));
         } else {
             unavailable.push(s);
         }
@@ -545,6 +566,28 @@ mod tests {
             warning_lines(&[state("a", Some("HTTP 502"), Some(60))]),
             ["usage for 'a' unavailable: HTTP 502; using numbers from 1m ago"]
         );
+    }
+
+    #[test]
+    fn a_rejected_login_names_the_relogin() {
+        let why = format!(
+            "{} (HTTP 401), and codex app-server gave no answer in time",
+            fetch::REJECTED
+        );
+        let lines = warning_lines(&[
+            state("r", Some(&why), None),
+            state("a", Some("HTTP 500"), None),
+        ]);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("login for 'r' rejected: "),
+            "{lines:?}"
+        );
+        assert!(
+            lines[0].ends_with("; log in again: swop relogin r"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1], "usage for 'a' unavailable: HTTP 500");
     }
 
     #[test]

@@ -41,10 +41,24 @@ pub fn run_in_pty_full(
     input: &[u8],
     timeout: Duration,
 ) -> (Option<i32>, String, bool) {
-    let prompt = |shown: &str, waited: Duration| {
-        shown.contains('?') || shown.contains("[Y/n]") || waited >= PROMPT_WAIT
-    };
-    run_in_pty_when(cmd, input, timeout, &prompt)
+    run_in_pty_cols(cmd, input, timeout, 100)
+}
+
+/// Types `input` once a prompt is visible (a `?` or `[Y/n]`), or after
+/// PROMPT_WAIT.
+fn prompt_shown(shown: &str, waited: Duration) -> bool {
+    shown.contains('?') || shown.contains("[Y/n]") || waited >= PROMPT_WAIT
+}
+
+/// Same, on a terminal `cols` columns wide (what the child's TIOCGWINSZ
+/// says; the rig clears the environment, so COLUMNS is not set).
+pub fn run_in_pty_cols(
+    cmd: &mut Command,
+    input: &[u8],
+    timeout: Duration,
+    cols: u16,
+) -> (Option<i32>, String, bool) {
+    run_in_pty_when(cmd, input, timeout, &prompt_shown, cols)
 }
 
 /// Like [`run_in_pty_full`], but `input` is typed only once the terminal
@@ -56,7 +70,13 @@ pub fn run_in_pty_after(
     input: &[u8],
     timeout: Duration,
 ) -> (Option<i32>, String, bool) {
-    run_in_pty_when(cmd, input, timeout, &|shown: &str, _| shown.contains(after))
+    run_in_pty_when(
+        cmd,
+        input,
+        timeout,
+        &|shown: &str, _| shown.contains(after),
+        100,
+    )
 }
 
 fn run_in_pty_when(
@@ -64,12 +84,13 @@ fn run_in_pty_when(
     input: &[u8],
     timeout: Duration,
     ready: &dyn Fn(&str, Duration) -> bool,
+    cols: u16,
 ) -> (Option<i32>, String, bool) {
     let mut master: libc::c_int = -1;
     let mut slave: libc::c_int = -1;
     let mut ws = libc::winsize {
-        ws_row: 24,
-        ws_col: 100,
+        ws_row: 40,
+        ws_col: cols,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
