@@ -10,9 +10,11 @@
 //! (`login`), signal forwarding (`signals`). Never picks an account and never
 //! reads usage: it runs codex where it is told to.
 
+pub mod help;
 pub mod login;
 mod runner;
 pub mod signals;
+pub mod versions;
 
 pub use runner::{Codex, HomeCommand};
 

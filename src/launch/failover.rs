@@ -51,7 +51,8 @@ pub fn interactive_limit_hit(
     args: &[OsString],
     started: SystemTime,
 ) -> Option<String> {
-    if argv::mode(args) != argv::Mode::Interactive {
+    let class = argv::class(args);
+    if class.mode != argv::Mode::Interactive || !class.continuable {
         return None;
     }
     let filter = Filter {
@@ -81,7 +82,11 @@ pub fn plan(
         cwd: Some(&cwd),
         interactive_only: false,
     };
-    let id = rollouts::newest(&rollouts::dir(&l.cfg, account), &filter);
+    // `codex review` and the like are run again, not continued.
+    let id = argv::class(args)
+        .continuable
+        .then(|| rollouts::newest(&rollouts::dir(&l.cfg, account), &filter))
+        .flatten();
     let headline = limit_headline(account, now);
     let resume_cmd = id.as_ref().map(|id| continue_hint(args, id));
     let next = match l.choose(states, used) {
