@@ -7,6 +7,8 @@ mod support;
 
 mod accounts;
 mod cli;
+mod codex_daemon;
+mod grammar;
 mod in_turn;
 mod install;
 mod launch;

@@ -280,7 +280,10 @@ mod tests {
         let plain = d.join("plain.json");
         fs::write(&plain, b"{}").unwrap();
         assert_eq!(read_regular(&plain, 2).unwrap(), b"{}");
-        assert!(matches!(read_regular(&plain, 1), Err(ReadError::TooLarge(1))));
+        assert!(matches!(
+            read_regular(&plain, 1),
+            Err(ReadError::TooLarge(1))
+        ));
         assert!(matches!(
             read_regular(&d.join("absent"), 9),
             Err(ReadError::Missing)

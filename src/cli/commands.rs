@@ -83,14 +83,19 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config, ctx: &Context) -> Resu
             extra,
         } => {
             let codex = Codex::locate(cfg, paths)?;
+            // A background app server uses the login as a session does.
+            let server = accounts::daemon::running(&paths.account(&name));
             let how = login::Relogin {
                 device_auth,
                 extra: &extra,
-                live_sessions: live::list(paths, &name).len(),
+                live_sessions: live::list(paths, &name).len() + usize::from(server.is_some()),
                 timeout: cfg.usage.timeout,
             };
             login::relogin(paths, &codex, &name, &how)?;
             cache::clear(paths, &name);
+            if server.is_some() {
+                term::warn(&format!("codex's background app server on '{name}' still runs with the old login; restart it: SWOP_ACCOUNT={name} codex app-server daemon restart"));
+            }
             Ok(0)
         }
         Command::Logout { name, force } => logout(paths, cfg, &name, force),
@@ -241,10 +246,11 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
 fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     let account = accounts::get(paths, name)?;
     let sessions = live::list(paths, name);
-    if !sessions.is_empty() && !force {
+    let server = accounts::daemon::running(&account.home);
+    if (!sessions.is_empty() || server.is_some()) && !force {
         let mut msg = format!(
             "codex is running on '{name}' in {} session(s):",
-            sessions.len()
+            sessions.len() + usize::from(server.is_some())
         );
         for s in &sessions {
             msg.push_str(&format!(
@@ -254,12 +260,19 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
                 crate::base::time::wall(s.started_at)
             ));
         }
+        if let Some(s) = &server {
+            msg.push_str(&format!(
+                "\n  pid {}: codex's background app server, which keeps this login (stop it: SWOP_ACCOUNT={name} codex app-server daemon stop)",
+                s.pid
+            ));
+        }
         return Err(Error::new(msg)
             .help(format!(
-                "end those sessions first, or remove it anyway: swop logout {name} --force"
+                "end those sessions first, or remove it anyway: swop logout {name} --force (stops the background server)"
             ))
             .code(exit::FAILURE));
     }
+    stop_background_server(paths, cfg, name, &account.home);
     // Best effort: revoke the login remotely. Never the exit status.
     match Codex::locate(cfg, paths).and_then(|c| c.in_home(&account.home)) {
         Ok(home_cmd) => {
@@ -302,6 +315,28 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
         ))?;
     }
     Ok(0)
+}
+
+/// Before a sandbox goes: its background app server (it holds the login)
+/// and the server's updater (it would outlive the sandbox) are stopped.
+fn stop_background_server(paths: &Paths, cfg: &Config, name: &str, home: &Path) {
+    if accounts::daemon::running(home).is_none() && accounts::daemon::updater(home).is_none() {
+        return;
+    }
+    let codex = Codex::if_present(cfg, paths);
+    let limit = cfg.usage.timeout.max(std::time::Duration::from_secs(5));
+    if codex::stop_daemon(&codex, home, limit) {
+        term::note(&format!(
+            "stopped codex's background app server on '{name}'"
+        ));
+    } else {
+        term::warn(&format!(
+            "codex's background app server on '{name}' is still running; stop it with: kill {}",
+            accounts::daemon::running(home)
+                .map(|s| s.pid)
+                .unwrap_or_default()
+        ));
+    }
 }
 
 fn uninstall(purge: bool) -> Result<i32> {

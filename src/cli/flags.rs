@@ -210,8 +210,9 @@ pub const COMMANDS: &[Spec] = &[
         summary: "Log an account out of codex and delete its sandbox.",
         about: "Tries `codex logout` first (bounded by [usage] timeout; a failure is\n\
                 only a warning), then deletes the sandbox. Refuses while codex runs\n\
-                on the account, unless --force. Links into the shared codex home stay,\n\
-                so the sessions the account started can still be resumed.",
+                on the account (a session, or codex's background app server), unless\n\
+                --force, which stops that server first. Links into the shared codex\n\
+                home stay, so the sessions the account started can still be resumed.",
         operands: Operands::Account,
         after_dashes: None,
         flags: &[Flag {
@@ -261,7 +262,8 @@ pub const COMMANDS: &[Spec] = &[
         name: "ps",
         summary: "List the codex sessions running through swop right now.",
         about: "Per session: pid, account, directory, since when, and codex's session\n\
-                id when it is known.",
+                id when it is known. Also codex's background app servers running in an\n\
+                account's sandbox (they keep that account's login while they run).",
         operands: Operands::None,
         after_dashes: None,
         flags: &[JSON],

@@ -231,6 +231,36 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     }
 }
 
+/// Stops the background app server of the codex home `home` the way codex
+/// does it (`codex app-server daemon stop`), within `limit`, and then its
+/// updater, which `daemon stop` leaves running (seen, 0.171.0); as a last
+/// resort the verified server process itself. True when none is left.
+pub fn stop_daemon(codex: &Codex, home: &Path, limit: Duration) -> bool {
+    use crate::accounts::daemon;
+    if daemon::running(home).is_some() {
+        if let Ok(hc) = codex.in_home(home) {
+            let mut cmd = hc.command;
+            cmd.args(["app-server", "daemon", "stop"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            if let Ok(mut child) = cmd.spawn() {
+                wait_bounded(&mut child, limit);
+            }
+        }
+        if daemon::running(home).is_some() {
+            daemon::terminate(home);
+        }
+    }
+    daemon::terminate_updater(home);
+    // A signalled process needs a moment to go.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while daemon::running(home).is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon::running(home).is_none()
+}
+
 /// `codex --version` output, for doctor, within `limit` whatever codex does:
 /// its stdout is read on a thread, so a codex that hangs (or leaves a
 /// grandchild holding the pipe) is killed at the bound, never waited for.
