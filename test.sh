@@ -82,8 +82,10 @@ export SWOP_TEST_REAL_CODEX
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 announce "$SWOP_TEST_REAL_CODEX"
+FIRST=$("$SWOP_TEST_REAL_CODEX" --version)
 cargo test --locked
 echo "test.sh: the real-codex suite again on the oldest supported codex, $OLDEST"
 SWOP_TEST_REAL_CODEX=$(codex_for "$OLDEST")
 announce "$SWOP_TEST_REAL_CODEX"
 cargo test --locked --test tests -- real_codex:: codex_daemon::
+echo "test.sh: every test passed; the real-codex suite with $FIRST and $("$SWOP_TEST_REAL_CODEX" --version)"

@@ -219,9 +219,14 @@ fn doctor_env() -> (TestEnv, Backend) {
     (env, backend)
 }
 
+/// `swop doctor` with a tested codex (the fake one, naming the pinned
+/// version), so a good setup has nothing to warn about.
 fn doctor(env: &TestEnv, path: String) -> Output {
     let mut c = env.command(env.swop_home.join("bin/swop"));
-    c.arg("doctor").env_remove("SWOP_CODEX").env("PATH", path);
+    c.arg("doctor")
+        .env_remove("SWOP_CODEX")
+        .env("PATH", path)
+        .env("FAKE_CODEX_VERSION", tested_range().1);
     c.run()
 }
 
@@ -240,7 +245,8 @@ fn doctor_passes_on_a_good_setup() {
     assert_eq!(out.code, Some(0), "{}", out.stdout);
     assert!(out.stdout.contains("comes first on PATH"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("codex-cli 0.0.0-fake"),
+        out.stdout
+            .contains(&format!("(codex-cli {})", tested_range().1)),
         "{}",
         out.stdout
     );
@@ -270,6 +276,13 @@ fn doctor_passes_on_a_good_setup() {
         out.stdout
     );
     assert!(out.stdout.contains("swop import NAME"), "{}", out.stdout);
+    // ... and then doctor does not end with "all good".
+    assert!(!out.stdout.contains("all good"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("with 1 warning above"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -422,6 +435,7 @@ fn doctor_with_a_tested_codex_reports_no_range_warning() {
             out.stdout
         );
         assert!(!out.stdout.contains("tested with"), "{}", out.stdout);
+        assert!(out.stdout.contains("all good"), "{}", out.stdout);
     }
     let mut c = env.command(env.swop_home.join("bin/swop"));
     c.arg("doctor")
@@ -432,6 +446,14 @@ fn doctor_with_a_tested_codex_reports_no_range_warning() {
     assert!(
         out.stdout
             .contains(&format!("swop is tested with codex {lo} to {hi}")),
+        "{}",
+        out.stdout
+    );
+    // The case: a range warning, then "all good". Now it says so.
+    assert_eq!(out.code, Some(0), "a warning does not fail doctor");
+    assert!(!out.stdout.contains("all good"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("with 1 warning above"),
         "{}",
         out.stdout
     );

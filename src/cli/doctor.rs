@@ -1,6 +1,7 @@
 //! `swop doctor`: checks the setup and says how to fix each problem. Exits 0
 //! only when everything `codex ...` needs works; warnings (usage server down,
-//! no accounts yet) do not fail it. Never prints a secret.
+//! no accounts yet, a codex outside the tested range) do not fail it, but
+//! then it does not say "all good". Never prints a secret.
 
 use crate::accounts::{self, sandbox};
 use crate::base::error::{exit, Result};
@@ -209,12 +210,22 @@ fn report_text(checks: &[Check], failed: bool) -> String {
             text.push_str(&format!("      fix: {}\n", crate::base::term::clean(f)));
         }
     }
-    text.push_str(if failed {
-        "\nsome checks failed: `codex` through swop will not work until they are fixed\n"
-    } else {
-        "\nall good: `codex` runs through swop\n"
-    });
+    text.push_str(&last_line(checks, failed));
     text
+}
+
+/// The verdict: "all good" only when every check was ok; warnings are named
+/// (they do not fail doctor, but they are not "all good" either).
+fn last_line(checks: &[Check], failed: bool) -> String {
+    let warnings = checks.iter().filter(|c| c.level == Level::Warn).count();
+    if failed {
+        "\nsome checks failed: `codex` through swop will not work until they are fixed\n".into()
+    } else if warnings > 0 {
+        let s = if warnings == 1 { "" } else { "s" };
+        format!("\n`codex` runs through swop, with {warnings} warning{s} above: see each fix\n")
+    } else {
+        "\nall good: `codex` runs through swop\n".into()
+    }
 }
 
 /// How long `codex --version` may take: the usage timeout, at least 5 s
@@ -399,6 +410,20 @@ fn version_check(path: &std::path::Path, v: &str) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 23: doctor said "all good" right after a range warning.
+    #[test]
+    fn all_good_only_without_warnings() {
+        let good = || ok("fine".into());
+        let w = || warn("meh".into(), "do this".into());
+        assert!(last_line(&[good()], false).contains("all good"));
+        let one = last_line(&[good(), w()], false);
+        assert!(!one.contains("all good"), "{one}");
+        assert!(one.contains("with 1 warning above"), "{one}");
+        let two = last_line(&[w(), w()], false);
+        assert!(two.contains("with 2 warnings above"), "{two}");
+        assert!(last_line(&[good()], true).contains("some checks failed"));
+    }
 
     #[test]
     fn version_range() {
