@@ -212,6 +212,21 @@ else
     IFS=$old_ifs
 fi
 
+# in, out or unknown: where the version in $1 ("codex-cli 0.171.0") lies
+# against the range $2 to $3.
+range_of() {
+    printf '%s\n' "$1" | awk -v lo="$2" -v hi="$3" '
+        function key(s,  v) { split(s, v, /[.+-]/); return v[1] * 1e12 + v[2] * 1e6 + v[3] }
+        {
+            for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+[.][0-9]+[.][0-9]+/) {
+                k = key($i); found = 1
+                print (k >= key(lo) && k <= key(hi)) ? "in" : "out"
+                exit
+            }
+        }
+        END { if (!found) print "unknown" }'
+}
+
 # 5. Show that it runs, and what to do next.
 "$bin_dir/swop" --version
 if [ -z "$real_codex" ]; then
@@ -220,7 +235,18 @@ if [ -z "$real_codex" ]; then
     [ "$os" = Darwin ] && printf '    brew install codex          # or, on macOS\n'
     say "swop works as soon as \`codex --version\` answers; then add your accounts as below."
 else
-    say "real codex: '$real_codex' ($("$real_codex" --version 2>/dev/null || echo 'version unknown'))"
+    version=$("$real_codex" --version 2>/dev/null || true)
+    say "real codex: '$real_codex' (${version:-version unknown})"
+    # The tested range, from the one file that names it.
+    lo=$(sed -n 's/^oldest[[:space:]]*=[[:space:]]*//p' "$here/codex-versions.txt" 2>/dev/null)
+    hi=$(sed -n 's/^pinned[[:space:]]*=[[:space:]]*//p' "$here/codex-versions.txt" 2>/dev/null)
+    if [ -n "$lo" ] && [ -n "$hi" ]; then
+        case $(range_of "$version" "$lo" "$hi") in
+            in) say "codex ${version##* } is in the range swop is tested with ($lo to $hi)" ;;
+            out) say "codex ${version##* } is outside the range swop is tested with ($lo to $hi): it may work; to be safe install a tested one: npm install -g @openai/codex@$hi (then check with: swop doctor)" ;;
+            *) say "cannot tell which codex version that is; swop is tested with $lo to $hi (check with: swop doctor)" ;;
+        esac
+    fi
 fi
 say "done. Next: $next_shell, then add your accounts:"
 printf '    swop add work      # runs the real `codex login` in its own sandbox\n'

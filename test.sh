@@ -2,12 +2,42 @@
 # Runs every test of swop: formatting, lints, unit and integration tests,
 # including the suite that drives the real codex (npm @openai/codex), which
 # this script installs into .cache/ on first use. The real-codex suite runs
-# twice: on the pinned version and on the oldest version swop supports
-# (the range the README's "Compatibility" and `swop doctor` name).
+# twice: on the pinned version and on the oldest version swop supports, both
+# named in codex-versions.txt (the range the README's "Compatibility" and
+# `swop doctor` name).
+#
+#   ./test.sh                     everything, as CI runs it
+#   ./test.sh --codex VERSION     the whole test suite against that codex
+#   ./test.sh --codex latest      ... against npm's newest release
+#   CODEX_VERSION=VERSION ./test.sh   the same as --codex VERSION
+#
+# --codex is the upgrade check: it installs that release, runs every test
+# (the real-codex ones included) with it, and says which version it tested.
+# When it passes, raise `pinned` in codex-versions.txt.
 set -eu
 cd "$(dirname "$0")"
-CODEX_VERSION=0.169.0
-CODEX_OLDEST=0.162.1
+
+version_of() { # key -> its value in codex-versions.txt
+    sed -n "s/^$1[[:space:]]*=[[:space:]]*//p" codex-versions.txt
+}
+PINNED=$(version_of pinned)
+OLDEST=$(version_of oldest)
+[ -n "$PINNED" ] && [ -n "$OLDEST" ] || {
+    echo "test.sh: codex-versions.txt must name 'oldest' and 'pinned'" >&2
+    exit 2
+}
+
+CHECK=${CODEX_VERSION:-}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --codex) [ $# -ge 2 ] || { echo "test.sh: --codex needs a version (or latest)" >&2; exit 2; }
+                 CHECK=$2; shift ;;
+        --codex=*) CHECK=${1#--codex=} ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "test.sh: unknown option '$1' (see ./test.sh --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
 
 codex_for() { # version -> path of its codex binary (installed on first use)
     dir=${SWOP_CODEX_CACHE_ROOT:-"$PWD/.cache"}/codex-$1
@@ -18,8 +48,10 @@ codex_for() { # version -> path of its codex binary (installed on first use)
     echo "$dir/node_modules/.bin/codex"
 }
 
-SWOP_TEST_REAL_CODEX=${SWOP_CODEX_CACHE:+"$SWOP_CODEX_CACHE/node_modules/.bin/codex"}
-[ -n "$SWOP_TEST_REAL_CODEX" ] || SWOP_TEST_REAL_CODEX=$(codex_for "$CODEX_VERSION")
+announce() { # path -> says which codex the real-codex tests drive
+    echo "test.sh: the real-codex tests run $("$1" --version) ($1)"
+}
+
 # The TUI tests drive the real codex in tmux; the completion tests run the
 # scripts in real zsh and fish, and bash-completion's loader. In CI, as
 # root, install them; elsewhere those tests skip without them (and fail
@@ -38,9 +70,30 @@ if [ -n "$missing" ]; then
         echo "test.sh: not installed:$missing; the tests that need them will be skipped (apt-get install$missing)"
     fi
 fi
+
+if [ -n "$CHECK" ]; then
+    if [ "$CHECK" = latest ]; then
+        CHECK=$(npm view @openai/codex version)
+        echo "test.sh: npm's latest @openai/codex is $CHECK"
+    fi
+    SWOP_TEST_REAL_CODEX=$(codex_for "$CHECK")
+    export SWOP_TEST_REAL_CODEX
+    announce "$SWOP_TEST_REAL_CODEX"
+    cargo test --locked
+    echo "test.sh: every test passed with $("$SWOP_TEST_REAL_CODEX" --version) (tested range: $OLDEST to $PINNED in codex-versions.txt)"
+    exit 0
+fi
+
+SWOP_TEST_REAL_CODEX=${SWOP_CODEX_CACHE:+"$SWOP_CODEX_CACHE/node_modules/.bin/codex"}
+[ -n "$SWOP_TEST_REAL_CODEX" ] || SWOP_TEST_REAL_CODEX=$(codex_for "$PINNED")
 export SWOP_TEST_REAL_CODEX
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+announce "$SWOP_TEST_REAL_CODEX"
+FIRST=$("$SWOP_TEST_REAL_CODEX" --version)
 cargo test --locked
-echo "test.sh: the real-codex suite again on the oldest supported codex, $CODEX_OLDEST"
-SWOP_TEST_REAL_CODEX=$(codex_for "$CODEX_OLDEST") cargo test --locked --test tests real_codex::
+echo "test.sh: the real-codex suite again on the oldest supported codex, $OLDEST"
+SWOP_TEST_REAL_CODEX=$(codex_for "$OLDEST")
+announce "$SWOP_TEST_REAL_CODEX"
+cargo test --locked --test tests -- real_codex:: codex_daemon::
+echo "test.sh: every test passed; the real-codex suite with $FIRST and $("$SWOP_TEST_REAL_CODEX" --version)"

@@ -11,7 +11,8 @@
 # codex (fast path).
 #
 # Knobs (environment): BENCH_REAL_CODEX (path of the real codex; default:
-# .cache/codex-0.169.0, /opt/codex-cache/0.169.0, then PATH),
+# .cache/codex-PINNED, /opt/codex-cache/PINNED, then PATH; PINNED from
+# codex-versions.txt),
 # BENCH_FAST_RUNS (30), BENCH_COLD_RUNS (10), BENCH_HUNG_RUNS (5),
 # BENCH_BASELINE (an older swop binary measured beside this one in the
 # codex-home-size section, benches/sizes.sh),
@@ -66,9 +67,10 @@ fi
 
 # -- the real codex --------------------------------------------------------------
 REAL=${BENCH_REAL_CODEX:-}
+PINNED=$(sed -n 's/^pinned[[:space:]]*=[[:space:]]*//p' "$REPO/codex-versions.txt")
 if [ -z "$REAL" ]; then
-    for c in "$REPO/.cache/codex-0.169.0/node_modules/.bin/codex" \
-             /opt/codex-cache/0.169.0/node_modules/.bin/codex; do
+    for c in "$REPO/.cache/codex-$PINNED/node_modules/.bin/codex" \
+             /opt/codex-cache/$PINNED/node_modules/.bin/codex; do
         if [ -x "$c" ]; then REAL=$c; break; fi
     done
 fi

@@ -267,7 +267,16 @@ fn real_fallback_token_refused_with_401_is_refreshed_by_codex_and_the_turn_resen
     let ua = refreshes[0].user_agent.clone().unwrap_or_default();
     // codex app-server names its client (swop) in its user agent, then
     // its own version; swop's own requests say `swop/<swop's version>`.
-    assert!(ua.contains("0.169.0"), "codex refreshed, not swop: {ua}");
+    let version = std::process::Command::new(&rig.real)
+        .arg("--version")
+        .output()
+        .expect("codex --version");
+    let version = String::from_utf8_lossy(&version.stdout);
+    let version = version.split_whitespace().last().unwrap_or("?");
+    assert!(
+        ua.contains(version),
+        "codex {version} refreshed, not swop: {ua}"
+    );
     let new = rig.token("personal");
     assert_ne!(new, old, "codex rewrote personal's auth.json");
     let tokens: Vec<String> = rig.turns().into_iter().map(|(_, t)| t).collect();

@@ -3,7 +3,7 @@
 
 use crate::helpers::{add, config_for};
 use crate::support::{
-    real_codex, swop_bin, usage_json, Backend, Identity, Output, TestCommand, TestEnv,
+    real_codex, swop_bin, system_path, usage_json, Backend, Identity, Output, TestCommand, TestEnv,
 };
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,12 +30,35 @@ fn block_count(file: &Path) -> usize {
         .count()
 }
 
-/// A login shell, as a new terminal would start it.
+/// The range `codex-versions.txt` names (oldest, pinned): the one place
+/// test.sh, install.sh, doctor and the README take it from.
+pub fn tested_range() -> (String, String) {
+    let text = include_str!("../codex-versions.txt");
+    let value = |key: &str| {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| panic!("codex-versions.txt names no {key}"))
+    };
+    (value("oldest"), value("pinned"))
+}
+
+/// A new terminal's login shell, reading the rc files in HOME the way bash
+/// -l does (~/.profile), but not the host's /etc/profile: that one sets a
+/// PATH with the host's own codex in it (/usr/bin, /usr/local/bin), and
+/// the tests must not depend on what the host has installed.
 fn login_shell(env: &TestEnv, script: &str) -> TestCommand {
     let mut c = env.command("/bin/bash");
-    c.args(["-lc", script])
-        .env("SHELL", "/bin/bash")
-        .env("PATH", "/usr/bin:/bin");
+    c.args([
+        "--noprofile",
+        "--norc",
+        "-c",
+        &format!(". \"$HOME/.profile\"\n{script}"),
+    ])
+    .env("SHELL", "/bin/bash")
+    .env("PATH", system_path().display().to_string());
     c
 }
 
@@ -179,7 +202,13 @@ fn real_codex_version_through_the_installed_shim_in_a_login_shell() {
         lines.next(),
         Some(env.swop_home.join("shim/codex").to_str().unwrap())
     );
-    assert_eq!(lines.next(), Some("codex-cli 0.169.0"), "{}", out.stderr);
+    let own = std::process::Command::new(&real)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let own = String::from_utf8_lossy(&own.stdout).trim().to_string();
+    assert!(own.starts_with("codex-cli 0."), "{own}");
+    assert_eq!(lines.next(), Some(own.as_str()), "{}", out.stderr);
 }
 
 /// An installed swop with the fake codex as "the real codex" on PATH after
@@ -194,9 +223,14 @@ fn doctor_env() -> (TestEnv, Backend) {
     (env, backend)
 }
 
+/// `swop doctor` with a tested codex (the fake one, naming the pinned
+/// version), so a good setup has nothing to warn about.
 fn doctor(env: &TestEnv, path: String) -> Output {
     let mut c = env.command(env.swop_home.join("bin/swop"));
-    c.arg("doctor").env_remove("SWOP_CODEX").env("PATH", path);
+    c.arg("doctor")
+        .env_remove("SWOP_CODEX")
+        .env("PATH", path)
+        .env("FAKE_CODEX_VERSION", tested_range().1);
     c.run()
 }
 
@@ -206,15 +240,17 @@ fn doctor_passes_on_a_good_setup() {
     let out = doctor(
         &env,
         format!(
-            "{}:{}:/usr/bin:/bin",
+            "{}:{}:{}",
             env.swop_home.join("shim").display(),
-            env.bin.display()
+            env.bin.display(),
+            system_path().display()
         ),
     );
     assert_eq!(out.code, Some(0), "{}", out.stdout);
     assert!(out.stdout.contains("comes first on PATH"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("codex-cli 0.0.0-fake"),
+        out.stdout
+            .contains(&format!("(codex-cli {})", tested_range().1)),
         "{}",
         out.stdout
     );
@@ -238,9 +274,10 @@ fn doctor_passes_on_a_good_setup() {
     let out = doctor(
         &env,
         format!(
-            "{}:{}:/usr/bin:/bin",
+            "{}:{}:{}",
             env.swop_home.join("shim").display(),
-            env.bin.display()
+            env.bin.display(),
+            system_path().display()
         ),
     );
     assert_eq!(out.code, Some(0), "{}", out.stdout);
@@ -250,15 +287,23 @@ fn doctor_passes_on_a_good_setup() {
         out.stdout
     );
     assert!(out.stdout.contains("swop import NAME"), "{}", out.stdout);
+    // ... and then doctor does not end with "all good".
+    assert!(!out.stdout.contains("all good"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("with 1 warning above"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
 fn doctor_reports_a_wrong_path_order_and_a_missing_codex_with_fixes() {
     let (env, _backend) = doctor_env();
     let shim = env.swop_home.join("shim");
+    let sys = system_path().display().to_string();
     let out = doctor(
         &env,
-        format!("{}:{}:/usr/bin:/bin", env.bin.display(), shim.display()),
+        format!("{}:{}:{sys}", env.bin.display(), shim.display()),
     );
     assert_eq!(out.code, Some(1), "{}", out.stdout);
     assert!(
@@ -274,7 +319,7 @@ fn doctor_reports_a_wrong_path_order_and_a_missing_codex_with_fixes() {
         "{}",
         out.stdout
     );
-    let out = doctor(&env, format!("{}:/usr/bin:/bin", shim.display()));
+    let out = doctor(&env, format!("{}:{sys}", shim.display()));
     assert_eq!(out.code, Some(1));
     assert!(
         out.stdout.contains("FAIL  cannot find the real codex"),
@@ -282,7 +327,7 @@ fn doctor_reports_a_wrong_path_order_and_a_missing_codex_with_fixes() {
         out.stdout
     );
     assert!(out.stdout.contains("fix: install codex"), "{}", out.stdout);
-    let out = doctor(&env, format!("{}:/usr/bin:/bin", env.bin.display()));
+    let out = doctor(&env, format!("{}:{sys}", env.bin.display()));
     assert!(
         out.stdout
             .contains("is not on PATH, so plain `codex` bypasses swop"),
@@ -305,7 +350,7 @@ fn install_without_codex_finishes_and_says_how_to_get_it() {
         .env("SHELL", "/bin/bash")
         .env("SWOP_INSTALL_BINARY", swop_bin())
         .env_remove("SWOP_CODEX")
-        .env("PATH", "/usr/bin:/bin");
+        .env("PATH", system_path().display().to_string());
     let out = c.ok();
     assert!(
         out.stdout.contains("npm install -g @openai/codex"),
@@ -318,8 +363,130 @@ fn install_without_codex_finishes_and_says_how_to_get_it() {
         out.stdout
     );
     assert!(out.stdout.contains("swop add work"), "{}", out.stdout);
-    // With a real codex (here the fake one) it names it instead.
-    let found = install(&env, "/bin/bash", &[]);
+    // With a real codex (here the fake one, a tested version) it names it
+    // instead.
+    let found = install_with_codex_version(&env, &tested_range().1);
     assert!(found.stdout.contains("real codex: '"), "{}", found.stdout);
     assert!(!found.stdout.contains("npm install"), "{}", found.stdout);
+}
+
+/// install.sh with this fake `codex --version`: its output.
+fn install_with_codex_version(env: &TestEnv, version: &str) -> Output {
+    let mut c = env.command("/bin/sh");
+    c.arg(install_sh())
+        .env("SHELL", "/bin/bash")
+        .env("SWOP_INSTALL_BINARY", swop_bin())
+        .env("FAKE_CODEX_VERSION", version);
+    c.ok()
+}
+
+/// Issue 23: install.sh names the codex it found and says plainly when it
+/// is outside the range swop is tested with (codex-versions.txt), and what
+/// to do.
+#[test]
+fn install_names_the_codex_version_and_says_when_it_is_outside_the_tested_range() {
+    let env = TestEnv::new();
+    let (lo, hi) = tested_range();
+    for v in ["0.0.0-fake", "0.150.0", "9.0.0"] {
+        let out = install_with_codex_version(&env, v);
+        assert!(
+            out.stdout.contains(&format!("(codex-cli {v})")),
+            "{}",
+            out.stdout
+        );
+        assert!(
+            out.stdout.contains(&format!(
+                "codex {v} is outside the range swop is tested with ({lo} to {hi})"
+            )),
+            "{v}: {}",
+            out.stdout
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("npm install -g @openai/codex@{hi}")),
+            "{}",
+            out.stdout
+        );
+    }
+    for v in [&lo, &hi] {
+        let out = install_with_codex_version(&env, v);
+        assert!(
+            out.stdout.contains(&format!(
+                "codex {v} is in the range swop is tested with ({lo} to {hi})"
+            )),
+            "{v}: {}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("outside"), "{}", out.stdout);
+    }
+}
+
+/// Issue 23: `swop doctor` with the pinned codex (0.171.0 when the issue
+/// was filed) names it and warns nothing about the version.
+#[test]
+fn doctor_with_a_tested_codex_reports_no_range_warning() {
+    let (env, _backend) = doctor_env();
+    let (lo, hi) = tested_range();
+    let path = format!(
+        "{}:{}:{}",
+        env.swop_home.join("shim").display(),
+        env.bin.display(),
+        system_path().display()
+    );
+    for v in [&hi, &lo] {
+        let mut c = env.command(env.swop_home.join("bin/swop"));
+        c.arg("doctor")
+            .env_remove("SWOP_CODEX")
+            .env("PATH", &path)
+            .env("FAKE_CODEX_VERSION", v);
+        let out = c.run();
+        assert!(
+            out.stdout.contains(&format!("(codex-cli {v})")),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("tested with"), "{}", out.stdout);
+        assert!(out.stdout.contains("all good"), "{}", out.stdout);
+    }
+    let mut c = env.command(env.swop_home.join("bin/swop"));
+    c.arg("doctor")
+        .env_remove("SWOP_CODEX")
+        .env("PATH", &path)
+        .env("FAKE_CODEX_VERSION", "0.150.0");
+    let out = c.run();
+    assert!(
+        out.stdout
+            .contains(&format!("swop is tested with codex {lo} to {hi}")),
+        "{}",
+        out.stdout
+    );
+    // The issue's case: a range warning, then "all good". Now it says so.
+    assert_eq!(out.code, Some(0), "a warning does not fail doctor");
+    assert!(!out.stdout.contains("all good"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("with 1 warning above"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("every subcommand the real codex lists is in swop's table"),
+        "{}",
+        out.stdout
+    );
+    // A newer codex (a new binary) with a subcommand swop's table lacks.
+    crate::support::write_fake_codex(&env.bin);
+    let mut c = env.command(env.swop_home.join("bin/swop"));
+    c.arg("doctor")
+        .env_remove("SWOP_CODEX")
+        .env("PATH", &path)
+        .env("FAKE_EXTRA_COMMANDS", "frobnicate")
+        .env("FAKE_CODEX_VERSION", "0.172.0");
+    let out = c.run();
+    assert!(
+        out.stdout
+            .contains("the real codex lists subcommands swop does not know yet: frobnicate"),
+        "{}",
+        out.stdout
+    );
 }

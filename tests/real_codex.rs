@@ -671,3 +671,127 @@ fn real_optimistic_pick_of_an_exhausted_account_is_caught_by_failover() {
     );
     assert_eq!(out.stdout.trim(), "hello", "{}", out.stderr);
 }
+
+/// Issue 23: codex's own subcommands through the shim, with the real codex:
+/// `features` and `archive` need no account (no pick, no request, the
+/// shared home), `exec --remote` is passed through without a pick, and
+/// `review` runs its turn on the picked account.
+#[test]
+fn real_subcommands_go_where_the_table_says() {
+    let Some(rig) = Rig::new(&[("a", 10.0), ("b", 20.0)], "") else {
+        return;
+    };
+    let shared = rig.env.home.join(".codex");
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "first"])
+        .ok();
+    let id = session_id(&out.stderr);
+    let usage_before = rig.backend.count(USAGE);
+    let turns_before = rig.turn_tokens().len();
+    // No account: no pick, no request.
+    let out = rig.codex().args(["features", "list"]).ok();
+    assert!(out.stdout.contains("daemon_auto_start"), "{}", out.stdout);
+    assert!(!out.stderr.contains("codex on"), "{}", out.stderr);
+    let out = rig.codex().args(["archive", &id]).ok();
+    assert!(!out.stderr.contains("codex on"), "{}", out.stderr);
+    let mut archived = Vec::new();
+    walk(&shared.join("archived_sessions"), &mut archived);
+    assert!(
+        archived.iter().any(|p| p.to_string_lossy().contains(&id)),
+        "archived in the shared home: {archived:?}\n{}",
+        out.stderr
+    );
+    // --remote: no pick; codex itself fails to reach the (absent) server.
+    let out = rig
+        .codex()
+        .args([
+            "exec",
+            "--remote",
+            "ws://127.0.0.1:9",
+            "--skip-git-repo-check",
+            "hi",
+        ])
+        .run();
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("so no account is picked").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("codex on"), "{}", out.stderr);
+    assert_eq!(rig.backend.count(USAGE), usage_before, "nothing was asked");
+    assert_eq!(rig.turn_tokens().len(), turns_before, "no model turn");
+    // review (in a git repository: codex reviews only there): a pick, and
+    // its turn on that account's token.
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&rig.env.work)
+        .status()
+        .expect("git");
+    assert!(git.success());
+    let out = rig.codex().args(["review", "look at this"]).run();
+    assert!(out.stderr.contains("swop: codex on 'a'"), "{}", out.stderr);
+    let tokens = rig.turn_tokens();
+    assert!(
+        tokens.len() > turns_before,
+        "review ran a turn: {}",
+        out.stderr
+    );
+    assert!(
+        tokens[turns_before..].iter().all(|t| *t == rig.token("a")),
+        "on a's token"
+    );
+}
+
+/// Issue 23: with codex's `cli_resume_account_check` switched on, resuming
+/// a session another login created is refused, so swop's cross-account
+/// resume (and failover) cannot survive it; off (0.171.0's default) it
+/// works. An older codex without the feature resumes either way.
+#[test]
+fn real_resume_across_accounts_with_cli_resume_account_check_on() {
+    let Some(rig) = Rig::new(&[("a", 10.0), ("b", 20.0)], "") else {
+        return;
+    };
+    let out = rig
+        .codex()
+        .args(["exec", "--skip-git-repo-check", "first"])
+        .env("SWOP_ACCOUNT", "a")
+        .ok();
+    let id = session_id(&out.stderr);
+    let has_feature = rig
+        .codex()
+        .args(["features", "list"])
+        .ok()
+        .stdout
+        .contains("cli_resume_account_check");
+    let resume_on_b = |extra: &[&str]| {
+        let mut c = rig.codex();
+        c.args(extra.iter().copied())
+            .args(["exec", "--skip-git-repo-check", "resume", &id, "again"])
+            .env("SWOP_ACCOUNT", "b");
+        c.run()
+    };
+    let on = resume_on_b(&["-c", "features.cli_resume_account_check=true"]);
+    if has_feature {
+        assert_eq!(on.code, Some(1), "{}", on.stderr);
+        assert!(
+            on.stderr
+                .contains("This thread was created with a different ChatGPT account or workspace"),
+            "{}",
+            on.stderr
+        );
+        assert_eq!(
+            rig.turn_tokens().last().unwrap(),
+            &rig.token("a"),
+            "no turn on b"
+        );
+    } else {
+        assert_eq!(on.code, Some(0), "{}", on.stderr);
+    }
+    let off = resume_on_b(&["-c", "features.cli_resume_account_check=false"]);
+    assert_eq!(off.code, Some(0), "{}", off.stderr);
+    assert_eq!(session_id(&off.stderr), id);
+    assert_eq!(rig.turn_tokens().last().unwrap(), &rig.token("b"));
+}

@@ -677,7 +677,11 @@ fn rig_command_env_is_clean_and_bounded() {
         format!("SWOP_HOME={}", env.swop_home.display()),
         format!("SWOP_CODEX={}", env.fake_codex.display()),
         format!("FAKE_CODEX_LOG={}", env.log.display()),
-        format!("PATH={}:/usr/bin:/bin", env.bin.display()),
+        format!(
+            "PATH={}:{}",
+            env.bin.display(),
+            crate::support::system_path().display()
+        ),
         "TZ=UTC".to_string(),
         "NO_COLOR=1".to_string(),
     ] {

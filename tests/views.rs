@@ -282,7 +282,12 @@ fn doctor_says_defaults_without_a_config_and_accepts_any_link_to_swop() {
         .arg("doctor")
         .env(
             "PATH",
-            format!("{}:{}:/usr/bin:/bin", own.display(), env.bin.display()),
+            format!(
+                "{}:{}:{}",
+                own.display(),
+                env.bin.display(),
+                crate::support::system_path().display()
+            ),
         )
         .run();
     assert!(out.stdout.contains("no config file"), "{}", out.stdout);
@@ -291,9 +296,10 @@ fn doctor_says_defaults_without_a_config_and_accepts_any_link_to_swop() {
     assert!(out.stdout.contains("a link to swop"), "{}", out.stdout);
     assert!(!out.stdout.contains("not on PATH"), "{}", out.stdout);
     // The fake codex's version is outside the tested range: a warning.
+    let (lo, hi) = crate::install::tested_range();
     assert!(
         out.stdout
-            .contains("swop is tested with codex 0.162.1 to 0.169.0"),
+            .contains(&format!("swop is tested with codex {lo} to {hi}")),
         "{}",
         out.stdout
     );

@@ -18,6 +18,7 @@
 //! auth.json (only codex does), never starts codex, never touches the network.
 
 pub mod auth;
+pub mod daemon;
 pub mod disabled;
 pub mod rollouts;
 pub mod sandbox;

@@ -58,6 +58,11 @@ fn share_list(cfg: &Config) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// Whether the sandboxes share a codex home at all (`share` not empty).
+pub fn shares(cfg: &Config) -> bool {
+    !share_list(cfg).is_empty()
+}
+
 /// The environment and arguments for codex under this config.
 pub fn setup(cfg: &Config) -> Setup {
     let mut s = Setup {

@@ -89,14 +89,19 @@ fn with_config(cmd: Command, paths: &Paths, cfg: &Config, ctx: &Context) -> Resu
             extra,
         } => {
             let codex = Codex::locate(cfg, paths)?;
+            // A background app server uses the login as a session does.
+            let server = accounts::daemon::running(&paths.account(&name));
             let how = login::Relogin {
                 device_auth,
                 extra: &extra,
-                live_sessions: live::list(paths, &name).len(),
+                live_sessions: live::list(paths, &name).len() + usize::from(server.is_some()),
                 timeout: cfg.usage.timeout,
             };
             login::relogin(paths, &codex, &name, &how)?;
             cache::clear(paths, &name);
+            if server.is_some() {
+                term::warn(&format!("codex's background app server on '{name}' still runs with the old login; restart it: SWOP_ACCOUNT={name} codex app-server daemon restart"));
+            }
             Ok(0)
         }
         Command::Logout { name, force } => logout(paths, cfg, &name, force),
@@ -292,8 +297,9 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
         Err(e) if e.code == exit::NOT_FOUND && !interrupted.is_empty() => None,
         Err(e) => return Err(e),
     };
-    if account.is_some() {
-        refuse_while_live(paths, name, force)?;
+    if let Some(a) = &account {
+        refuse_while_live(paths, name, &a.home, force)?;
+        stop_background_server(paths, cfg, name, &a.home);
     }
     let codex = Codex::locate(cfg, paths);
     if let Err(e) = &codex {
@@ -329,15 +335,21 @@ fn logout(paths: &Paths, cfg: &Config, name: &str, force: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// Refuses a logout while codex runs on the account, unless forced.
-fn refuse_while_live(paths: &Paths, name: &str, force: bool) -> Result<()> {
+/// Refuses a logout while codex runs on the account (a session, or codex's
+/// background app server in `home`, which keeps the login), unless forced.
+fn refuse_while_live(paths: &Paths, name: &str, home: &Path, force: bool) -> Result<()> {
     let sessions = live::list(paths, name);
-    if sessions.is_empty() || force {
+    let server = accounts::daemon::running(home);
+    if (sessions.is_empty() && server.is_none()) || force {
         return Ok(());
     }
     let mut msg = format!(
         "codex is running on '{name}' in {}:",
-        term::plural(sessions.len(), "session", "sessions")
+        term::plural(
+            sessions.len() + usize::from(server.is_some()),
+            "session",
+            "sessions"
+        )
     );
     for s in &sessions {
         msg.push_str(&format!(
@@ -347,9 +359,15 @@ fn refuse_while_live(paths: &Paths, name: &str, force: bool) -> Result<()> {
             crate::base::time::wall(s.started_at)
         ));
     }
+    if let Some(s) = &server {
+        msg.push_str(&format!(
+            "\n  pid {}: codex's background app server, which keeps this login (stop it: SWOP_ACCOUNT={name} codex app-server daemon stop)",
+            s.pid
+        ));
+    }
     Err(Error::new(msg)
         .help(format!(
-            "end those sessions first, or remove it anyway: swop logout {name} --force"
+            "end those sessions first, or remove it anyway: swop logout {name} --force (stops the background server)"
         ))
         .code(exit::FAILURE))
 }
@@ -379,6 +397,28 @@ fn revoke(codex: Option<&Codex>, cfg: &Config, home: &std::path::Path) {
             )),
         },
         Err(e) => term::warn(&format!("cannot run `codex logout`: {e}")),
+    }
+}
+
+/// Before a sandbox goes: its background app server (it holds the login)
+/// and the server's updater (it would outlive the sandbox) are stopped.
+fn stop_background_server(paths: &Paths, cfg: &Config, name: &str, home: &Path) {
+    if accounts::daemon::running(home).is_none() && accounts::daemon::updater(home).is_none() {
+        return;
+    }
+    let codex = Codex::if_present(cfg, paths);
+    let limit = cfg.usage.timeout.max(std::time::Duration::from_secs(5));
+    if codex::stop_daemon(&codex, home, limit) {
+        term::note(&format!(
+            "stopped codex's background app server on '{name}'"
+        ));
+    } else {
+        term::warn(&format!(
+            "codex's background app server on '{name}' is still running; stop it with: kill {}",
+            accounts::daemon::running(home)
+                .map(|s| s.pid)
+                .unwrap_or_default()
+        ));
     }
 }
 

@@ -263,9 +263,10 @@ pub const COMMANDS: &[Spec] = &[
                 the sandbox it set aside (bounded by [usage] timeout; a failure is only\n\
                 a warning), then deletes it. Interrupted, even by kill -9, the account\n\
                 is either as it was or gone; run it again to finish the job. Refuses\n\
-                while codex runs on the account, unless --force. Links into the shared\n\
-                codex home stay, so the sessions the account started can still be\n\
-                resumed.",
+                while codex runs on the account (a session, or codex's background app\n\
+                server), unless --force, which stops that server first. Links into the\n\
+                shared codex home stay, so the sessions the account started can still\n\
+                be resumed.",
         operands: Operands::Account,
         after_dashes: None,
         flags: &[Flag {
@@ -320,7 +321,8 @@ pub const COMMANDS: &[Spec] = &[
         name: "ps",
         summary: "List the codex sessions running through swop right now.",
         about: "Per session: pid, account, directory, since when, and codex's session\n\
-                id when it is known.",
+                id when it is known. Also codex's background app servers running in an\n\
+                account's sandbox (they keep that account's login while they run).",
         operands: Operands::None,
         after_dashes: None,
         flags: &[JSON],

@@ -290,6 +290,17 @@ pub fn ps(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
                 session_id: None,
             })
             .collect(),
+        servers: all
+            .iter()
+            .filter_map(|a| {
+                let s = crate::accounts::daemon::running(&a.home)?;
+                Some(views::ServerView {
+                    pid: s.pid,
+                    account: a.name.clone(),
+                    started_at: s.started_at.map(TimeView::at),
+                })
+            })
+            .collect(),
     };
     for (s, id) in view.sessions.iter_mut().zip(ids) {
         s.session_id = id;
@@ -297,6 +308,18 @@ pub fn ps(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
     if json {
         out::line(&views::to_string(&view))?;
         return Ok(0);
+    }
+    for s in &view.servers {
+        out::line(&format!(
+            "codex's background app server runs on '{}' (pid {}{}); it keeps that login until stopped: SWOP_ACCOUNT={} codex app-server daemon stop",
+            s.account,
+            s.pid,
+            s.started_at
+                .as_ref()
+                .map(|t| format!(", since {}", crate::base::time::wall(t.unix)))
+                .unwrap_or_default(),
+            s.account
+        ))?;
     }
     if view.sessions.is_empty() {
         term::plain("no codex session is running through swop");

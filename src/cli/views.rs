@@ -353,10 +353,21 @@ pub struct SessionView {
     pub session_id: Option<String>,
 }
 
+/// codex's background app server running in an account's sandbox (it
+/// keeps that account's login while it runs).
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerView {
+    pub pid: u32,
+    pub account: String,
+    /// Null where the system does not say (macOS).
+    pub started_at: Option<TimeView>,
+}
+
 /// `swop ps --json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PsView {
     pub sessions: Vec<SessionView>,
+    pub servers: Vec<ServerView>,
 }
 
 /// `swop redeem --json`: what the server answered, and the account after.
@@ -624,6 +635,11 @@ pub mod samples {
                 cwd: "/src".into(),
                 started_at: time(),
                 session_id: Some("019a-example".into()),
+            }],
+            servers: vec![ServerView {
+                pid: 43,
+                account: "work".into(),
+                started_at: Some(time()),
             }],
         }
     }

@@ -12,10 +12,12 @@
 //! reads usage: it runs codex where it is told to.
 
 pub mod app_server;
+pub mod help;
 pub mod login;
 pub mod record;
 mod runner;
 pub mod signals;
+pub mod versions;
 
 pub use runner::{Codex, HomeCommand};
 
@@ -269,6 +271,36 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
             }
         }
     }
+}
+
+/// Stops the background app server of the codex home `home` the way codex
+/// does it (`codex app-server daemon stop`), within `limit`, and then its
+/// updater, which `daemon stop` leaves running (seen, 0.171.0); as a last
+/// resort the verified server process itself. True when none is left.
+pub fn stop_daemon(codex: &Codex, home: &Path, limit: Duration) -> bool {
+    use crate::accounts::daemon;
+    if daemon::running(home).is_some() {
+        if let Ok(hc) = codex.in_home(home) {
+            let mut cmd = hc.command;
+            cmd.args(["app-server", "daemon", "stop"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            if let Ok(mut child) = cmd.spawn() {
+                wait_bounded(&mut child, limit);
+            }
+        }
+        if daemon::running(home).is_some() {
+            daemon::terminate(home);
+        }
+    }
+    daemon::terminate_updater(home);
+    // A signalled process needs a moment to go.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while daemon::running(home).is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon::running(home).is_none()
 }
 
 /// `codex --version` output, for doctor, within `limit` whatever codex does:

@@ -59,7 +59,8 @@ pub fn interactive_limit_hit(
     args: &[OsString],
     written: &Written,
 ) -> Option<String> {
-    if argv::mode(args) != argv::Mode::Interactive {
+    let class = argv::class(args);
+    if class.mode != argv::Mode::Interactive || !class.continuable {
         return None;
     }
     let file = session(l, account, written)?;
@@ -77,7 +78,11 @@ pub fn plan(
     states: &[AccountState],
     used: &[String],
 ) -> Result<Option<(Choice, Vec<OsString>)>> {
-    let id = session(l, account, written).map(|f| f.id.clone());
+    // `codex review` and the like are run again, not continued.
+    let id = argv::class(args)
+        .continuable
+        .then(|| session(l, account, written).map(|f| f.id.clone()))
+        .flatten();
     let headline = limit_headline(account, now);
     let resume_cmd = id.as_ref().map(|id| continue_hint(args, id));
     let next = match l.choose(states, used) {

@@ -40,7 +40,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 pub use route::LAUNCHED_VAR;
-use route::{Guarded, Route};
+use route::{Guarded, Route, Unpicked};
 
 /// `codex ARGS...`: decide the route, then carry it out. Reads top to
 /// bottom: guard -> config -> route -> accounts -> pick -> run.
@@ -69,6 +69,7 @@ pub fn run(ctx: Context) -> Result<i32> {
     match route {
         Route::Bypass | Route::FastPath => exec_plain(&codex, &args),
         Route::Refuse(what) => Err(refusal(what)),
+        Route::Unpicked(why) => exec_unpicked(&codex, &cfg, &args, why),
         Route::Nested(home) => {
             let mut cmd = codex.in_home(&home)?.command;
             cmd.env(LAUNCHED_VAR, &home).args(&args);
@@ -86,6 +87,14 @@ pub fn run(ctx: Context) -> Result<i32> {
                     "no accounts yet, so codex runs with your own login (add one with: swop add NAME)",
                 );
                 return exec_plain(&codex, &args);
+            }
+            if argv::needs_learning(&args) {
+                // A word the table does not know: only the installed codex
+                // can say whether it is a subcommand (cached per binary).
+                let bound = cfg.usage.timeout.max(std::time::Duration::from_secs(5));
+                if let Some(l) = codex::help::learned(&paths, &codex, bound) {
+                    argv::learn(l);
+                }
             }
             let pool = Pool {
                 paths,
@@ -109,7 +118,30 @@ fn refusal(what: Guarded) -> Error {
             .help("remove an account: swop logout NAME; or run the real codex: SWOP_BYPASS=1 codex app-server ..."),
         Guarded::Listen => Error::usage("swop runs `codex app-server` only on stdio: on another transport it cannot keep the client from logging an account out")
             .help("drop --listen (stdio is the default), or run the real codex: SWOP_BYPASS=1 codex app-server ..."),
+        Guarded::Daemon => Error::usage("codex's background app server keeps one account's login for as long as it runs, so swop will not start or manage it on whichever account a pick finds")
+            .help("name the account: SWOP_ACCOUNT=NAME codex ... (stop it the same way); `swop ps` shows the servers that run"),
     }
+}
+
+/// A run that involves no account (a command on local files only, or a
+/// `--remote` run): the real codex in the shared codex home, as the
+/// sandboxes see it through their links, with no pick and no network.
+/// Without sharing (`share = []`) codex runs exactly as called.
+fn exec_unpicked(codex: &Codex, cfg: &Config, args: &[OsString], why: Unpicked) -> Result<i32> {
+    if why == Unpicked::Remote {
+        term::note(
+            "--remote: that app server runs the turns with its own login, so no account is picked",
+        );
+    }
+    let mut cmd = codex.plain()?;
+    if sandbox::shares(cfg) {
+        let shared = cfg.shared_home()?;
+        crate::base::files::create_private_dir(&shared)?;
+        cmd.env("CODEX_HOME", shared);
+    }
+    let err = cmd.args(args).exec();
+    let real = codex.binary().unwrap_or(Path::new("codex"));
+    Err(Error::new(format!("cannot run '{}': {err}", real.display())).code(exit::NO_CODEX))
 }
 
 /// Replaces swop with the real codex: no selection, nothing changed but the
@@ -412,6 +444,10 @@ impl Launcher {
             .remove(0);
         if now.dead {
             return self.after_dead_session(run, progress);
+        }
+        // `codex doctor`, `codex cloud`, ...: codex's exit code is final.
+        if !argv::class(args).fails_over() {
+            return Ok(Next::Exit(run.code));
         }
         if !limit_hit && !now.usage.as_ref().is_some_and(|(u, _)| u.is_limited()) {
             return Ok(Next::Exit(run.code));

@@ -22,10 +22,14 @@ pub enum Route {
     /// `--version`, `--help`, `help`, `completion`: no account needed.
     FastPath,
     /// `codex login` / `codex logout` would act on an arbitrary sandbox (and
-    /// so would an app server that signs out first or hides its messages).
+    /// so would an app server that signs out first or hides its messages);
+    /// the background server's commands need SWOP_ACCOUNT.
     Refuse(Guarded),
     /// Called from inside a codex swop started: keep the parent's account.
     Nested(PathBuf),
+    /// No account is involved: run codex in the shared codex home without
+    /// a pick (a command that needs no account, or a `--remote` run).
+    Unpicked(Unpicked),
     /// Pick an account and run codex under it.
     Pick,
 }
@@ -38,6 +42,18 @@ pub enum Guarded {
     SignOut,
     /// `codex app-server --listen` on a transport swop cannot guard.
     Listen,
+    /// `codex app-server daemon ...`, `remote-control ...` without
+    /// SWOP_ACCOUNT.
+    Daemon,
+}
+
+/// Why a run needs no pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unpicked {
+    /// The subcommand works on local files only (argv's table).
+    NoAccount,
+    /// `--remote`: an app server elsewhere runs the turns with its own login.
+    Remote,
 }
 
 /// What the route depends on besides the context.
@@ -55,9 +71,13 @@ pub fn route(ctx: &Context, disk: &Disk) -> Route {
     if argv::is_fast_path(&ctx.args) {
         return Route::FastPath;
     }
-    match argv::subcommand(&ctx.args) {
-        Some("login") => return Route::Refuse(Guarded::Login),
-        Some("logout") => return Route::Refuse(Guarded::Logout),
+    let class = argv::class(&ctx.args);
+    match (argv::subcommand(&ctx.args), class.account) {
+        (Some("logout"), _) => return Route::Refuse(Guarded::Logout),
+        (_, argv::Account::Refused) => return Route::Refuse(Guarded::Login),
+        (_, argv::Account::Pinned) if ctx.var_str("SWOP_ACCOUNT").is_none() => {
+            return Route::Refuse(Guarded::Daemon)
+        }
         _ => {}
     }
     match super::app_server::shape(&ctx.args) {
@@ -65,9 +85,15 @@ pub fn route(ctx: &Context, disk: &Disk) -> Route {
         Shape::Listen(_) => return Route::Refuse(Guarded::Listen),
         Shape::Stdio | Shape::Other => {}
     }
-    match nested_home(ctx, disk) {
-        Some(home) => Route::Nested(home),
-        None => Route::Pick,
+    if let Some(home) = nested_home(ctx, disk) {
+        return Route::Nested(home);
+    }
+    if argv::is_remote(&ctx.args) {
+        Route::Unpicked(Unpicked::Remote)
+    } else if class.account == argv::Account::NotNeeded {
+        Route::Unpicked(Unpicked::NoAccount)
+    } else {
+        Route::Pick
     }
 }
 
@@ -155,6 +181,39 @@ mod tests {
                 &["exec", "x"],
                 &[(LAUNCHED_VAR, "/tmp/x"), ("CODEX_HOME", "/tmp/x")],
                 Route::Pick,
+            ),
+            (&["update"], &[], Route::Unpicked(Unpicked::NoAccount)),
+            (
+                &["archive", "ID"],
+                &[],
+                Route::Unpicked(Unpicked::NoAccount),
+            ),
+            (&["review"], &[], Route::Pick),
+            (
+                &["exec", "--remote", "ws://h:1", "t"],
+                &[],
+                Route::Unpicked(Unpicked::Remote),
+            ),
+            (
+                &["--remote", "unix://"],
+                &[],
+                Route::Unpicked(Unpicked::Remote),
+            ),
+            (
+                &["app-server", "daemon", "start"],
+                &[],
+                Route::Refuse(Guarded::Daemon),
+            ),
+            (
+                &["remote-control"],
+                &[("SWOP_ACCOUNT", "work")],
+                Route::Pick,
+            ),
+            (&["app-server"], &[], Route::Pick),
+            (
+                &["features", "list"],
+                NESTED,
+                Route::Nested("/s/accounts/work".into()),
             ),
             (
                 &["exec", "x"],

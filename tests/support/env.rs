@@ -46,8 +46,8 @@ pub fn real_codex() -> Option<PathBuf> {
             if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
                 panic!(
                     "CI is set but SWOP_TEST_REAL_CODEX is not: real-codex tests must run in CI \
-                     (npm install --prefix DIR @openai/codex@0.169.0; \
-                     SWOP_TEST_REAL_CODEX=DIR/node_modules/.bin/codex)"
+                     (./test.sh installs the tested versions; or npm install --prefix DIR \
+                     @openai/codex@VERSION and SWOP_TEST_REAL_CODEX=DIR/node_modules/.bin/codex)"
                 );
             }
             eprintln!(
@@ -55,6 +55,65 @@ pub fn real_codex() -> Option<PathBuf> {
                 thread::current().name().unwrap_or("?")
             );
             None
+        }
+    }
+}
+
+/// The system's tools without any `codex`: a directory (one per test
+/// process, under cargo's target tmp dir) of links to everything in
+/// /usr/bin and /bin except `codex`, plus `node` from the test's own PATH
+/// when it is elsewhere (nvm). Tests put this on PATH instead of
+/// /usr/bin:/bin, so a codex the host has installed (/usr/bin/codex from
+/// `npm install -g`, /usr/local/bin, an nvm dir) is never found by
+/// accident: the suite passes on a machine set up as the README says.
+pub fn system_path() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        sweep_system_paths(&root);
+        let dir = root.join(format!("system-path-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create the system path dir");
+        let mut tools: Vec<PathBuf> = ["/usr/bin", "/bin"]
+            .iter()
+            .flat_map(|d| fs::read_dir(d).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .collect();
+        tools.extend(which_in_own_path("node"));
+        for t in tools {
+            let Some(name) = t.file_name() else { continue };
+            if name == "codex" || dir.join(name).symlink_metadata().is_ok() {
+                continue;
+            }
+            let _ = std::os::unix::fs::symlink(&t, dir.join(name));
+        }
+        dir
+    })
+}
+
+/// `name` on the test process's own PATH, if it is there.
+fn which_in_own_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Removes the system path dirs of test processes that are gone.
+fn sweep_system_paths(root: &Path) {
+    for e in fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(pid) = name
+            .strip_prefix("system-path-")
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = fs::remove_dir_all(e.path());
         }
     }
 }
@@ -121,7 +180,7 @@ impl TestEnv {
         vec![
             (
                 "PATH".to_string(),
-                format!("{}:/usr/bin:/bin", self.bin.display()),
+                format!("{}:{}", self.bin.display(), system_path().display()),
             ),
             ("HOME".to_string(), self.home.display().to_string()),
             (
@@ -144,15 +203,16 @@ impl TestEnv {
     }
 
     /// `codex ...` through the `codex` symlink to swop (argv[0] dispatch).
-    /// PATH is `<shim>:<bin>:/usr/bin:/bin`, as after an install.
+    /// PATH is `<shim>:<bin>:<system>`, as after an install.
     pub fn codex(&self) -> TestCommand {
         let mut c = self.command(self.shim.join("codex"));
         c.env(
             "PATH",
             format!(
-                "{}:{}:/usr/bin:/bin",
+                "{}:{}:{}",
                 self.shim.display(),
-                self.bin.display()
+                self.bin.display(),
+                system_path().display()
             ),
         );
         c

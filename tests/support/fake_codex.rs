@@ -14,6 +14,8 @@
 //! | `FAKE_CODEX_LOG` | append one line per invocation |
 //! | `FAKE_LOG_VARS` | space-separated names; each one that is set is logged as `VAR:NAME=value` |
 //! | `FAKE_CODEX_AUTH` | the auth.json that `login` installs |
+//! | `FAKE_CODEX_VERSION` | what `--version` names (default `0.0.0-fake`) |
+//! | `FAKE_EXTRA_COMMANDS` / `FAKE_EXTRA_OPTIONS` | `--help` lists these subcommands / value-taking options too (a newer codex) |
 //! | `FAKE_LOGIN_CONFIG` | if set, `login` also copies this file to `$CODEX_HOME/config.toml` |
 //! | `FAKE_LOGIN_FAIL` / `FAKE_LOGIN_HANG` | login prints `login failed` and exits 1 / sleeps 1000 s |
 //! | `FAKE_LOGIN_REVOKES_FIRST` | login first deletes the home's auth.json, as codex 0.169.0 does |
@@ -79,7 +81,16 @@ done
 if [ -z "$sub" ]; then
   for a in "$@"; do
     case "$a" in
-      --version|-V) echo "codex-cli 0.0.0-fake"; exit 0 ;;
+      --version|-V) echo "codex-cli ${FAKE_CODEX_VERSION:-0.0.0-fake}"; exit 0 ;;
+      --help|-h)
+        printf 'Codex CLI\n\nUsage: codex [OPTIONS] [PROMPT]\n\nCommands:\n'
+        for c in exec review login logout mcp app-server completion update doctor resume \
+                 archive fork features help ${FAKE_EXTRA_COMMANDS:-}; do
+          printf '  %-16s does something\n' "$c"
+        done
+        printf '\nOptions:\n  -c, --config <key=value>\n          Override a value\n'
+        for o in ${FAKE_EXTRA_OPTIONS:-}; do printf '      %s <VALUE>\n          new\n' "$o"; done
+        exit 0 ;;
     esac
   done
 fi

@@ -26,7 +26,7 @@ pub use backend::{
     flip_exhausted, get_usage_with, http_get, http_request, reset_usage, sse_body, Backend,
     Consume, Fault, HttpResponse, RefreshBehavior, Req, Responses,
 };
-pub use env::{real_codex, report, swop_bin, Output, Running, TestCommand, TestEnv};
+pub use env::{real_codex, report, swop_bin, system_path, Output, Running, TestCommand, TestEnv};
 pub use fake_codex::{parse_consume_log, parse_fake_log, write_fake_codex, FakeCall};
 pub use fixtures::{
     access_token_of, api_key, apikey_auth_json, assert_no_secrets, chatgpt_auth_json,
