@@ -4,6 +4,9 @@
 //! the commit is "unknown". SOURCE_DATE_EPOCH, when set, fixes the date, so
 //! a reproducible build stays reproducible. Reruns when HEAD moves.
 
+// A build script talks to cargo through stdout.
+#![allow(clippy::print_stdout)]
+
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 

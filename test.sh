@@ -89,6 +89,7 @@ SWOP_TEST_REAL_CODEX=${SWOP_CODEX_CACHE:+"$SWOP_CODEX_CACHE/node_modules/.bin/co
 export SWOP_TEST_REAL_CODEX
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 announce "$SWOP_TEST_REAL_CODEX"
 FIRST=$("$SWOP_TEST_REAL_CODEX" --version)
 cargo test --locked

@@ -434,7 +434,7 @@ say "writing $OUT"
 "$PY" "$BENCH/helper.py" report --results "$RES" --out "$OUT"
 "$BENCH/simulate.sh" "$SWOP" "$OUT"
 
-# -- 9. a codex home of any size (issue 24) -------------------------------------------
+# -- 9. a codex home of any size -------------------------------------------
 # Its own section, between markers; BENCH_BASELINE=path/to/old/swop adds the
 # old swop side by side.
 say "9. a codex home of any size: benches/sizes.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A codex home of any size (issue 24): what swop costs after an interactive
+# A codex home of any size: what swop costs after an interactive
 # session, for `resume --last`, for `swop ps`, with 1,000 / 10,000 / 50,000
 # rollouts over two years of day folders, when resuming a 500 MB and a 2 GB
 # rollout, and for a cold pick over 16 / 64 / 200 accounts; time and peak

@@ -6,8 +6,9 @@
 //!
 //! Nothing prints with `println!`/`eprintln!` (they panic on a closed pipe):
 //! stdout goes through `base::out`, stderr through `base::term`. The lints
-//! below hold every later change to that.
-#![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
+//! in Cargo.toml (`[lints.clippy]`) hold every later change to that; unit
+//! tests may print.
+#![cfg_attr(test, allow(clippy::print_stdout, clippy::print_stderr))]
 
 mod accounts;
 mod base;
@@ -39,7 +40,9 @@ fn main() -> ExitCode {
     // From the flags table, so it holds whether or not argv parses.
     let json = !as_codex && cli::asks_json(&rest);
     // Read once: arguments, environment, cwd, terminals.
-    let ctx = base::process::Context::from_process(rest);
+    let ctx = base::context::Context::from_process(rest);
+    ctx.install();
+    base::time::set_test_now(ctx.var_str(base::time::TEST_NOW_VAR));
     let result = if as_codex {
         launch::run(ctx)
     } else {

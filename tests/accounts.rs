@@ -1,4 +1,4 @@
-//! Issue 2: accounts in isolated sandboxes (add, import, list, relogin,
+//! Accounts in isolated sandboxes (add, import, list, relogin,
 //! logout), names, permissions and argv[0] dispatch, through the fake codex.
 
 use crate::helpers::{add, add_named, assert_private_tree, mode, write_config};

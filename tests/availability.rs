@@ -1,4 +1,4 @@
-//! Issue 22: no local process can stop swop. The in-turn relay under the
+//! No local process can stop swop. The in-turn relay under the
 //! attacks of the hostile review (the chunk size that aborted swop, a
 //! 1 GiB body declared on a wrong path, 1,100 idle connections), after
 //! which a real codex turn still completes through it on the right account;

@@ -1,4 +1,4 @@
-//! Issue 23: codex's background app server (the "daemon", codex 0.162.1 and
+//! Codex's background app server (the "daemon", codex 0.162.1 and
 //! later), found out with the real codex (SWOP_TEST_REAL_CODEX) on the
 //! loopback rig, and what swop does about it.
 //!

@@ -1,4 +1,4 @@
-//! Issue 27 (items 8, 9): the completion scripts `swop completions` prints,
+//! The completion scripts `swop completions` prints,
 //! driven in the real shells: bash (the `_swop` function with COMP_WORDS),
 //! zsh (an interactive zsh on a zpty, TAB pressed, every match and its
 //! description recorded) and fish (`complete -C`). Then the scripts

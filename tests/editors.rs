@@ -1,4 +1,4 @@
-//! Editors (issue 25): `codex app-server` through the shim as VS Code's
+//! Editors: `codex app-server` through the shim as VS Code's
 //! Codex extension and Zed run it (the real codex over JSON-RPC on the
 //! loopback rig: in-turn failover by default, logins refused by the guard),
 //! and `swop ide` on settings files with comments, trailing commas and

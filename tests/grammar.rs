@@ -1,4 +1,4 @@
-//! Issue 23: codex's own subcommands through the shim behave as swop's argv
+//! Codex's own subcommands through the shim behave as swop's argv
 //! table says (src/launch/argv.rs): the fake codex records every argv, so
 //! each test shows where the call ran (which CODEX_HOME), with which
 //! arguments, and whether swop picked, announced or failed over.

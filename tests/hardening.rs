@@ -1,4 +1,4 @@
-//! Issue 13: the attacks of the hostile review that did not hold, one test
+//! The attacks of the hostile review that did not hold, one test
 //! (or a few) per promise in SECURITY.md ("Hardening"). Each of these failed
 //! before its fix.
 

@@ -1,4 +1,4 @@
-//! Issue 5: install.sh into a temporary HOME, the PATH blocks, uninstall,
+//! Install.sh into a temporary HOME, the PATH blocks, uninstall,
 //! and `swop doctor`.
 
 use crate::helpers::{add, config_for};
@@ -380,7 +380,7 @@ fn install_with_codex_version(env: &TestEnv, version: &str) -> Output {
     c.ok()
 }
 
-/// Issue 23: install.sh names the codex it found and says plainly when it
+/// Install.sh names the codex it found and says plainly when it
 /// is outside the range swop is tested with (codex-versions.txt), and what
 /// to do.
 #[test]
@@ -421,7 +421,7 @@ fn install_names_the_codex_version_and_says_when_it_is_outside_the_tested_range(
     }
 }
 
-/// Issue 23: `swop doctor` with the pinned codex (0.171.0 when the issue
+/// `swop doctor` with the pinned codex (0.171.0 when this was
 /// was filed) names it and warns nothing about the version.
 #[test]
 fn doctor_with_a_tested_codex_reports_no_range_warning() {

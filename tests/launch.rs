@@ -1,4 +1,4 @@
-//! Issue 4: `codex ...` through the shim (and `swop codex`): the pick, the
+//! `codex ...` through the shim (and `swop codex`): the pick, the
 //! announcement, environment hygiene, fast paths, nesting, recursion safety,
 //! exit codes and signals, concurrency, and dead sessions.
 

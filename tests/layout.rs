@@ -1,6 +1,8 @@
 //! The shape of src/: each top-level unit may use only the units below it
-//! (design.md, "Modules"). A `crate::X` reference that points up, or a unit
-//! that is not in the order at all, fails here with the file and line.
+//! (the order in `ORDER`, also drawn in CONTRIBUTING.md), so that a change
+//! in a lower unit never has to know about the commands above it. A
+//! `crate::X` reference that points up, or a unit that is not in the order
+//! at all, fails here with the file and line.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Issue 7 (fake codex part): live sessions per account, spreading, and the
+//! Live sessions per account, spreading, and the
 //! logout guard. Failover itself runs against the real codex in real_codex.rs.
 
 use crate::helpers::{add_named, config_for};

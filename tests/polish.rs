@@ -1,4 +1,4 @@
-//! Issue 27, CLI polish: a cancelled login reads as cancelled (exit 130),
+//! CLI polish: a cancelled login reads as cancelled (exit 130),
 //! swop names `swop add NAME --device-auth` before codex names its own
 //! command, `--purge` asks first, uninstall leaves nothing of its own
 //! behind (completions, man page, rc files it made), "did you mean" for

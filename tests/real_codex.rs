@@ -672,7 +672,7 @@ fn real_optimistic_pick_of_an_exhausted_account_is_caught_by_failover() {
     assert_eq!(out.stdout.trim(), "hello", "{}", out.stderr);
 }
 
-/// Issue 23: codex's own subcommands through the shim, with the real codex:
+/// Codex's own subcommands through the shim, with the real codex:
 /// `features` and `archive` need no account (no pick, no request, the
 /// shared home), `exec --remote` is passed through without a pick, and
 /// `review` runs its turn on the picked account.
@@ -745,7 +745,7 @@ fn real_subcommands_go_where_the_table_says() {
     );
 }
 
-/// Issue 23: with codex's `cli_resume_account_check` switched on, resuming
+/// With codex's `cli_resume_account_check` switched on, resuming
 /// a session another login created is refused, so swop's cross-account
 /// resume (and failover) cannot survive it; off (0.171.0's default) it
 /// works. An older codex without the feature resumes either way.

@@ -1,4 +1,4 @@
-//! Issue 8: reliability and security under load, faults and bad input.
+//! Reliability and security under load, faults and bad input.
 //!
 //! Every command here runs through the rig's `TestCommand`, which scans its
 //! stdout and stderr for every registered fixture secret (whole JWTs, their

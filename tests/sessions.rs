@@ -1,5 +1,5 @@
 //! codex's session files (rollouts) as swop reads them, whatever the size
-//! of the codex home (issue 24): links and FIFOs in `sessions/` neither hang
+//! of the codex home: links and FIFOs in `sessions/` neither hang
 //! swop nor are followed, a resumed rollout is read only from its size at
 //! launch and at most the cap, an over-long line is skipped, `--last` still
 //! finds the newest session of the directory across accounts, and

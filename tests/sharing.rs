@@ -1,4 +1,4 @@
-//! Issue 6 (fake codex part): the links of each sandbox into the shared
+//! The links of each sandbox into the shared
 //! codex home, migration of existing sandboxes, and links that never
 //! dangle. The real codex side (resume across accounts, one SQLite home) is
 //! in real_codex.rs.

@@ -1,4 +1,4 @@
-//! Issue 17: `swop simulate`, the usage history and the forecast in
+//! `swop simulate`, the usage history and the forecast in
 //! `swop status`, and the launch's once-a-day pool warning. The clock is
 //! fixed with the hidden `SWOP_TEST_NOW`.
 

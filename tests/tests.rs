@@ -1,6 +1,9 @@
 //! swop's integration tests: one test target, one module per area.
 //! The rig lives in `support/`; `rig_selftest` tests the rig itself.
 
+// Tests print what they measured and what went wrong.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 mod hardening;
 mod helpers;
 mod support;

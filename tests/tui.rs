@@ -284,7 +284,7 @@ fn real_tui_limit_with_every_account_blocked_names_the_reset_and_the_resume_comm
     assert!(!pane.contains("[Y/n]"), "{pane}");
 }
 
-/// Issue 18 for the TUI: with `in_turn = true` the turn work refuses for its
+/// For the TUI: with `in_turn = true` the turn work refuses for its
 /// usage limit is answered on personal inside the same codex, which stays
 /// open; no post-session question follows.
 #[test]

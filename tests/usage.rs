@@ -1,4 +1,4 @@
-//! Issue 3: usage fetch, cache, selection, `swop pick` and `swop status`,
+//! Usage fetch, cache, selection, `swop pick` and `swop status`,
 //! against the loopback backend.
 
 use crate::helpers::add_named;
@@ -354,7 +354,7 @@ fn accounts_are_fetched_in_parallel() {
     eprintln!("8 accounts x 300 ms: {took:?}");
 }
 
-/// Issue 24: a cold pick over many accounts asks at most 16 at once (a
+/// A cold pick over many accounts asks at most 16 at once (a
 /// thread and a connection each), and still asks them all.
 #[test]
 fn a_large_pool_is_asked_at_most_sixteen_at_a_time() {

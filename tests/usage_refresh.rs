@@ -1,4 +1,4 @@
-//! Issue 14 with the fake codex: a launch never waits for numbers it can
+//! With the fake codex: a launch never waits for numbers it can
 //! decide with (`[usage] refresh = "background"`), failures are remembered
 //! (Retry-After, backoff), and a refresh that failed never shows as fresh.
 //! Learning from codex's own session needs the real codex: real_codex.rs.

@@ -1,4 +1,4 @@
-//! Issue 16: what swop shows. The status table fitted to the terminal (and
+//! What swop shows. The status table fitted to the terminal (and
 //! whole when piped), `status --watch` on a pty, `ps`, `disable`/`enable`,
 //! and doctor's checks.
 

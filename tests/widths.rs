@@ -1,4 +1,4 @@
-//! Issue 27: what a person reads fits the terminal (items 3, 6, 15, on a
+//! What a person reads fits the terminal (items 3, 6, 15, on a
 //! real pty at 60 and 80 columns, with COLUMNS unset so the width comes
 //! from the terminal itself), piped output stays whole, and the wording
 //! fixes (items 4, 5, 7, 13, 14) that show in the output of commands.
@@ -71,7 +71,7 @@ fn list_keeps_each_account_on_one_line() {
     assert!(piped.contains(&format!("{LONG}@example.com")), "{piped}");
 }
 
-/// Issue 27 (15): at 60 columns the columns that say nothing go first
+/// At 60 columns the columns that say nothing go first
 /// (an all-`-` USABLE AGAIN, an all-`0` LIVE), not WEEK RESET; at 80 a
 /// 40-character name is cut instead of costing columns.
 #[test]
@@ -97,7 +97,7 @@ fn status_drops_empty_columns_first_and_cuts_long_names() {
     assert!(piped.contains(LONG) && piped.contains("LIVE"), "{piped}");
 }
 
-/// Issue 27 (3, 4): the `--watch` frame fits, and says nothing about a
+/// The `--watch` frame fits, and says nothing about a
 /// failing account beyond its one line under the table.
 #[test]
 fn status_watch_fits_and_says_a_failure_once() {
@@ -124,7 +124,7 @@ fn status_watch_fits_and_says_a_failure_once() {
     }
 }
 
-/// Issue 27 (4): plain `status` says a failure once, under the table,
+/// Plain `status` says a failure once, under the table,
 /// not also as a warning above it.
 #[test]
 fn status_says_a_failure_once() {
@@ -150,7 +150,7 @@ fn status_says_a_failure_once() {
     );
 }
 
-/// Issue 27 (5): a login the usage server refuses, which codex could not
+/// A login the usage server refuses, which codex could not
 /// renew, is called that and names `swop relogin` in status, pick and
 /// doctor (not "usage unavailable", "no data" or "retry later").
 #[test]
@@ -241,7 +241,7 @@ fn ps_fits_and_keeps_the_end_of_the_directory() {
     let _ = run.wait_output(Duration::from_secs(10));
 }
 
-/// Issue 27 (3, 14): pick's reasons wrap under themselves; a forced pick
+/// Pick's reasons wrap under themselves; a forced pick
 /// lists no usable account as "passed over".
 #[test]
 fn pick_fits_and_a_forced_pick_passes_nobody_over() {
@@ -269,7 +269,7 @@ fn pick_fits_and_a_forced_pick_passes_nobody_over() {
     );
 }
 
-/// Issue 27 (14): with no numbers at all the reason says so, once,
+/// With no numbers at all the reason says so, once,
 /// without a "(?)" figure.
 #[test]
 fn a_blind_pick_says_so_once() {
@@ -285,7 +285,7 @@ fn a_blind_pick_says_so_once() {
     );
 }
 
-/// Issue 27 (3, 13): simulate fits, names its sample accounts as samples,
+/// Simulate fits, names its sample accounts as samples,
 /// says when the strategies tie, and names the accounts it left out.
 #[test]
 fn simulate_fits_and_says_what_it_compared() {
@@ -320,7 +320,7 @@ fn simulate_fits_and_says_what_it_compared() {
     );
 }
 
-/// Issue 27 (3): `swop help simulate` had a 99-column example.
+/// `swop help simulate` once had a 99-column example.
 #[test]
 fn help_fits_and_is_whole_when_piped() {
     let env = TestEnv::new();
@@ -339,7 +339,7 @@ fn help_fits_and_is_whole_when_piped() {
     );
 }
 
-/// Issue 27 (6): doctor fits at word boundaries, colours `ok`, and ends
+/// Doctor fits at word boundaries, colours `ok`, and ends
 /// with a count when it has warned.
 #[test]
 fn doctor_fits_and_counts_its_warnings() {
@@ -394,7 +394,7 @@ fn doctor_fits_and_counts_its_warnings() {
     assert!(!piped.contains('\x1b'), "{piped}");
 }
 
-/// Issue 27 (7): `status --json --watch` prints one JSON document per
+/// `status --json --watch` prints one JSON document per
 /// refresh, one per line (NDJSON), never the table.
 #[test]
 fn status_json_watch_is_ndjson() {
@@ -415,7 +415,7 @@ fn status_json_watch_is_ndjson() {
     assert!(e.stderr.contains("swop status abc --watch"), "{}", e.stderr);
 }
 
-/// Issue 27 (4): no "account(s)" or "session(s)" left in swop's words.
+/// No "account(s)" or "session(s)" left in swop's words.
 #[test]
 fn plurals_are_spelled_out() {
     let mut files = Vec::new();

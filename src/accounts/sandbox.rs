@@ -75,7 +75,7 @@ pub fn setup(cfg: &Config) -> Setup {
     let Ok(shared) = cfg.shared_home() else {
         return s;
     };
-    if std::env::var_os("CODEX_SQLITE_HOME").is_none() {
+    if crate::base::context::var("CODEX_SQLITE_HOME").is_none() {
         s.env.push(("CODEX_SQLITE_HOME".into(), shared));
     }
     s

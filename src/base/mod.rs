@@ -3,6 +3,7 @@
 //!
 //! Knows nothing of accounts, usage or codex; never imports from another unit.
 
+pub mod context;
 pub mod error;
 pub mod files;
 pub mod fit;

@@ -19,9 +19,10 @@ pub struct Paths {
     pub home: PathBuf,
 }
 
-/// A variable that is set but empty counts as unset (as codex does).
+/// A variable of the process's context; one that is set but empty counts
+/// as unset (as codex does).
 pub fn env_nonempty(name: &str) -> Option<std::ffi::OsString> {
-    std::env::var_os(name).filter(|v| !v.is_empty())
+    crate::base::context::var(name)
 }
 
 /// The user's home directory, from `dirs` (HOME on Unix).
@@ -49,8 +50,8 @@ impl Paths {
             None => user_home()?.join(".swop"),
         };
         let home = if home.is_relative() {
-            std::env::current_dir()
-                .map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?
+            crate::base::context::cwd()
+                .ok_or_else(|| Error::new("cannot read the current directory"))?
                 .join(home)
         } else {
             home

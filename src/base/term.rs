@@ -70,7 +70,7 @@ fn clean_keeping(s: &str, keep_newlines: bool) -> Cow<'_, str> {
 }
 
 fn no_color() -> bool {
-    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+    crate::base::context::var("NO_COLOR").is_some()
 }
 
 fn color() -> bool {
@@ -98,8 +98,7 @@ pub fn stdout_width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    let from_env = std::env::var("COLUMNS")
-        .ok()
+    let from_env = crate::base::context::var_str("COLUMNS")
         .and_then(|c| c.trim().parse::<usize>().ok())
         .filter(|&c| c > 0);
     from_env.or_else(|| {
@@ -125,8 +124,7 @@ fn stderr_width() -> Option<usize> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let from_env = std::env::var("COLUMNS")
-        .ok()
+    let from_env = crate::base::context::var_str("COLUMNS")
         .and_then(|c| c.trim().parse::<usize>().ok());
     from_env.filter(|&c| c > 0).or_else(|| {
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };

@@ -4,19 +4,30 @@
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-/// The hidden clock override for tests: `SWOP_TEST_NOW=UNIX_SECONDS` makes
-/// [`now`] return that instant (undocumented for users; the integration tests
-/// use it to age usage history without sleeping). Ignored unless it parses.
+/// The clock override of the test builds: `main` passes the context's
+/// `SWOP_TEST_NOW=UNIX_SECONDS` to [`set_test_now`] (undocumented for users;
+/// the integration tests use it to age usage history without sleeping).
 pub const TEST_NOW_VAR: &str = "SWOP_TEST_NOW";
 
+static TEST_NOW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+/// Fixes [`now`] at `value` (Unix seconds) for the rest of the process,
+/// once, and only in a build with debug assertions (the one the tests
+/// run): a release build has no clock override at all. Ignored unless it
+/// parses.
+pub fn set_test_now(value: Option<&str>) {
+    if cfg!(debug_assertions) {
+        if let Some(t) = value.and_then(|v| v.trim().parse::<i64>().ok()) {
+            let _ = TEST_NOW.set(t);
+        }
+    }
+}
+
 /// Seconds since the Unix epoch (0 if the clock is before it), or the
-/// `SWOP_TEST_NOW` override.
+/// test builds' override.
 pub fn now() -> i64 {
-    if let Some(t) = std::env::var(TEST_NOW_VAR)
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
-    {
-        return t;
+    if let Some(t) = TEST_NOW.get() {
+        return *t;
     }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -7,7 +7,7 @@ use crate::base::error::{exit, Error, Result};
 use crate::base::fit::{self, Give};
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::process::Context;
+use crate::base::context::Context;
 use crate::base::term;
 use crate::cli::{self, Command};
 use crate::codex;

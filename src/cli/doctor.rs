@@ -268,7 +268,7 @@ fn version_bound(cfg: &Config) -> std::time::Duration {
 fn path_order(paths: &Paths) -> Vec<Check> {
     let shim = paths.shim_dir();
     let line = format!("export PATH=\"{}:$PATH\"", shim.display());
-    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    let path_var = crate::base::context::var("PATH").unwrap_or_default();
     let dirs: Vec<PathBuf> = std::env::split_paths(&path_var).collect();
     let canon = |p: &std::path::Path| p.canonicalize().ok();
     let shim_canon = canon(&shim);
@@ -447,7 +447,7 @@ mod tests {
         }
     }
 
-    /// Issue 27 (6): a count instead of "all good" after warnings; lines
+    /// A count instead of "all good" after warnings; lines
     /// wrapped under their text at word boundaries; `ok` coloured too.
     #[test]
     fn report_counts_and_wraps_under_its_text() {

@@ -441,7 +441,7 @@ mod tests {
             (Some(2), vec!["a".to_string()])
         );
         assert_eq!(watch(&["status", "--watch=7"]), (Some(7), vec![]));
-        // Issue 27 (7): the word after --watch is its interval, never an
+        // The word after --watch is its interval, never an
         // account by surprise; names go before it (or after a number).
         let e = p(&["status", "--watch", "abc"]).unwrap_err();
         assert_eq!(e.code, crate::base::error::exit::USAGE);

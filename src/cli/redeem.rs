@@ -8,7 +8,7 @@ use crate::accounts::{self, Account};
 use crate::base::error::{exit, Error, Result};
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::process::Context;
+use crate::base::context::Context;
 use crate::base::term;
 use crate::base::time;
 use crate::cli::views::{self, RedeemView, WindowView};

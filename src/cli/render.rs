@@ -578,7 +578,7 @@ mod tests {
         }
     }
 
-    /// Issue 27 (15): columns that say nothing go before any that does, and
+    /// Columns that say nothing go before any that does, and
     /// a long name is cut before a column is dropped.
     #[test]
     fn narrowing_drops_empty_columns_first_and_cuts_names_before_columns() {

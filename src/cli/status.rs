@@ -8,7 +8,7 @@ use crate::base::fit;
 use crate::base::fit::{Cell, Give};
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::process::Context;
+use crate::base::context::Context;
 use crate::base::term;
 use crate::cli::render::{self, StatusRow};
 use crate::cli::views::{self, PickView, PsView, SessionView, TimeView};

@@ -17,12 +17,13 @@ use std::time::Duration;
 /// Whether a browser login is unlikely to work here (WSL, SSH without a
 /// display): codex's device-code flow is the better choice.
 pub fn headless_hint() -> Option<&'static str> {
-    let wsl = std::env::var_os("WSL_DISTRO_NAME").is_some()
+    use crate::base::context::var;
+    let wsl = var("WSL_DISTRO_NAME").is_some()
         || std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .is_ok_and(|r| r.to_lowercase().contains("microsoft"));
-    let ssh = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
+    let ssh = var("SSH_CONNECTION").is_some() || var("SSH_TTY").is_some();
     let display =
-        std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some();
+        var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some();
     if wsl {
         Some("this looks like WSL, where the browser login often cannot reach codex")
     } else if ssh && !display && !cfg!(target_os = "macos") {

@@ -48,8 +48,7 @@ pub const OVERRIDING_VARS: &[&str] = &["CODEX_API_KEY", "CODEX_ACCESS_TOKEN"];
 pub fn depth() -> u32 {
     static DEPTH: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *DEPTH.get_or_init(|| {
-        let from_env = std::env::var(DEPTH_VAR)
-            .ok()
+        let from_env = crate::base::context::var_str(DEPTH_VAR)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         from_env.max(inherited_depth())
@@ -200,7 +199,7 @@ fn find(cfg: &Config, paths: &Paths) -> Result<Found> {
     }
     let shim = paths.shim_dir();
     let shim_canon = shim.canonicalize().ok();
-    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    let path_var = crate::base::context::var("PATH").unwrap_or_default();
     let mut skipped = Vec::new();
     for dir in std::env::split_paths(&path_var) {
         if dir.as_os_str().is_empty() {

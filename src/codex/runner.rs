@@ -62,7 +62,7 @@ impl Codex {
     fn command(&self) -> Result<Command> {
         let mut command = Command::new(self.binary_or_error()?);
         if let Some(dir) = &self.path_dir {
-            let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+            let mut dirs: Vec<PathBuf> = crate::base::context::var("PATH")
                 .map(|p| std::env::split_paths(&p).collect())
                 .unwrap_or_default();
             dirs.push(dir.clone());
@@ -80,10 +80,11 @@ impl Codex {
         mark_depth(&mut command);
         let mut removed = Vec::new();
         for var in OVERRIDING_VARS {
-            if std::env::var_os(var).is_some() {
+            // Removed even when empty; named (for the warning) when set.
+            if crate::base::context::var(var).is_some() {
                 removed.push(*var);
-                command.env_remove(var);
             }
+            command.env_remove(var);
         }
         self.setup.apply(&mut command);
         Ok(HomeCommand { command, removed })

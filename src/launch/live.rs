@@ -64,7 +64,7 @@ pub fn register(
     let entry = LiveSession {
         pid,
         started_at: crate::base::time::now(),
-        cwd: std::env::current_dir()
+        cwd: crate::base::context::cwd()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         rollout: rollout.map(|p| p.display().to_string()),

@@ -29,7 +29,7 @@ pub use pool::Pool;
 use crate::accounts::{self, rollouts, sandbox, Account};
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::Paths;
-use crate::base::process::Context;
+use crate::base::context::Context;
 use crate::base::term;
 use crate::codex::{self, Codex};
 use crate::config::Config;
@@ -215,7 +215,7 @@ impl Launcher {
                 ..e
             })?;
         }
-        let read_cache_ms = crate::usage::gather::now_ms();
+        let read_cache_ms = crate::base::time::now_ms();
         let mut states = self.pool.states_for_launch();
         let choice = loop {
             let choice = self.pick_or_relogin(&mut states)?;

@@ -5,7 +5,7 @@
 
 use crate::accounts::Account;
 use crate::base::paths::Paths;
-use crate::base::process::Context;
+use crate::base::context::Context;
 use crate::base::term;
 use crate::codex::Codex;
 use crate::config::Config;

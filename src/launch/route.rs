@@ -4,7 +4,7 @@
 
 use super::app_server::Shape;
 use super::argv;
-use crate::base::process::Context;
+use crate::base::context::Context;
 use std::path::{Path, PathBuf};
 
 /// Set for the codex swop starts: the sandbox it runs in. A nested `codex`

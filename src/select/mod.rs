@@ -229,8 +229,9 @@ fn usage_of<'a>(i: &Input<'a>) -> Option<&'a Usage> {
     i.state.usage.as_ref().map(|(u, _)| u)
 }
 
-/// The seed's rule: lowest weekly, then lower 5-hour, sooner weekly reset,
-/// fewer live sessions, name.
+/// The default strategy: lowest weekly, then lower 5-hour, sooner weekly
+/// reset, fewer live sessions, name (the weekly limit is the one that
+/// blocks for days; the others only break ties).
 fn lowest_weekly(a: &Input, b: &Input) -> Ordering {
     let key = |i: &Input| {
         let u = usage_of(i);
@@ -917,7 +918,7 @@ mod tests {
         assert_eq!(c.name, "b");
         assert_eq!(c.warnings.len(), 1);
         // A usable account is not "passed over" by a forced pick: nothing
-        // was weighed (issue 27, 14).
+        // was weighed.
         assert!(c.passed.is_empty(), "{:?}", c.passed);
         s[1].dead = false;
         s[0].dead = true;

@@ -384,7 +384,7 @@ mod tests {
         assert_eq!(passed.to_string(), "eligible (no usage numbers)");
     }
 
-    /// Issue 27 (14): each reason says one thing once.
+    /// Each reason says one thing once.
     #[test]
     fn reasons_say_one_thing_once() {
         let blind = Pick {

@@ -84,13 +84,6 @@ pub enum Mode<'a> {
     CacheFirst(&'a dyn Fn(&[AccountState]) -> bool),
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 pub struct Gathered {
     pub states: Vec<AccountState>,
 }
@@ -227,7 +220,7 @@ pub fn gather_with(
         warnings,
         failed_now: vec![false; accounts.len()],
         now,
-        began_ms: now_ms(),
+        began_ms: crate::base::time::now_ms(),
     };
     if let Mode::CacheFirst(decidable) = mode {
         let states = call.states();
@@ -277,7 +270,7 @@ pub(crate) fn round(
         };
         let (mut entry, mut failure) =
             apply(entries[i].clone().unwrap_or_default(), outcome, ctx.now);
-        entry.attempted_ms = now_ms();
+        entry.attempted_ms = crate::base::time::now_ms();
         if let (Some(u), None) = (&entry.usage, &failure) {
             // Best effort: the forecast's history never fails a fetch.
             let _ = history::record(paths, &accounts[i].name, ctx.now, u);

@@ -21,7 +21,7 @@ use crate::base::error::{Error, Result};
 use crate::base::files;
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::process::Context;
+use crate::base::context::Context;
 use crate::base::term;
 use crate::cli::views::{self, IdeEntryView, IdeView};
 use crate::config::Config;

@@ -1,6 +1,6 @@
-//! Tests of the relay's request framing: the cases by hand (defect 1 of
-//! issue 22 among them), then property tests that feed arbitrary bytes and
-//! arbitrary declared sizes and check that nothing panics, that nothing
+//! Tests of the relay's request framing: the cases by hand (the chunk
+//! size that once aborted swop among them), then property tests that feed
+//! arbitrary bytes and arbitrary declared sizes and check that nothing panics, that nothing
 //! past a bound is read before the path is checked, and that the memory a
 //! request takes stays under its bounds (measured by a counting allocator,
 //! per thread, in this test binary only).
@@ -133,7 +133,7 @@ fn refuses_bad_input_with_the_right_status() {
     assert_eq!(status(parse(many.as_bytes())), 431);
 }
 
-/// Issue 22, defect 1: this request aborted swop (`body.len() + size`
+/// This request aborted swop (`body.len() + size`
 /// wrapped, then a slice index panicked, and `panic = "abort"` ended the
 /// process). Without the secret it is refused at its request line; with
 /// it, the size is refused as too large, without a panic.
