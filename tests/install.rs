@@ -260,11 +260,10 @@ fn doctor_passes_on_a_good_setup() {
         "{}",
         out.stdout
     );
-    // The fake codex's version is outside the tested range: one warning,
-    // counted, and codex still runs through swop.
+    // The fake codex runs at the pinned version: nothing to warn about.
     assert!(
         out.stdout
-            .contains("\n1 warning: `codex` runs through swop\n"),
+            .contains("\nall good: `codex` runs through swop\n"),
         "{}",
         out.stdout
     );
@@ -290,7 +289,8 @@ fn doctor_passes_on_a_good_setup() {
     // ... and then doctor does not end with "all good".
     assert!(!out.stdout.contains("all good"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("with 1 warning above"),
+        out.stdout
+            .contains("\n1 warning: `codex` runs through swop\n"),
         "{}",
         out.stdout
     );
@@ -460,11 +460,12 @@ fn doctor_with_a_tested_codex_reports_no_range_warning() {
         "{}",
         out.stdout
     );
-    // The case: a range warning, then "all good". Now it says so.
+    // A range warning, then "all good" was once said; now it counts.
     assert_eq!(out.code, Some(0), "a warning does not fail doctor");
     assert!(!out.stdout.contains("all good"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("with 1 warning above"),
+        out.stdout
+            .contains("\n1 warning: `codex` runs through swop\n"),
         "{}",
         out.stdout
     );

@@ -52,7 +52,7 @@ fn redeem_yes_spends_one_credit_with_that_accounts_login_and_the_next_pick_uses_
         out.stdout
     );
     assert!(
-        out.stderr.contains("'a' has 2 limit-reset credit(s)"),
+        out.stderr.contains("'a' has 2 limit-reset credits"),
         "{}",
         out.stderr
     );
@@ -277,7 +277,7 @@ fn without_redeem_ask_a_launch_names_the_ways_out_and_offers_nothing() {
     let joined = screen.replace("\r\n", "\n").replace("\n  ", " ");
     assert!(joined.contains("swop wait && codex ..."), "{screen}");
     assert!(
-        joined.contains("reset a limit now with one of its 1 limit-reset credit(s): swop redeem a"),
+        joined.contains("reset a limit now with one of its 1 limit-reset credit: swop redeem a"),
         "{screen}"
     );
     assert!(joined.contains("[selection] reserve"), "{screen}");

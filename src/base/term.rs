@@ -153,6 +153,11 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// [`plural`] of a count a server gave (negative counts as 0).
+pub fn plural_i64(n: i64, one: &str, many: &str) -> String {
+    plural(usize::try_from(n).unwrap_or(0), one, many)
+}
+
 pub fn warn(msg: &str) {
     let text = fill(
         &format!("swop: warning: {}", clean_keeping(msg, true)),

@@ -62,7 +62,7 @@ impl Plan {
     pub fn describe(&self, now: i64) -> (Vec<String>, Vec<String>) {
         let name = &self.name;
         let credits = match self.credits {
-            Some(n) => format!("{n} limit-reset credit(s)"),
+            Some(n) => term::plural_i64(n, "limit-reset credit", "limit-reset credits"),
             None => "an unknown number of limit-reset credits (the server did not say)".into(),
         };
         let mut notes = vec![format!("'{name}' has {credits} (numbers read just now)")];
@@ -346,7 +346,7 @@ pub fn outcome_line(name: &str, s: &Spent) -> String {
             let pct = |w: Option<f64>| w.map(|w| format!("{w:.0}%")).unwrap_or_else(|| "?".into());
             let left = u
                 .reset_credits
-                .map(|n| format!("; {n} credit(s) left"))
+                .map(|n| format!("; {} left", term::plural_i64(n, "credit", "credits")))
                 .unwrap_or_default();
             format!(
                 " (now 5h {}, weekly {}{left})",
@@ -399,7 +399,7 @@ mod tests {
         let (notes, warnings) = plan_with(vec![weekly], None).describe(1000);
         assert_eq!(
             notes[0],
-            "'work' has 2 limit-reset credit(s) (numbers read just now)"
+            "'work' has 2 limit-reset credits (numbers read just now)"
         );
         assert!(
             notes[1].starts_with(

@@ -104,7 +104,8 @@ impl Blocked {
         }
         if let Some((name, n)) = self.redeemable.first() {
             out.push(format!(
-                "or reset a limit now with one of its {n} limit-reset credit(s): swop redeem {name}"
+                "or reset a limit now with one of its {}: swop redeem {name}",
+                crate::base::term::plural_i64(*n, "limit-reset credit", "limit-reset credits")
             ));
         }
         if !self.has_reserve {

@@ -55,7 +55,7 @@ fn real_redeem_sends_one_consume_with_the_accounts_token_and_the_launch_runs_the
     assert_eq!(request_id(&sent[0]).len(), 36, "a UUID: {}", sent[0].body);
     assert!(
         out.stdout
-            .contains("reset the limit of 'a' with one limit-reset credit (now 5h 0%, weekly 0%; 1 credit(s) left)"),
+            .contains("reset the limit of 'a' with one limit-reset credit (now 5h 0%, weekly 0%; 1 credit left)"),
         "{}\n{}",
         out.stdout,
         out.stderr
