@@ -2,7 +2,7 @@
 //!
 //! One binary with two names: started as `codex` (through the shim) it
 //! behaves as `swop codex ...`; under any other name it is the management
-//! CLI. The decision is taken from argv[0]'s file name before anything else.
+//! CLI. The decision is taken from `argv[0]`'s file name before anything else.
 //!
 //! Nothing prints with `println!`/`eprintln!` (they panic on a closed pipe):
 //! stdout goes through `base::out`, stderr through `base::term`. The lints
@@ -24,7 +24,7 @@ mod usage;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-/// Which personality argv[0] asks for.
+/// Which personality `argv[0]` asks for.
 fn invoked_as_codex(argv0: Option<&OsString>) -> bool {
     argv0
         .map(std::path::Path::new)

@@ -1,6 +1,6 @@
 //! Standard output: the one place swop writes to stdout.
 //!
-//! Every command prints through [`print`] / [`line`], never `println!`
+//! Every command prints through [`print()`] / [`line()`], never `println!`
 //! (which panics on a closed pipe: `swop status --json | head -c 10` used
 //! to abort with exit 134). When the reader has gone away (EPIPE) the write
 //! returns [`Error::reader_gone`], which callers pass up with `?` like any

@@ -1,6 +1,7 @@
 //! The on-disk layout under SWOP_HOME. Nothing here touches the disk except
 //! `ensure_*` and the permission check; everything else only names paths.
 //!
+//! ```text
 //!     $SWOP_HOME (default ~/.swop)      0700
 //!       swop.toml                       the user's policy (optional)
 //!       accounts/<name>/                0700, the CODEX_HOME of one account
@@ -8,6 +9,7 @@
 //!       cache/sessions/last.json        newest session per directory
 //!       live/<name>/<pid>.json          launches running on <name>
 //!       bin/swop, shim/codex            what install.sh puts there
+//! ```
 
 use crate::base::error::{exit, Error, Result};
 use crate::base::files;

@@ -124,8 +124,8 @@ fn stderr_width() -> Option<usize> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let from_env = crate::base::context::var_str("COLUMNS")
-        .and_then(|c| c.trim().parse::<usize>().ok());
+    let from_env =
+        crate::base::context::var_str("COLUMNS").and_then(|c| c.trim().parse::<usize>().ok());
     from_env.filter(|&c| c > 0).or_else(|| {
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
         // SAFETY: TIOCGWINSZ fills a winsize; fd 2 is open (a terminal).

@@ -3,11 +3,11 @@
 //! core modules and prints the outcome.
 
 use crate::accounts::{self, Staging};
+use crate::base::context::Context;
 use crate::base::error::{exit, Error, Result};
 use crate::base::fit::{self, Give};
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::context::Context;
 use crate::base::term;
 use crate::cli::{self, Command};
 use crate::codex;

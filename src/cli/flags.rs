@@ -16,7 +16,7 @@
 //! by themselves; the unit tests in cli/ check every flag shows up in help
 //! and in each completion script, under its own command only. Adding a flag
 //! to a command is one [`Flag`] in its `flags` plus reading it in its arm
-//! (`m.has("name")` / `m.value("name")`). Keep README.md's command table in
+//! (`has` / `value` on its `Matches`, by the flag's long name). Keep README.md's command table in
 //! step: a test compares each generated usage line with it.
 
 /// One option of a command.

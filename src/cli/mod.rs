@@ -122,7 +122,8 @@ impl Command {
     /// The one place a parsed command line becomes a [`Command`]: one arm
     /// per entry of `flags::COMMANDS`.
     fn from_matches(m: Matches) -> Result<Command> {
-        let json = m.has("json");
+        // Read once for every command: false for one without --json.
+        let json = m.spec.flag("json").is_some() && m.has("json");
         Ok(match m.spec.name {
             "add" => Command::Add {
                 name: account_name(&m)?,
@@ -338,7 +339,7 @@ pub fn asks_json(args: &[OsString]) -> bool {
 /// The documented example config, printed by `swop help config`.
 pub const CONFIG_EXAMPLE: &str = include_str!("../../config.example.toml");
 
-/// argv (without argv[0]) to a [`Command`], or a usage error (exit 2).
+/// argv (without `argv[0]`) to a [`Command`], or a usage error (exit 2).
 pub fn parse(args: Vec<OsString>) -> Result<Command> {
     match parse::parse(args)? {
         Parsed::Help(topic) => Ok(Command::Help(topic)),
@@ -714,6 +715,36 @@ mod tests {
                 assert!(h.contains(cmd) && h.contains(what), "{}: {cmd}", spec.name);
             }
         }
+    }
+
+    /// Every flag name src/cli asks a `Matches` for (`has` or `value` with a
+    /// literal) is a flag of the table: a misspelt name would read "not
+    /// given" without a word.
+    #[test]
+    fn every_flag_asked_for_exists() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+        let mut files = vec![dir.clone()];
+        let mut asked = 0;
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for call in [".has(\"", ".value(\""] {
+                for (at, _) in text.match_indices(call) {
+                    let rest = &text[at + call.len()..];
+                    let name = &rest[..rest.find('"').unwrap()];
+                    asked += 1;
+                    assert!(
+                        flags::COMMANDS.iter().any(|s| s.flag(name).is_some()),
+                        "{}: --{name} is no flag of any command",
+                        p.display()
+                    );
+                }
+            }
+        }
+        assert!(asked > 10, "the scan found the calls ({asked})");
     }
 
     #[test]

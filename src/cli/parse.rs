@@ -33,16 +33,30 @@ pub struct Matches {
 impl Matches {
     /// Whether the flag `--long` was given.
     pub fn has(&self, long: &str) -> bool {
+        self.known(long);
         self.flags.iter().any(|(l, _)| *l == long)
     }
 
     /// The value of `--long VALUE`; the last one wins.
     pub fn value(&self, long: &str) -> Option<OsString> {
+        self.known(long);
         self.flags
             .iter()
             .rev()
             .find(|(l, _)| *l == long)
             .and_then(|(_, v)| v.clone())
+    }
+
+    /// A name asked for that the command's table row does not have is a
+    /// misspelling in swop, which would silently read "not given": the
+    /// test builds stop on it (and `cli::tests::every_flag_asked_for_exists`
+    /// checks every literal name without running the command).
+    fn known(&self, long: &str) {
+        debug_assert!(
+            self.spec.flag(long).is_some(),
+            "swop asks for --{long}, which `{}` does not have (src/cli/flags.rs)",
+            self.spec.name
+        );
     }
 }
 

@@ -5,10 +5,10 @@
 //! words. `nothingToReset` and `noCredit` spend nothing and are not errors.
 
 use crate::accounts::{self, Account};
+use crate::base::context::Context;
 use crate::base::error::{exit, Error, Result};
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::context::Context;
 use crate::base::term;
 use crate::base::time;
 use crate::cli::views::{self, RedeemView, WindowView};

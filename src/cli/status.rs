@@ -3,12 +3,12 @@
 //! way a launch does (cache first) and never change an account.
 
 use crate::accounts::{self, Account};
+use crate::base::context::Context;
 use crate::base::error::{exit, Error, Result};
 use crate::base::fit;
 use crate::base::fit::{Cell, Give};
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::context::Context;
 use crate::base::term;
 use crate::cli::render::{self, StatusRow};
 use crate::cli::views::{self, PickView, PsView, SessionView, TimeView};

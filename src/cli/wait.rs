@@ -13,9 +13,9 @@
 //! drawn. Exit 0 when usable, 5 at --timeout (nothing else is changed).
 
 use crate::accounts::{self, Account};
+use crate::base::context::Context;
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::Paths;
-use crate::base::context::Context;
 use crate::base::term;
 use crate::base::time;
 use crate::codex::Codex;

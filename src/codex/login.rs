@@ -22,8 +22,7 @@ pub fn headless_hint() -> Option<&'static str> {
         || std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .is_ok_and(|r| r.to_lowercase().contains("microsoft"));
     let ssh = var("SSH_CONNECTION").is_some() || var("SSH_TTY").is_some();
-    let display =
-        var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some();
+    let display = var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some();
     if wsl {
         Some("this looks like WSL, where the browser login often cannot reach codex")
     } else if ssh && !display && !cfg!(target_os = "macos") {

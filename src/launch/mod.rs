@@ -27,9 +27,9 @@ mod summary;
 pub use pool::Pool;
 
 use crate::accounts::{self, rollouts, sandbox, Account};
+use crate::base::context::Context;
 use crate::base::error::{exit, Error, Result};
 use crate::base::paths::Paths;
-use crate::base::context::Context;
 use crate::base::term;
 use crate::codex::{self, Codex};
 use crate::config::Config;

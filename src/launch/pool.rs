@@ -4,8 +4,8 @@
 //! fallback of a fetch.
 
 use crate::accounts::Account;
-use crate::base::paths::Paths;
 use crate::base::context::Context;
+use crate::base::paths::Paths;
 use crate::base::term;
 use crate::codex::Codex;
 use crate::config::Config;

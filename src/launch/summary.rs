@@ -5,7 +5,7 @@
 //! "Before" is what the launch picked from; "after" is what the run itself
 //! recorded (learned from its session), else the cache's entry when it was
 //! taken after the run began. Never a guess: without such numbers there is
-//! no line. The pure part ([`after`], [`line`]) reads no clock, file or
+//! no line. The pure part ([`after`], [`line()`]) reads no clock, file or
 //! terminal; [`Launcher::summarize`] gathers those and prints through
 //! `term::note`, which fits the width and cleans the text.
 

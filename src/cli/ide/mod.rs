@@ -1,6 +1,6 @@
 //! `swop ide [EDITOR] [--remove] [--json]`: editors start codex themselves
 //! (as `codex app-server`), so the `codex` shim on PATH never sees them.
-//! This points an editor's codex setting at swop's shim (argv[0] `codex`:
+//! This points an editor's codex setting at swop's shim (`argv[0]` `codex`:
 //! the shim personality runs), takes it back out, or lists the editors
 //! found here and whether each runs codex through swop.
 //!
@@ -17,11 +17,11 @@ mod desktop;
 mod editors;
 mod settings;
 
+use crate::base::context::Context;
 use crate::base::error::{Error, Result};
 use crate::base::files;
 use crate::base::out;
 use crate::base::paths::Paths;
-use crate::base::context::Context;
 use crate::base::term;
 use crate::cli::views::{self, IdeEntryView, IdeView};
 use crate::config::Config;
