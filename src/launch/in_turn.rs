@@ -35,7 +35,7 @@ impl Launcher {
         let chooser = Launcher {
             pool: self.pool.clone(),
         };
-        let pick: relay::Pick = Box::new(move |passed| {
+        let pick: relay::ChooseNext = Box::new(move |passed| {
             let g = crate::usage::gather::gather_with(
                 &chooser.pool.paths,
                 &chooser.pool.cfg,

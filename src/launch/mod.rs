@@ -7,7 +7,7 @@
 //! nested call, or a pick), and for a pick hands a [`Launcher`] the
 //! [`Pool`] (accounts + usage + policy). The launcher picks, runs codex
 //! (`run_child`), and after each run `after_run` decides: exit, retry after
-//! a relogin, or switch accounts ([`failover`]). codex's argv grammar lives
+//! a relogin, or switch accounts ([`rerun`]). codex's argv grammar lives
 //! in [`argv`]; running sessions are registered in [`live`].
 //!
 //! Never parses swop's own flags and never renders tables: that is `cli/`.
@@ -15,12 +15,12 @@
 
 mod app_server;
 pub mod argv;
-pub mod failover;
 mod guard;
 mod in_turn;
 pub mod live;
 mod pool;
 pub mod redeem;
+pub mod rerun;
 mod route;
 mod summary;
 
@@ -432,7 +432,7 @@ impl Launcher {
         }
         // An interactive session that hit a limit ends with any code.
         let limit_hit =
-            failover::interactive_limit_hit(&self.pool, &run.account, args, &run.written).is_some();
+            rerun::interactive_limit_hit(&self.pool, &run.account, args, &run.written).is_some();
         // Success, or the person stopped codex (Ctrl-C, kill): done.
         if (run.code == 0 || run.code > 128) && !limit_hit {
             return Ok(Next::Exit(run.code));
@@ -455,15 +455,14 @@ impl Launcher {
         if let Some(i) = progress.states.iter().position(|s| s.name == now.name) {
             progress.states[i] = now.clone();
         }
-        let plan = failover::plan(
-            &self.pool,
+        let ended = rerun::Ended {
             account,
-            &now,
+            state: &now,
             args,
-            &run.written,
-            &progress.states,
-            &progress.used,
-        )?;
+            written: &run.written,
+        };
+        let plan =
+            rerun::ask_to_continue_elsewhere(&self.pool, &ended, &progress.states, &progress.used)?;
         Ok(match plan {
             Some((choice, args)) => Next::Switch { choice, args },
             None => Next::Exit(run.code),

@@ -14,7 +14,7 @@
 //! launched account's own token are ever re-credentialed; no header value,
 //! token or body is logged. The relay never writes auth.json and never
 //! calls the token endpoint: an expired token is refreshed by codex in its
-//! own home (see `failover`).
+//! own home (see `reroute`).
 //!
 //! Why only `openai_base_url`: under a ChatGPT login codex sends its model
 //! turns to the model provider (default `https://chatgpt.com/backend-api/codex`),
@@ -46,15 +46,15 @@ compile_error!(
      connection with catch_unwind (see src/relay/mod.rs)"
 );
 
-mod failover;
 mod forward;
 mod gate;
 mod http;
 mod notices;
+mod reroute;
 mod server;
 
-pub use failover::{Accounts, Pick};
 pub use notices::When;
+pub use reroute::{Accounts, ChooseNext};
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -92,7 +92,7 @@ pub fn start(accounts: Accounts, when: When) -> Result<Relay, String> {
     let shared = Arc::new(server::Shared {
         secret,
         upstream: forward::Upstream::new(model_base),
-        route: failover::Route::new(accounts, notices::Notices::new(when)),
+        route: reroute::Route::new(accounts, notices::Notices::new(when)),
         stop: Default::default(),
         gate: Default::default(),
     });

@@ -13,10 +13,10 @@
 //! accept loop too, and the panic is reported as one warning that names
 //! where it happened, never its message (which could hold input).
 
-use super::failover::{is_usage_limit, Outgoing, Route};
 use super::forward::{Credentials, Upstream};
 use super::gate::{self, Backoff, Gate};
 use super::http::{self, Framing, Request, Wire};
+use super::reroute::{is_usage_limit, Outgoing, Route};
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -380,7 +380,7 @@ fn bad_gateway(out: &mut impl Write, why: &str) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::relay::{failover, notices};
+    use crate::relay::{notices, reroute};
     use std::net::{Ipv4Addr, Shutdown};
     use std::time::Duration;
 
@@ -390,7 +390,7 @@ mod tests {
         };
         let cfg = crate::config::Config::default();
         let codex = crate::codex::Codex::if_present(&cfg, &paths);
-        let accounts = failover::Accounts {
+        let accounts = reroute::Accounts {
             paths,
             cfg,
             codex,

@@ -1,4 +1,5 @@
-//! Which account this codex's model requests go out on, and the decision to
+//! Failover inside a turn (the after-exit kind is `launch::rerun`): which
+//! account this codex's model requests go out on, and the decision to
 //! move them when one runs out: on a 429 `usage_limit_reached` (or once a
 //! turn's headers say a window is full) the next eligible account, chosen by
 //! the launch's own selection, takes over for the rest of the run.
@@ -22,7 +23,7 @@ use std::sync::Mutex;
 
 /// Names the next eligible account, passing over these (the launch's
 /// selection over fresh-enough usage). None: every account is exhausted.
-pub type Pick = Box<dyn Fn(&[String]) -> Option<String> + Send + Sync>;
+pub type ChooseNext = Box<dyn Fn(&[String]) -> Option<String> + Send + Sync>;
 
 /// What the relay needs to know about the accounts.
 pub struct Accounts {
@@ -32,7 +33,7 @@ pub struct Accounts {
     pub all: Vec<Account>,
     /// The account codex was started on.
     pub launched: String,
-    pub pick: Pick,
+    pub pick: ChooseNext,
 }
 
 #[derive(Default)]
