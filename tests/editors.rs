@@ -525,12 +525,13 @@ fn zed_settings(env: &TestEnv) -> PathBuf {
 const VSCODE_TEXT: &str = "// Place your settings in this file\n{\n    \"editor.fontSize\": 14, // bigger\n    /* the theme */\n    \"workbench.colorTheme\": \"Default Dark+\",\n    \"files.exclude\": {\n        \"**/.git\": true,\n    },\n}\n";
 
 /// The editor's view: what it runs with its own environment (no SWOP_*,
-/// a desktop PATH without the real codex's folder).
+/// a desktop PATH without the real codex's folder: the system's tools
+/// without any codex the host may have in /usr/bin).
 fn as_the_editor_runs(env: &TestEnv, program: &str) -> TestCommand {
     let mut c = env.command(program);
     c.env_remove("SWOP_CODEX")
         .env_remove("SWOP_HOME")
-        .env("PATH", "/usr/bin:/bin");
+        .env("PATH", crate::support::system_path());
     c
 }
 
