@@ -151,11 +151,14 @@ fn read_lines(stdout: impl Read, tx: mpsc::Sender<Value>) {
 /// Whether an app-server error means "log in again". The message echoes
 /// URLs and bodies, so it is only matched, never shown.
 pub fn is_auth_failure(reply: &Value) -> bool {
-    let m = reply
-        .pointer("/error/message")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let m = reply.pointer("/error/message").and_then(Value::as_str);
+    is_auth_message(m.unwrap_or(""))
+}
+
+/// Whether an app-server error message means "log in again" (only matched,
+/// never shown: it echoes URLs and bodies).
+pub fn is_auth_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
     [
         "authentication required",
         "401",

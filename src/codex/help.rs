@@ -19,7 +19,7 @@ use crate::base::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The cache file (not `*.json`: those are the accounts' usage files).
 pub const CACHE_NAME: &str = "codex-grammar";
@@ -107,34 +107,13 @@ fn read_cache(file: &Path, key: &Key) -> Option<Learned> {
     (cached.key == *key && sane).then_some(l)
 }
 
-/// `codex --help` on stdout, read on a thread so that a codex that hangs is
-/// killed at the bound; None unless it exits 0 within `limit`.
+/// `codex --help` on stdout, bounded in size and time (see
+/// `codex::bounded_output`); None unless it exits 0 within `limit` having
+/// printed something.
 fn help_text(codex: &Codex, limit: Duration) -> Option<String> {
-    use std::io::Read;
-    let mut child = codex
-        .plain()
-        .ok()?
-        .arg("--help")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + limit;
-    let (tx, rx) = std::sync::mpsc::channel();
-    if let Some(so) = child.stdout.take() {
-        std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let _ = so.take(HELP_CAP as u64).read_to_end(&mut out);
-            let _ = tx.send(out);
-        });
-    }
-    let out = rx.recv_timeout(limit).ok();
-    let left = deadline.saturating_duration_since(Instant::now());
-    let status = super::wait_bounded(&mut child, left)?;
-    status.success().then_some(())?;
-    String::from_utf8(out?).ok()
+    let (status, out) = super::bounded_output(codex, "--help", HELP_CAP as u64, limit)?;
+    (status.success() && !out.is_empty()).then_some(())?;
+    String::from_utf8(out).ok()
 }
 
 /// A subcommand name as codex spells them: `exec`, `migrate-nfs-db`.

@@ -302,14 +302,22 @@ pub fn stop_daemon(codex: &Codex, home: &Path, limit: Duration) -> bool {
     daemon::running(home).is_none()
 }
 
-/// `codex --version` output, for doctor, within `limit` whatever codex does:
-/// its stdout is read on a thread, so a codex that hangs (or leaves a
-/// grandchild holding the pipe) is killed at the bound, never waited for.
-pub fn version(codex: &Codex, limit: Duration) -> Option<String> {
+/// What `codex ARG` prints on stdout (at most `cap` bytes) and how it
+/// exits, within `limit` whatever codex does: stdout is read on a thread,
+/// so a codex that hangs (or leaves a grandchild holding the pipe) is
+/// killed at the bound, never waited for. None when it cannot start or
+/// does not exit in time.
+pub fn bounded_output(
+    codex: &Codex,
+    arg: &str,
+    cap: u64,
+    limit: Duration,
+) -> Option<(ExitStatus, Vec<u8>)> {
     let mut child = codex
         .plain()
         .ok()?
-        .arg("--version")
+        .arg(arg)
+        .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -317,18 +325,25 @@ pub fn version(codex: &Codex, limit: Duration) -> Option<String> {
         .ok()?;
     let deadline = Instant::now() + limit;
     let (tx, rx) = std::sync::mpsc::channel();
-    if let Some(mut so) = child.stdout.take() {
+    if let Some(so) = child.stdout.take() {
         std::thread::spawn(move || {
             use std::io::Read;
-            let mut out = String::new();
-            let _ = so.read_to_string(&mut out);
+            let mut out = Vec::new();
+            let _ = so.take(cap).read_to_end(&mut out);
             let _ = tx.send(out);
         });
     }
     let out = rx.recv_timeout(limit).unwrap_or_default();
     let left = deadline.saturating_duration_since(Instant::now());
-    wait_bounded(&mut child, left)?;
-    let v = out.trim().to_string();
+    let status = wait_bounded(&mut child, left)?;
+    Some((status, out))
+}
+
+/// `codex --version` output, for doctor, within `limit` (see
+/// [`bounded_output`]).
+pub fn version(codex: &Codex, limit: Duration) -> Option<String> {
+    let (_, out) = bounded_output(codex, "--version", 64 << 10, limit)?;
+    let v = String::from_utf8_lossy(&out).trim().to_string();
     (!v.is_empty()).then_some(v)
 }
 

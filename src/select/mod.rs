@@ -31,10 +31,35 @@ pub struct Policy<'a> {
     pub now: i64,
 }
 
+impl<'a> Policy<'a> {
+    /// The policy with no place in it: nothing forced, no directory rule
+    /// applies (status's verdicts, the simulator).
+    pub fn placeless(cfg: &'a SelectionConfig, disabled: &'a [Disabled], now: i64) -> Policy<'a> {
+        Policy {
+            cfg,
+            forced: None,
+            cwd: Path::new("/"),
+            home: None,
+            disabled,
+            now,
+        }
+    }
+}
+
 /// One account as the policy sees it.
 pub struct Input<'a> {
     pub state: &'a AccountState,
     pub live: usize,
+}
+
+impl<'a> Input<'a> {
+    /// Each of `states` with no live session counted.
+    pub fn idle(states: &'a [AccountState]) -> Vec<Input<'a>> {
+        states
+            .iter()
+            .map(|state| Input { state, live: 0 })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -154,18 +179,8 @@ pub fn judge_all(
     disabled: &[Disabled],
     now: i64,
 ) -> Vec<Option<Unusable>> {
-    let inputs: Vec<Input> = states
-        .iter()
-        .map(|state| Input { state, live: 0 })
-        .collect();
-    let policy = Policy {
-        cfg,
-        forced: None,
-        cwd: Path::new("/"),
-        home: None,
-        disabled,
-        now,
-    };
+    let inputs = Input::idle(states);
+    let policy = Policy::placeless(cfg, disabled, now);
     let table = Table::new(&inputs, &policy);
     (0..inputs.len()).map(|k| table.unusable(k)).collect()
 }
@@ -675,47 +690,41 @@ mod tests {
         );
     }
 
-    #[test]
-    fn live_sessions_break_ties_only() {
-        let s = [
-            state("a", Some(10.0), 20.0, 5000),
-            state("b", Some(10.0), 20.0, 5000),
-        ];
-        let inputs = [
-            Input {
-                state: &s[0],
-                live: 2,
-            },
-            Input {
-                state: &s[1],
-                live: 0,
-            },
-        ];
-        let cfg = SelectionConfig::default();
+    /// [`select`] with `live[i]` sessions running on `states[i]`.
+    fn select_live(
+        states: &[AccountState],
+        live: &[usize],
+        cfg: &SelectionConfig,
+    ) -> Result<Choice, Blocked> {
+        let inputs: Vec<Input> = states
+            .iter()
+            .zip(live)
+            .map(|(state, &live)| Input { state, live })
+            .collect();
         let p = Policy {
-            cfg: &cfg,
+            cfg,
             forced: None,
             cwd: Path::new("/"),
             home: None,
             disabled: &[],
             now: 0,
         };
-        assert_eq!(select(&inputs, &p).unwrap().name, "b");
+        select(&inputs, &p)
+    }
+
+    #[test]
+    fn live_sessions_break_ties_only() {
+        let cfg = SelectionConfig::default();
+        let s = [
+            state("a", Some(10.0), 20.0, 5000),
+            state("b", Some(10.0), 20.0, 5000),
+        ];
+        assert_eq!(select_live(&s, &[2, 0], &cfg).unwrap().name, "b");
         let s = [
             state("a", Some(10.0), 20.0, 5000),
             state("b", Some(11.0), 20.0, 5000),
         ];
-        let inputs = [
-            Input {
-                state: &s[0],
-                live: 5,
-            },
-            Input {
-                state: &s[1],
-                live: 0,
-            },
-        ];
-        assert_eq!(select(&inputs, &p).unwrap().name, "a");
+        assert_eq!(select_live(&s, &[5, 0], &cfg).unwrap().name, "a");
     }
 
     #[test]
@@ -729,29 +738,7 @@ mod tests {
             spread: true,
             ..SelectionConfig::default()
         };
-        let p = Policy {
-            cfg: &cfg,
-            forced: None,
-            cwd: Path::new("/"),
-            home: None,
-            disabled: &[],
-            now: 0,
-        };
-        let inputs = [
-            Input {
-                state: &s[0],
-                live: 1,
-            },
-            Input {
-                state: &s[1],
-                live: 0,
-            },
-            Input {
-                state: &s[2],
-                live: 0,
-            },
-        ];
-        let c = select(&inputs, &p).unwrap();
+        let c = select_live(&s, &[1, 0, 0], &cfg).unwrap();
         assert_eq!(c.name, "b");
         assert!(
             matches!(c.why.basis, Basis::Spread { live: 0, .. }),

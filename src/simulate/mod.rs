@@ -27,7 +27,6 @@ use crate::select::{self, Input, Policy};
 use crate::usage::gather::{AccountState, Freshness};
 use crate::usage::{Usage, Window};
 use spec::AccountSpec;
-use std::path::Path;
 use workload::Workload;
 
 pub const STEP_SECS: i64 = 300;
@@ -164,18 +163,8 @@ fn apply_resets(accts: &mut [Acct], t: i64, tally: &mut Tally) {
 /// The account `select` picks now, or None when every account is blocked.
 fn pick(accts: &[Acct], cfg: &SelectionConfig, now: i64) -> Option<usize> {
     let states: Vec<AccountState> = accts.iter().map(Acct::state).collect();
-    let inputs: Vec<Input> = states
-        .iter()
-        .map(|state| Input { state, live: 0 })
-        .collect();
-    let policy = Policy {
-        cfg,
-        forced: None,
-        cwd: Path::new("/"),
-        home: None,
-        disabled: &[],
-        now,
-    };
+    let inputs = Input::idle(&states);
+    let policy = Policy::placeless(cfg, &[], now);
     let choice = select::select(&inputs, &policy).ok()?;
     accts.iter().position(|a| a.name == choice.name)
 }

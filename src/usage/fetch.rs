@@ -362,31 +362,13 @@ fn judge_reply(reply: &Value, why_here: &str, now: i64) -> Fetched {
         .pointer("/error/message")
         .and_then(Value::as_str)
         .unwrap_or("");
-    if is_auth_failure(message) {
+    if crate::codex::app_server::is_auth_message(message) {
         Fetched::Dead(format!("{why_here}, and codex could not refresh it"))
     } else {
         Fetched::Failed(format!(
             "{why_here}, and codex app-server reported an error"
         ))
     }
-}
-
-/// Whether app-server's error means "log in again". The message echoes URLs
-/// and bodies, so it is only matched, never shown.
-fn is_auth_failure(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    [
-        "authentication required",
-        "401",
-        "403",
-        "unauthorized",
-        "forbidden",
-        "refresh token",
-        "log in",
-        "sign in",
-    ]
-    .iter()
-    .any(|k| m.contains(k))
 }
 
 fn wait_for_id(rx: &mpsc::Receiver<Value>, id: i64, deadline: Instant) -> Option<Value> {
@@ -430,13 +412,13 @@ mod tests {
 
     #[test]
     fn auth_failures_recognised() {
-        assert!(is_auth_failure(
+        assert!(crate::codex::app_server::is_auth_message(
             "codex account authentication required to read rate limits"
         ));
-        assert!(is_auth_failure(
+        assert!(crate::codex::app_server::is_auth_message(
             "failed to fetch codex rate limits: GET x failed: 401 Unauthorized; body"
         ));
-        assert!(!is_auth_failure(
+        assert!(!crate::codex::app_server::is_auth_message(
             "failed to fetch codex rate limits: 500 Internal Server Error"
         ));
     }
