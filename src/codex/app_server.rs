@@ -84,7 +84,7 @@ impl Session {
         session
             .call("initialize", init, deadline)
             .filter(|r| r.get("result").is_some())
-            .ok_or_else(|| "codex app-server did not start in time".to_string())?;
+            .ok_or_else(|| "codex app-server gave no answer in time".to_string())?;
         session
             .send(&json!({"jsonrpc": "2.0", "method": "initialized"}))
             .map_err(|_| "codex app-server closed its input".to_string())?;

@@ -9,13 +9,11 @@
 //! code or a fixed description, never a response body or a header.
 
 use crate::accounts::auth::{self, Auth};
-use crate::codex::{Codex, HomeCommand};
+use crate::codex::app_server::Session;
+use crate::codex::Codex;
 use crate::usage::{self, Usage};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub const USER_AGENT: &str = concat!("swop/", env!("CARGO_PKG_VERSION"));
@@ -130,16 +128,6 @@ enum Http {
     Throttled(String, u64),
     Failed(String),
 }
-
-/// Proxy variables, in every spelling, that codex or ureq would honour.
-const PROXY_VARS: &[&str] = &[
-    "ALL_PROXY",
-    "all_proxy",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-];
 
 /// The proxy the usage request may use. Plain http (allowed only to a
 /// loopback host, see config) never goes through one: the proxy would read
@@ -265,88 +253,33 @@ pub fn force_refresh_via_codex(home: &Path, ctx: &FetchContext) -> Fetched {
 }
 
 /// Asks the real codex for the rate limits (after a forced refresh when
-/// `force_refresh`). codex refreshes an expired token itself; if even codex
-/// gets an auth error, the session is dead.
+/// `force_refresh`) through one app-server session (`codex::app_server`:
+/// bounded lines, killed when done). codex refreshes an expired token
+/// itself; if even codex gets an auth error, the session is dead.
 fn via_app_server(home: &Path, ctx: &FetchContext, why_here: &str, force_refresh: bool) -> Fetched {
-    let Ok(HomeCommand {
-        command: mut cmd, ..
-    }) = ctx.codex.in_home(home)
-    else {
-        return Fetched::Failed(format!(
-            "{why_here}, and the real codex was not found to refresh it"
-        ));
+    let deadline = Instant::now() + ctx.timeout;
+    let mut session = match Session::start(ctx.codex, home, ctx.base_url, deadline) {
+        Ok(s) => s,
+        Err(why) => return Fetched::Failed(format!("{why_here}, and {why}")),
     };
-    if ctx.base_url.trim_end_matches('/') != crate::config::DEFAULT_BASE_URL {
-        cmd.arg("-c")
-            .arg(format!("chatgpt_base_url=\"{}\"", ctx.base_url));
-        if ctx.base_url.starts_with("http://") {
-            // codex must not send the token to a proxy in clear either.
-            for v in PROXY_VARS {
-                cmd.env_remove(v);
-            }
-        }
-    }
-    cmd.arg("app-server")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            return Fetched::Failed(format!(
-                "{why_here}, and codex app-server could not start ({})",
-                e.kind()
-            ))
-        }
-    };
-    let outcome = ask_rate_limits(&mut child, Instant::now() + ctx.timeout, force_refresh);
-    let _ = child.kill();
-    let _ = child.wait();
-    match outcome {
-        Some(reply) => judge_reply(&reply, why_here, ctx.now),
-        None => Fetched::Failed(format!(
-            "{why_here}, and codex app-server gave no answer in time"
-        )),
-    }
-}
-
-/// The JSON-RPC exchange with a running app-server: initialize, (when
-/// `force_refresh`) `account/read` with `refreshToken`, then
-/// `account/rateLimits/read`; the reply to it, or None past `deadline`.
-fn ask_rate_limits(
-    child: &mut std::process::Child,
-    deadline: Instant,
-    force_refresh: bool,
-) -> Option<Value> {
-    let (tx, rx) = mpsc::channel::<Value>();
-    let stdout = child.stdout.take().expect("piped");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if tx.send(v).is_err() {
-                    break;
-                }
-            }
-        }
-    });
-    let mut stdin = child.stdin.take().expect("piped");
-    let mut send = |v: Value| writeln!(stdin, "{v}").and_then(|_| stdin.flush());
-    send(json!({"jsonrpc":"2.0","id":1,"method":"initialize",
-        "params":{"clientInfo":{"name":"swop","version":env!("CARGO_PKG_VERSION")}}}))
-    .ok()?;
-    wait_for_id(&rx, 1, deadline)?;
-    send(json!({"jsonrpc":"2.0","method":"initialized"})).ok()?;
     if force_refresh {
         // Its answer is not read: the rate-limits call below shows whether
         // the login works now.
-        send(json!({"jsonrpc":"2.0","id":3,"method":"account/read",
-            "params":{"refreshToken":true}}))
-        .ok()?;
-        wait_for_id(&rx, 3, deadline)?;
+        let refresh = json!({"refreshToken": true});
+        if session.call("account/read", refresh, deadline).is_none() {
+            return no_answer(why_here);
+        }
     }
-    send(json!({"jsonrpc":"2.0","id":2,"method":"account/rateLimits/read"})).ok()?;
-    wait_for_id(&rx, 2, deadline)
+    match session.call("account/rateLimits/read", Value::Null, deadline) {
+        Some(reply) => judge_reply(&reply, why_here, ctx.now),
+        None => no_answer(why_here),
+    }
+}
+
+fn no_answer(why_here: &str) -> Fetched {
+    Fetched::Failed(format!(
+        "{why_here}, and codex app-server gave no answer in time"
+    ))
 }
 
 /// The numbers in app-server's reply, or why there are none: an auth error
@@ -368,17 +301,6 @@ fn judge_reply(reply: &Value, why_here: &str, now: i64) -> Fetched {
         Fetched::Failed(format!(
             "{why_here}, and codex app-server reported an error"
         ))
-    }
-}
-
-fn wait_for_id(rx: &mpsc::Receiver<Value>, id: i64, deadline: Instant) -> Option<Value> {
-    loop {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        let v = rx.recv_timeout(left).ok()?;
-        if v.get("id").and_then(Value::as_i64) == Some(id) {
-            return Some(v);
-        }
-        // A notification or a server request: skip it.
     }
 }
 

@@ -277,21 +277,8 @@ pub fn delete(doc: &Doc) -> Result<()> {
 mod tests {
     use super::*;
 
-    const ZED_STEPS: &[Step] = &[
-        Step {
-            name: "agent_servers",
-            seed: &[],
-        },
-        Step {
-            name: "codex-acp",
-            seed: &[("type", "registry")],
-        },
-        Step {
-            name: "env",
-            seed: &[],
-        },
-    ];
-    const ZED_KEY: KeyPath = &["agent_servers", "codex-acp", "env", "CODEX_PATH"];
+    // The real Zed key and its steps, as `swop ide zed` writes them.
+    use crate::cli::ide::{ZED_KEY, ZED_STEPS};
 
     fn doc(text: &str) -> Doc {
         Doc {
