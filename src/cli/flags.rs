@@ -10,7 +10,9 @@
 //!      operands, flags, at least one example;
 //!   2. one arm in `Command::from_matches` (cli/mod.rs) that turns the parsed
 //!      flags and operands into a new `Command` variant;
-//!   3. the code that runs it, reached from `cli::commands::run`.
+//!   3. the code that runs it, `cli/commands/<name>.rs` with its `run`,
+//!      and one arm in `cli::commands::run` that hands it the variant's
+//!      request.
 //!
 //! Help, completions, `asks_json` and the "did you mean" suggestions follow
 //! by themselves; the unit tests in cli/ check every flag shows up in help

@@ -5,9 +5,10 @@
 //! version return before any config is read. `swop codex ARGS...` passes
 //! ARGS through untouched.
 //!
-//! Unit `cli/`: the management commands (`commands`), the table, parser,
-//! help and completions, rendering of tables and JSON (`render`), `doctor`,
-//! `install`. The top of the stack: may use every other unit; nothing uses it.
+//! Unit `cli/`: the management commands (`commands/`, one file each, and
+//! the bigger ones beside it: `status`, `doctor`, `redeem`, `wait`, `ide`,
+//! `simulate`), the table, parser, help and completions, rendering of
+//! tables (`render`) and the JSON documents (`views`). The top of the stack: may use every other unit; nothing uses it.
 
 pub mod commands;
 pub mod completions;
@@ -15,14 +16,12 @@ pub mod doctor;
 pub mod flags;
 pub mod help;
 pub mod ide;
-pub mod install;
 pub mod man;
 mod parse;
 pub mod redeem;
 pub mod render;
 pub mod simulate;
 pub mod status;
-pub mod toggle;
 pub mod views;
 pub mod wait;
 
@@ -31,91 +30,47 @@ use parse::{Matches, Parsed};
 use std::ffi::OsString;
 
 /// A parsed command line: plain data, one variant per entry of
-/// `flags::COMMANDS` (plus help and version).
+/// `flags::COMMANDS` (plus help and version), each carrying what its
+/// command's `run` takes (a request struct, or its one value), handed over
+/// whole by `commands::run`.
 #[derive(Debug, PartialEq)]
 pub enum Command {
     Help(Option<String>),
     /// `swop help --man`: the manual page in roff.
     Man,
     Version,
-    Add {
-        name: String,
-        device_auth: bool,
-        extra: Vec<OsString>,
-    },
-    Import {
-        name: String,
-        from: Option<OsString>,
-    },
+    Add(commands::Login),
+    Import(commands::import::Request),
     List {
         json: bool,
     },
-    Relogin {
-        name: String,
-        device_auth: bool,
-        extra: Vec<OsString>,
-    },
-    Logout {
-        name: String,
-        force: bool,
-    },
-    Status {
-        json: bool,
-        refresh: bool,
-        names: Vec<String>,
-        /// `--watch [SECS]`: redraw every SECS seconds.
-        watch: Option<u64>,
-    },
+    Relogin(commands::Login),
+    Logout(commands::logout::Request),
+    Status(status::Request),
     Ps {
         json: bool,
     },
-    Disable {
-        name: String,
-        duration: Option<std::time::Duration>,
-    },
+    Disable(commands::disable::Request),
     Enable {
         name: String,
     },
     Pick {
         json: bool,
     },
-    Redeem {
-        name: String,
-        yes: bool,
-        json: bool,
-    },
-    Wait {
-        names: Vec<String>,
-        timeout: Option<std::time::Duration>,
-        notify: bool,
-    },
+    Redeem(redeem::Request),
+    Wait(wait::Request),
     Codex {
         args: Vec<OsString>,
     },
     Doctor {
         json: bool,
     },
-    Uninstall {
-        purge: bool,
-        /// `--yes`: purge without asking.
-        yes: bool,
-    },
-    Ide {
-        editor: Option<String>,
-        remove: bool,
-        json: bool,
-    },
+    Uninstall(commands::uninstall::Request),
+    Ide(ide::Request),
     Completions {
         shell: String,
     },
-    Simulate {
-        json: bool,
-        /// `--accounts` spec; None: the user's accounts, else the sample.
-        accounts: Option<String>,
-        days: u32,
-        workload: String,
-        seed: u64,
-    },
+    Simulate(simulate::Request),
 }
 
 impl Command {
@@ -125,26 +80,18 @@ impl Command {
         // Read once for every command: false for one without --json.
         let json = m.spec.flag("json").is_some() && m.has("json");
         Ok(match m.spec.name {
-            "add" => Command::Add {
-                name: account_name(&m)?,
-                device_auth: m.has("device-auth"),
-                extra: m.after_dashes,
-            },
-            "import" => Command::Import {
+            "add" => Command::Add(login(m)?),
+            "import" => Command::Import(commands::import::Request {
                 name: account_name(&m)?,
                 from: m.value("from"),
-            },
+            }),
             "list" => Command::List { json },
-            "relogin" => Command::Relogin {
-                name: account_name(&m)?,
-                device_auth: m.has("device-auth"),
-                extra: m.after_dashes,
-            },
-            "logout" => Command::Logout {
+            "relogin" => Command::Relogin(login(m)?),
+            "logout" => Command::Logout(commands::logout::Request {
                 name: account_name(&m)?,
                 force: m.has("force"),
-            },
-            "status" => Command::Status {
+            }),
+            "status" => Command::Status(status::Request {
                 json,
                 refresh: m.has("refresh"),
                 names: m
@@ -153,22 +100,22 @@ impl Command {
                     .map(|v| name(&m, v))
                     .collect::<Result<_>>()?,
                 watch: m.value("watch").map(|v| watch_secs(&v)).transpose()?,
-            },
+            }),
             "ps" => Command::Ps { json },
-            "disable" => Command::Disable {
+            "disable" => Command::Disable(commands::disable::Request {
                 name: account_name(&m)?,
                 duration: m.value("for").map(|v| for_duration(&v)).transpose()?,
-            },
+            }),
             "enable" => Command::Enable {
                 name: account_name(&m)?,
             },
             "pick" => Command::Pick { json },
-            "redeem" => Command::Redeem {
+            "redeem" => Command::Redeem(redeem::Request {
                 name: account_name(&m)?,
                 yes: m.has("yes"),
                 json,
-            },
-            "wait" => Command::Wait {
+            }),
+            "wait" => Command::Wait(wait::Request {
                 names: m
                     .operands
                     .iter()
@@ -176,18 +123,18 @@ impl Command {
                     .collect::<Result<_>>()?,
                 timeout: m.value("timeout").map(|v| wait_timeout(&v)).transpose()?,
                 notify: m.has("notify"),
-            },
+            }),
             "codex" => Command::Codex { args: m.operands },
             "doctor" => Command::Doctor { json },
-            "uninstall" => Command::Uninstall {
+            "uninstall" => Command::Uninstall(commands::uninstall::Request {
                 purge: m.has("purge"),
                 yes: m.has("yes"),
-            },
-            "ide" => Command::Ide {
+            }),
+            "ide" => Command::Ide(ide::Request {
                 editor: m.operands.first().map(|e| e.to_string_lossy().into_owned()),
                 remove: m.has("remove"),
                 json,
-            },
+            }),
             "simulate" => simulate_command(&m)?,
             "version" => Command::Version,
             // Only `help --man` gets here (parse answers every other help).
@@ -250,12 +197,22 @@ fn simulate_command(m: &Matches) -> Result<Command> {
     if let Some(a) = &accounts {
         crate::simulate::spec::parse(a)?;
     }
-    Ok(Command::Simulate {
+    Ok(Command::Simulate(simulate::Request {
         json: m.has("json"),
         accounts,
         days,
         workload,
         seed,
+    }))
+}
+
+/// `swop add` / `swop relogin`: the account, `--device-auth` and what
+/// follows `--`.
+fn login(m: Matches) -> Result<commands::Login> {
+    Ok(commands::Login {
+        name: account_name(&m)?,
+        device_auth: m.has("device-auth"),
+        extra: m.after_dashes,
     })
 }
 
@@ -375,19 +332,19 @@ mod tests {
     fn add_with_device_auth_and_extra() {
         assert_eq!(
             p(&["add", "work", "--device-auth", "--", "--foo", "bar"]).unwrap(),
-            Command::Add {
+            Command::Add(commands::Login {
                 name: "work".into(),
                 device_auth: true,
                 extra: vec!["--foo".into(), "bar".into()]
-            }
+            })
         );
         assert_eq!(
             p(&["add", "work"]).unwrap(),
-            Command::Add {
+            Command::Add(commands::Login {
                 name: "work".into(),
                 device_auth: false,
                 extra: vec![]
-            }
+            })
         );
     }
 
@@ -425,15 +382,15 @@ mod tests {
     fn status_options() {
         assert_eq!(
             p(&["status", "--json", "a", "--refresh", "b"]).unwrap(),
-            Command::Status {
+            Command::Status(status::Request {
                 json: true,
                 refresh: true,
                 names: vec!["a".into(), "b".into()],
                 watch: None,
-            }
+            })
         );
         let watch = |args: &[&str]| match p(args).unwrap() {
-            Command::Status { watch, names, .. } => (watch, names),
+            Command::Status(status::Request { watch, names, .. }) => (watch, names),
             other => panic!("{other:?}"),
         };
         assert_eq!(watch(&["status", "--watch"]), (Some(5), vec![]));
@@ -469,13 +426,13 @@ mod tests {
     fn simulate_flags() {
         assert_eq!(
             p(&["simulate"]).unwrap(),
-            Command::Simulate {
+            Command::Simulate(simulate::Request {
                 json: false,
                 accounts: None,
                 days: 28,
                 workload: "steady".into(),
                 seed: 1
-            }
+            })
         );
         let args = [
             "simulate",
@@ -493,13 +450,13 @@ mod tests {
         ];
         assert_eq!(
             p(&args).unwrap(),
-            Command::Simulate {
+            Command::Simulate(simulate::Request {
                 json: true,
                 accounts: Some("plus:10".into()),
                 days: 3,
                 workload: "crunch".into(),
                 seed: 9
-            }
+            })
         );
         for bad in [
             &["simulate", "--days", "0"][..],
@@ -518,17 +475,17 @@ mod tests {
         assert_eq!(p(&["ps", "--json"]).unwrap(), Command::Ps { json: true });
         assert_eq!(
             p(&["disable", "a", "--for", "2h"]).unwrap(),
-            Command::Disable {
+            Command::Disable(commands::disable::Request {
                 name: "a".into(),
                 duration: Some(std::time::Duration::from_secs(7200))
-            }
+            })
         );
         assert_eq!(
             p(&["disable", "a"]).unwrap(),
-            Command::Disable {
+            Command::Disable(commands::disable::Request {
                 name: "a".into(),
                 duration: None
-            }
+            })
         );
         assert!(p(&["disable", "a", "--for", "soon"]).is_err());
         for (bad, why) in [
@@ -550,10 +507,10 @@ mod tests {
         for (good, secs) in [("1m", 60), ("365days", 365 * 86_400), ("1h 30m", 5400)] {
             assert_eq!(
                 p(&["disable", "a", "--for", good]).unwrap(),
-                Command::Disable {
+                Command::Disable(commands::disable::Request {
                     name: "a".into(),
                     duration: Some(std::time::Duration::from_secs(secs))
-                },
+                }),
                 "{good}"
             );
         }
@@ -568,29 +525,29 @@ mod tests {
     fn redeem_and_wait() {
         assert_eq!(
             p(&["redeem", "a", "-y", "--json"]).unwrap(),
-            Command::Redeem {
+            Command::Redeem(redeem::Request {
                 name: "a".into(),
                 yes: true,
                 json: true
-            }
+            })
         );
         assert!(p(&["redeem"]).is_err());
         assert!(p(&["redeem", "a/b"]).is_err());
         assert_eq!(
             p(&["wait", "--timeout", "90", "a", "b", "--notify"]).unwrap(),
-            Command::Wait {
+            Command::Wait(wait::Request {
                 names: vec!["a".into(), "b".into()],
                 timeout: Some(std::time::Duration::from_secs(90)),
                 notify: true
-            }
+            })
         );
         assert_eq!(
             p(&["wait", "--timeout=2h"]).unwrap(),
-            Command::Wait {
+            Command::Wait(wait::Request {
                 names: vec![],
                 timeout: Some(std::time::Duration::from_secs(7200)),
                 notify: false
-            }
+            })
         );
         assert!(p(&["wait", "--timeout", "soon"]).is_err());
     }
@@ -613,10 +570,10 @@ mod tests {
     fn import_from() {
         assert_eq!(
             p(&["import", "old", "--from", "/x"]).unwrap(),
-            Command::Import {
+            Command::Import(commands::import::Request {
                 name: "old".into(),
                 from: Some("/x".into())
-            }
+            })
         );
     }
 
@@ -670,10 +627,10 @@ mod tests {
         }
         assert_eq!(
             p(&["logout", "a", "-f"]).unwrap(),
-            Command::Logout {
+            Command::Logout(commands::logout::Request {
                 name: "a".into(),
                 force: true
-            }
+            })
         );
     }
 

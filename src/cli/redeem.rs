@@ -18,14 +18,16 @@ use crate::launch::redeem::{self, Plan, Spent};
 use crate::launch::Pool;
 use crate::usage::reset_credit::{self, Outcome};
 
-pub fn run(
-    paths: &Paths,
-    cfg: &Config,
-    ctx: &Context,
-    name: &str,
-    yes: bool,
-    json: bool,
-) -> Result<i32> {
+/// `swop redeem`'s account and flags.
+#[derive(Debug, PartialEq)]
+pub struct Request {
+    pub name: String,
+    pub yes: bool,
+    pub json: bool,
+}
+
+pub fn run(req: Request, paths: &Paths, cfg: &Config, ctx: &Context) -> Result<i32> {
+    let (name, yes, json) = (req.name.as_str(), req.yes, req.json);
     accounts::get(paths, name)?;
     let pool = Pool {
         paths: paths.clone(),

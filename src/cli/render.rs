@@ -1,14 +1,14 @@
-//! Rendering for people: the status table (fitted to the terminal), plain
-//! tables, and the view values the `--json` documents are made from (the
-//! JSON shapes themselves live in `views`). Human times only in tables
-//! (never a raw epoch). Nothing here can see a token.
+//! Rendering for people: the status table (fitted to the terminal), the
+//! lines under it, plain tables, and the words of an account's state that
+//! the table and `status --json` share. Pure: never reads a file (the rows
+//! come filled in), never builds a `--json` document (that is `views`).
+//! Human times only in tables (never a raw epoch). Nothing here can see a
+//! token.
 
 use crate::accounts::Account;
 use crate::base::fit::{self, Cell, Give};
-use crate::base::paths::Paths;
 use crate::base::term;
 use crate::base::time;
-use crate::cli::views::{AccountView, LiveView, StatusView, TimeView, WindowView};
 use crate::select::forecast::{self, Forecast};
 use crate::select::{Blocked, Reason, Unusable};
 use crate::usage::gather::{AccountState, Freshness};
@@ -20,7 +20,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// The state with its freshness: "ok", "limit reached, stale (5m old)".
-pub fn state_text(reason: Option<&Reason>, stale: Option<i64>, long: bool) -> String {
+fn state_text(reason: Option<&Reason>, stale: Option<i64>, long: bool) -> String {
     let word = match reason {
         None => "ok",
         Some(r) if long => r.word(),
@@ -33,14 +33,29 @@ pub fn state_text(reason: Option<&Reason>, stale: Option<i64>, long: bool) -> St
     }
 }
 
-/// How old the numbers are, when that matters (not for a dead session,
-/// whose numbers are not used at all).
-fn stale_of(s: &AccountState) -> Option<i64> {
+/// How old the numbers are when they are stale (None: fresh, or none):
+/// `status --json`'s `stale_seconds`.
+pub fn stale_age(s: &AccountState) -> Option<i64> {
     match &s.usage {
-        _ if s.dead => None,
         Some((_, Freshness::Stale(age))) => Some(*age),
         _ => None,
     }
+}
+
+/// The staleness the state words mention: [`stale_age`], except for a
+/// dead session, whose numbers are not used at all.
+fn stale_shown(s: &AccountState) -> Option<i64> {
+    stale_age(s).filter(|_| !s.dead)
+}
+
+/// The state words of a row, as the table's STATE column (long form) and
+/// `status --json`'s `state` say them.
+pub fn row_state(r: &StatusRow, long: bool) -> String {
+    state_text(
+        r.unusable.as_ref().map(|u| &u.reason),
+        stale_shown(r.state),
+        long,
+    )
 }
 
 /// One account as the status table and `status --json` see it.
@@ -56,29 +71,12 @@ pub struct StatusRow<'a> {
 }
 
 impl StatusRow<'_> {
-    fn plan(&self) -> Option<String> {
+    /// The plan the usage server last named, else the login's.
+    pub fn plan(&self) -> Option<String> {
         let u = self.state.usage.as_ref().map(|(u, _)| u);
         u.and_then(|u| u.plan.clone())
             .or_else(|| self.account.identity().plan)
     }
-}
-
-pub fn status_rows<'a>(
-    paths: &Paths,
-    shown: &[(&'a Account, &'a AccountState, Option<Unusable>)],
-    picked: Option<&str>,
-) -> Vec<StatusRow<'a>> {
-    shown
-        .iter()
-        .map(|(account, state, unusable)| StatusRow {
-            account,
-            state,
-            unusable: unusable.clone(),
-            picked: picked == Some(account.name.as_str()),
-            reserve: false,
-            live: crate::launch::live::list(paths, &account.name),
-        })
-        .collect()
 }
 
 fn when(t: i64, now: i64, long: bool) -> String {
@@ -176,10 +174,9 @@ fn status_columns(rows: &[StatusRow], now: i64) -> fit::Table {
         rows.iter()
             .map(|r| {
                 let reason = r.unusable.as_ref().map(|u| &u.reason);
-                let stale = stale_of(r.state);
                 Cell {
-                    text: state_text(reason, stale, long),
-                    color: Some(state_color(reason, stale.is_some())),
+                    text: row_state(r, long),
+                    color: Some(state_color(reason, stale_shown(r.state).is_some())),
                 }
             })
             .collect()
@@ -262,73 +259,6 @@ pub fn status_table(
         }
     }
     text
-}
-
-pub fn status_view(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast) -> StatusView {
-    let accounts = rows
-        .iter()
-        .map(|r| {
-            let u = r.state.usage.as_ref().map(|(u, _)| u);
-            let live: Vec<LiveView> = r
-                .live
-                .iter()
-                .map(|l| LiveView {
-                    pid: l.pid,
-                    cwd: l.cwd.clone(),
-                    started_at: TimeView::at(l.started_at),
-                })
-                .collect();
-            AccountView {
-                name: r.account.name.clone(),
-                email: r.account.identity().email,
-                plan: r.plan(),
-                state: state_text(
-                    r.unusable.as_ref().map(|u| &u.reason),
-                    stale_of(r.state),
-                    true,
-                ),
-                session_expired: r.state.dead,
-                stale_seconds: match &r.state.usage {
-                    Some((_, Freshness::Stale(age))) => Some(*age),
-                    _ => None,
-                },
-                allowed: u.and_then(|u| u.allowed),
-                limit_reached: u.and_then(|u| u.limit_reached),
-                five_hour: u.and_then(|u| u.five_hour.as_ref()).map(WindowView::from),
-                weekly: u.and_then(|u| u.weekly.as_ref()).map(WindowView::from),
-                // A new login is the fix: the JSON says so too.
-                warning: r.state.warning.clone().map(|w| {
-                    if r.state.dead || r.state.login_rejected() {
-                        format!("{w}; log in again: swop relogin {}", r.state.name)
-                    } else {
-                        w
-                    }
-                }),
-                picked: r.picked,
-                disabled: r
-                    .unusable
-                    .as_ref()
-                    .is_some_and(|u| u.reason == Reason::Disabled),
-                reserve: r.reserve,
-                usable_at: TimeView::opt(r.unusable.as_ref().and_then(|u| u.until)),
-                live_sessions: live.len(),
-                live,
-                source: r.state.cache.source.map(|x| x.as_str().to_string()),
-                taken_at: TimeView::opt(r.state.cache.taken_at),
-                last_error: r.state.cache.last_error.clone(),
-                next_try: TimeView::opt(r.state.cache.next_try),
-                reset_credits: u.and_then(|u| u.reset_credits),
-                credits: u.and_then(|u| u.credits.clone()),
-                additional_limits: u.map(|u| u.additional.clone()).unwrap_or_default(),
-                limit_reached_type: u.and_then(|u| u.reached_type.clone()),
-            }
-        })
-        .collect();
-    StatusView {
-        picked: picked.map(str::to_string),
-        accounts,
-        forecast: forecast.into(),
-    }
 }
 
 /// The forecast under the status table: one line per account with a pace,

@@ -11,8 +11,11 @@ use crate::simulate::spec::{self, AccountSpec};
 use crate::simulate::workload::Workload;
 use crate::simulate::{self, Outcome, Scenario};
 
+/// `swop simulate`'s flags, validated by the parser.
+#[derive(Debug, PartialEq)]
 pub struct Request {
     pub json: bool,
+    /// `--accounts` spec; None: the user's accounts, else the sample.
     pub accounts: Option<String>,
     pub days: u32,
     pub workload: String,

@@ -19,9 +19,19 @@ use crate::usage::gather::{self, AccountState};
 use std::io::Write;
 use std::time::Duration;
 
+/// `swop status`'s accounts and flags.
+#[derive(Debug, PartialEq)]
+pub struct Request {
+    pub json: bool,
+    pub refresh: bool,
+    pub names: Vec<String>,
+    /// `--watch [SECS]`: redraw every SECS seconds.
+    pub watch: Option<u64>,
+}
+
 /// The accounts with their usage and the policy. No real codex is needed
 /// (then no app-server fallback).
-fn launcher(paths: &Paths, cfg: &Config, ctx: &Context) -> Result<Pool> {
+fn pool(paths: &Paths, cfg: &Config, ctx: &Context) -> Result<Pool> {
     Ok(Pool {
         paths: paths.clone(),
         cfg: cfg.clone(),
@@ -38,26 +48,31 @@ struct Snapshot<'a> {
     forecast: crate::select::forecast::Forecast,
 }
 
-fn snapshot<'a>(l: &'a Pool, states: &'a [AccountState], names: &[String]) -> Snapshot<'a> {
-    let choice = l.choose(states, &[]);
+/// The rows of the accounts shown (all, or those `names` names), with the
+/// codex sessions running on each read from disk.
+fn snapshot<'a>(pool: &'a Pool, states: &'a [AccountState], names: &[String]) -> Snapshot<'a> {
+    let choice = pool.choose(states, &[]);
     let now = crate::base::time::now();
-    let disabled = accounts::disabled::load(&l.paths, now);
-    let judged = crate::select::judge_all(states, &l.cfg.selection, &disabled, now);
-    let shown: Vec<(&Account, &AccountState, _)> = l
+    let disabled = accounts::disabled::load(&pool.paths, now);
+    let judged = crate::select::judge_all(states, &pool.cfg.selection, &disabled, now);
+    let picked = choice.as_ref().ok().map(|c| c.name.as_str());
+    let rows: Vec<StatusRow> = pool
         .accounts
         .iter()
         .zip(states)
         .zip(judged)
         .filter(|((a, _), _)| names.is_empty() || names.contains(&a.name))
-        .map(|((a, s), why)| (a, s, why))
+        .map(|((account, state), unusable)| StatusRow {
+            account,
+            state,
+            unusable,
+            picked: picked == Some(account.name.as_str()),
+            reserve: pool.cfg.selection.reserve.contains(&account.name),
+            live: crate::launch::live::list(&pool.paths, &account.name),
+        })
         .collect();
-    let picked = choice.as_ref().ok().map(|c| c.name.clone());
-    let mut rows = render::status_rows(&l.paths, &shown, picked.as_deref());
-    for r in &mut rows {
-        r.reserve = l.cfg.selection.reserve.contains(&r.account.name);
-    }
     let history =
-        crate::usage::history::load_all(&l.paths, l.accounts.iter().map(|a| a.name.as_str()));
+        crate::usage::history::load_all(&pool.paths, pool.accounts.iter().map(|a| a.name.as_str()));
     let mut forecast = crate::select::forecast::forecast(&history, now);
     forecast
         .accounts
@@ -69,32 +84,30 @@ fn snapshot<'a>(l: &'a Pool, states: &'a [AccountState], names: &[String]) -> Sn
     }
 }
 
-pub fn status(
-    paths: &Paths,
-    cfg: &Config,
-    ctx: &Context,
-    json: bool,
-    refresh: bool,
-    names: &[String],
-    watch: Option<u64>,
-) -> Result<i32> {
-    let l = launcher(paths, cfg, ctx)?;
-    for n in names {
+pub fn status(req: Request, paths: &Paths, cfg: &Config, ctx: &Context) -> Result<i32> {
+    let Request {
+        json,
+        refresh,
+        names,
+        watch,
+    } = req;
+    let pool = pool(paths, cfg, ctx)?;
+    for n in &names {
         accounts::get(paths, n)?;
     }
     if let Some(secs) = watch {
-        return watch_loop(&l, names, refresh, secs.max(1), json);
+        return watch_loop(&pool, &names, refresh, secs.max(1), json);
     }
     // Quiet: each account's trouble is said once, under the table (or in
     // its JSON `warning`), not also as a warning above it.
-    let states = quiet_states(&l, refresh);
-    let snap = snapshot(&l, &states, names);
+    let states = quiet_states(&pool, refresh);
+    let snap = snapshot(&pool, &states, &names);
     if let Some(w) = accounts::disabled::problem(paths) {
         term::warn(&w);
     }
     if json {
         out::line(&status_json(&snap, false))?;
-    } else if l.accounts.is_empty() {
+    } else if pool.accounts.is_empty() {
         term::plain("no accounts yet; add one with: swop add NAME");
     } else {
         out::print(&table_of(&snap))?;
@@ -136,7 +149,7 @@ fn table_of(snap: &Snapshot) -> String {
 /// One `status --json` document: pretty, or on one line for `--watch`.
 fn status_json(snap: &Snapshot, one_line: bool) -> String {
     let picked = snap.choice.as_ref().ok().map(|c| c.name.as_str());
-    let view = render::status_view(&snap.rows, picked, &snap.forecast);
+    let view = views::StatusView::of(&snap.rows, picked, &snap.forecast);
     if one_line {
         views::to_line(&view)
     } else {
@@ -146,13 +159,13 @@ fn status_json(snap: &Snapshot, one_line: bool) -> String {
 
 /// Usage without printing warnings (they would scroll the watched screen);
 /// the caller shows them in the frame instead.
-fn quiet_states(l: &Pool, force: bool) -> Vec<AccountState> {
+fn quiet_states(pool: &Pool, force: bool) -> Vec<AccountState> {
     let mode = if force {
         gather::Mode::Force
     } else {
         gather::Mode::Wait
     };
-    gather::gather_with(&l.paths, &l.cfg, &l.accounts, &l.codex, mode).states
+    gather::gather_with(&pool.paths, &pool.cfg, &pool.accounts, &pool.codex, mode).states
 }
 
 /// Redraws the table every `secs` until interrupted. Usage comes from the
@@ -161,13 +174,13 @@ fn quiet_states(l: &Pool, force: bool) -> Vec<AccountState> {
 /// replaces the last (cursor home, clear below); piped, frames follow one
 /// another. With `json`, each refresh is one status document on one line
 /// (NDJSON), on a terminal too.
-fn watch_loop(l: &Pool, names: &[String], refresh: bool, secs: u64, json: bool) -> Result<i32> {
+fn watch_loop(pool: &Pool, names: &[String], refresh: bool, secs: u64, json: bool) -> Result<i32> {
     let width = term::stdout_width();
     let mut force = refresh;
     loop {
-        let states = quiet_states(l, force);
+        let states = quiet_states(pool, force);
         force = false;
-        let snap = snapshot(l, &states, names);
+        let snap = snapshot(pool, &states, names);
         let mut frame = String::new();
         if json {
             frame.push_str(&status_json(&snap, true));
@@ -182,7 +195,7 @@ fn watch_loop(l: &Pool, names: &[String], refresh: bool, secs: u64, json: bool) 
             let footer = format!(
                 "{}: every {secs}s, usage refreshed every {}; Ctrl-C to stop",
                 crate::base::time::wall(crate::base::time::now()),
-                humantime::format_duration(l.cfg.usage.cache_ttl)
+                humantime::format_duration(pool.cfg.usage.cache_ttl)
             );
             frame.push_str(&format!("\n{}\n", fit::lines(&footer, width)));
             if width.is_none() {
@@ -202,9 +215,9 @@ fn watch_loop(l: &Pool, names: &[String], refresh: bool, secs: u64, json: bool) 
     }
 }
 
-pub fn pick(paths: &Paths, cfg: &Config, ctx: &Context, json: bool) -> Result<i32> {
-    let l = launcher(paths, cfg, ctx)?;
-    if l.accounts.is_empty() {
+pub fn pick(json: bool, paths: &Paths, cfg: &Config, ctx: &Context) -> Result<i32> {
+    let pool = pool(paths, cfg, ctx)?;
+    if pool.accounts.is_empty() {
         return Err(Error::new("no accounts yet")
             .help("add one with: swop add NAME")
             .code(exit::NOT_FOUND));
@@ -215,8 +228,8 @@ pub fn pick(paths: &Paths, cfg: &Config, ctx: &Context, json: bool) -> Result<i3
             ..e
         })?;
     }
-    let states = l.states(&l.accounts, false);
-    match l.choose(&states, &[]) {
+    let states = pool.states(&pool.accounts, false);
+    match pool.choose(&states, &[]) {
         Ok(c) => {
             for w in &c.warnings {
                 term::warn(w);
@@ -267,7 +280,7 @@ fn pick_text(c: &Choice, width: Option<usize>) -> String {
 }
 
 /// `swop ps`: the codex sessions swop started that are running now.
-pub fn ps(paths: &Paths, cfg: &Config, json: bool) -> Result<i32> {
+pub fn ps(json: bool, paths: &Paths, cfg: &Config) -> Result<i32> {
     let all = accounts::list(paths)?;
     let mut sessions: Vec<(String, crate::launch::live::LiveSession)> = all
         .iter()

@@ -7,7 +7,9 @@
 
 use crate::accounts::Account;
 use crate::base::time;
-use crate::select::{Blocked, Choice};
+use crate::cli::render::{self, StatusRow};
+use crate::select::forecast::Forecast;
+use crate::select::{Blocked, Choice, Reason};
 use serde::Serialize;
 
 /// A point in time, for scripts: Unix seconds and RFC 3339 (UTC).
@@ -108,6 +110,69 @@ pub struct StatusView {
     pub picked: Option<String>,
     pub accounts: Vec<AccountView>,
     pub forecast: ForecastView,
+}
+
+impl StatusView {
+    /// The document of the status rows shown, the pick and the forecast.
+    pub fn of(rows: &[StatusRow], picked: Option<&str>, forecast: &Forecast) -> StatusView {
+        StatusView {
+            picked: picked.map(str::to_string),
+            accounts: rows.iter().map(AccountView::from).collect(),
+            forecast: forecast.into(),
+        }
+    }
+}
+
+impl From<&StatusRow<'_>> for AccountView {
+    fn from(r: &StatusRow) -> AccountView {
+        let u = r.state.usage.as_ref().map(|(u, _)| u);
+        let live: Vec<LiveView> = r
+            .live
+            .iter()
+            .map(|l| LiveView {
+                pid: l.pid,
+                cwd: l.cwd.clone(),
+                started_at: TimeView::at(l.started_at),
+            })
+            .collect();
+        AccountView {
+            name: r.account.name.clone(),
+            email: r.account.identity().email,
+            plan: r.plan(),
+            state: render::row_state(r, true),
+            session_expired: r.state.dead,
+            stale_seconds: render::stale_age(r.state),
+            allowed: u.and_then(|u| u.allowed),
+            limit_reached: u.and_then(|u| u.limit_reached),
+            five_hour: u.and_then(|u| u.five_hour.as_ref()).map(WindowView::from),
+            weekly: u.and_then(|u| u.weekly.as_ref()).map(WindowView::from),
+            // A new login is the fix: the JSON says so too.
+            warning: r.state.warning.clone().map(|w| {
+                if r.state.dead || r.state.login_rejected() {
+                    format!("{w}; log in again: swop relogin {}", r.state.name)
+                } else {
+                    w
+                }
+            }),
+            picked: r.picked,
+            disabled: r
+                .unusable
+                .as_ref()
+                .is_some_and(|u| u.reason == Reason::Disabled),
+            reserve: r.reserve,
+            usable_at: TimeView::opt(r.unusable.as_ref().and_then(|u| u.until)),
+            live_sessions: live.len(),
+            live,
+            source: r.state.cache.source.map(|x| x.as_str().to_string()),
+            taken_at: TimeView::opt(r.state.cache.taken_at),
+            last_error: r.state.cache.last_error.clone(),
+            next_try: TimeView::opt(r.state.cache.next_try),
+            reset_credits: u.and_then(|u| u.reset_credits),
+            credits: u.and_then(|u| u.credits.clone()),
+            additional_limits: u.map(|u| u.additional.clone()).unwrap_or_default(),
+            limit_reached_type: u.and_then(|u| u.reached_type.clone()),
+        }
+    }
 }
 
 /// `swop simulate --json`: each strategy's figures and the recommendation.

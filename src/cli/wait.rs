@@ -36,14 +36,16 @@ const LATE_MAX_SECS: i64 = 600;
 /// The longest sleep between two looks at the accounts.
 const MAX_SLEEP_SECS: i64 = 15 * 60;
 
-pub fn run(
-    paths: &Paths,
-    cfg: &Config,
-    ctx: &Context,
-    names: &[String],
-    timeout: Option<Duration>,
-    notify: bool,
-) -> Result<i32> {
+/// `swop wait`'s accounts and flags.
+#[derive(Debug, PartialEq)]
+pub struct Request {
+    pub names: Vec<String>,
+    pub timeout: Option<Duration>,
+    pub notify: bool,
+}
+
+pub fn run(req: Request, paths: &Paths, cfg: &Config, ctx: &Context) -> Result<i32> {
+    let (names, timeout, notify) = (req.names.as_slice(), req.timeout, req.notify);
     for n in names {
         accounts::get(paths, n)?;
     }

@@ -118,6 +118,8 @@ impl Here {
     }
 }
 
+/// `swop ide`'s editor and flags.
+#[derive(Debug, PartialEq)]
 pub struct Request {
     pub editor: Option<String>,
     pub remove: bool,

@@ -1,19 +1,71 @@
-//! Uninstalling what install.sh installed: the binary, the shim, the marked
-//! PATH block in the shell rc files, the completion scripts and the man
-//! page. Accounts stay unless `--purge` (which the caller has confirmed).
+//! `swop uninstall [--purge] [--yes]`: removes what install.sh installed:
+//! the binary, the shim, the marked PATH block in the shell rc files, the
+//! completion scripts and the man page. Accounts stay unless `--purge`,
+//! which is asked on a terminal and refused off one without `--yes`.
 //! install.sh writes the blocks of shim/path.sh and shim/path.fish; the
 //! markers are read from those same files, so both sides always agree.
 //! install.sh notes the rc files and dirs it made in
 //! `$SWOP_HOME/install-manifest`; an rc file it made is removed once the
 //! block is out and nothing else is in it, a dir it made once it is empty.
-//! The manifest is only a hint: nothing outside the known paths is touched.
+//! The manifest is only a hint: never touches anything outside the known
+//! paths.
 
+use crate::base::context::Context;
 use crate::base::error::{Error, Result};
+use crate::base::out;
 use crate::base::paths::Paths;
+use crate::base::term;
 use std::path::{Path, PathBuf};
 
+/// `swop uninstall`'s flags.
+#[derive(Debug, PartialEq)]
+pub struct Request {
+    pub purge: bool,
+    /// `--yes`: purge without asking.
+    pub yes: bool,
+}
+
+pub fn run(req: Request, paths: &Paths, ctx: &Context) -> Result<i32> {
+    if req.purge && !req.yes {
+        confirm_purge(paths, ctx)?;
+    }
+    let removed = uninstall(paths, req.purge)?;
+    out::print(&removed.iter().map(|r| format!("{r}\n")).collect::<String>())?;
+    Ok(0)
+}
+
+/// `--purge` deletes every login for good: asked on a terminal (as `rustup
+/// self uninstall` does), refused off one unless `--yes`. Before anything
+/// is removed.
+fn confirm_purge(paths: &Paths, ctx: &Context) -> Result<()> {
+    let (home, names) = purge_target(paths);
+    let what = match names.len() {
+        0 => format!("'{}' (no accounts in it)", home.display()),
+        1 => format!("'{}' with the login of '{}'", home.display(), names[0]),
+        n => format!(
+            "'{}' with the logins of {n} accounts ({})",
+            home.display(),
+            names.join(", ")
+        ),
+    };
+    if !(ctx.stdin_tty && ctx.stderr_tty) {
+        return Err(Error::usage(format!(
+            "uninstall --purge would delete {what}, and there is no terminal to ask"
+        ))
+        .help("to delete it anyway: swop uninstall --purge --yes; to keep the accounts: swop uninstall"));
+    }
+    term::note(&format!(
+        "this removes swop and deletes {what}; the logins cannot be recovered"
+    ));
+    if term::confirm_strict("delete them?") {
+        return Ok(());
+    }
+    Err(Error::new("nothing was removed (you answered no)")
+        .help("to remove swop but keep the accounts: swop uninstall"))
+}
+
 /// The block install.sh appends; its first and last lines are the markers.
-const BLOCK: &str = include_str!("../../shim/path.sh");
+const BLOCK: &str = include_str!("../../../shim/path.sh");
 
 fn begin() -> &'static str {
     BLOCK.lines().next().expect("block has lines")
@@ -150,14 +202,14 @@ fn remove_outside(paths: &Paths, home: &Path, data_home: Option<&Path>) -> Resul
 
 /// What `--purge` deletes, for the question and the refusal: the home and
 /// its account names.
-pub fn purge_target(paths: &Paths) -> (PathBuf, Vec<String>) {
+fn purge_target(paths: &Paths) -> (PathBuf, Vec<String>) {
     let names = crate::accounts::list(paths)
         .map(|all| all.into_iter().map(|a| a.name).collect())
         .unwrap_or_default();
     (paths.home.clone(), names)
 }
 
-pub fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
+fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
     let home = crate::base::paths::user_home()?;
     let data_home = crate::base::paths::env_nonempty("XDG_DATA_HOME").map(PathBuf::from);
     let mut done = remove_outside(paths, &home, data_home.as_deref())?;
@@ -200,7 +252,7 @@ pub fn uninstall(paths: &Paths, purge: bool) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
-    const FISH_BLOCK: &str = include_str!("../../shim/path.fish");
+    const FISH_BLOCK: &str = include_str!("../../../shim/path.fish");
 
     #[test]
     fn both_blocks_share_the_markers() {
