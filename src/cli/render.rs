@@ -380,7 +380,6 @@ pub fn details(s: &AccountState, now: i64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::{Usage, Window};
 
     #[test]
     fn table_aligns() {
@@ -398,32 +397,7 @@ mod tests {
     }
 
     fn usage(week: f64, limited: bool, now: i64) -> AccountState {
-        AccountState {
-            name: String::new(),
-            usage: Some((
-                Usage {
-                    plan: Some("plus".into()),
-                    allowed: Some(!limited),
-                    limit_reached: Some(limited),
-                    five_hour: Some(Window {
-                        used_percent: 3.0,
-                        window_seconds: Some(18000),
-                        reset_at: Some(now + 3600),
-                    }),
-                    weekly: Some(Window {
-                        used_percent: week,
-                        window_seconds: Some(604800),
-                        reset_at: Some(now + 3 * 86400),
-                    }),
-                    ..Usage::default()
-                },
-                Freshness::Fresh,
-            )),
-            dead: false,
-            api_key: false,
-            warning: None,
-            cache: Default::default(),
-        }
+        AccountState::plus_for_tests("", (week, now + 3 * 86400), (3.0, now + 3600), limited)
     }
 
     fn out(reason: Reason, until: Option<i64>) -> Option<Unusable> {

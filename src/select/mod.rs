@@ -592,36 +592,14 @@ fn by_strategy(table: &Table, cfg: &SelectionConfig, pool: &[usize]) -> (usize, 
 mod tests {
     use super::*;
     use crate::config::DirRule;
-    use crate::usage::Window;
 
     fn state(name: &str, weekly: Option<f64>, five: f64, reset: i64) -> AccountState {
-        AccountState {
-            name: name.into(),
-            usage: weekly.map(|w| {
-                (
-                    Usage {
-                        plan: Some("plus".into()),
-                        allowed: Some(true),
-                        limit_reached: Some(false),
-                        five_hour: Some(Window {
-                            used_percent: five,
-                            window_seconds: Some(18000),
-                            reset_at: Some(reset - 1000),
-                        }),
-                        weekly: Some(Window {
-                            used_percent: w,
-                            window_seconds: Some(604800),
-                            reset_at: Some(reset),
-                        }),
-                        ..Usage::default()
-                    },
-                    Freshness::Fresh,
-                )
-            }),
-            dead: false,
-            api_key: false,
-            warning: None,
-            cache: Default::default(),
+        match weekly {
+            Some(w) => AccountState::plus_for_tests(name, (w, reset), (five, reset - 1000), false),
+            None => AccountState {
+                name: name.into(),
+                ..AccountState::default()
+            },
         }
     }
 

@@ -16,41 +16,31 @@ use crate::usage::Usage;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Entry {
     /// Unix seconds of the last good fetch (meaningful when `usage` is set).
-    #[serde(default)]
     pub fetched_at: i64,
-    #[serde(default)]
     pub usage: Option<Usage>,
     /// Set when codex itself could not get a working token.
-    #[serde(default)]
     pub dead_since: Option<i64>,
     /// A codex run ended since the fetch: refetch on next use.
-    #[serde(default)]
     pub invalidated: bool,
     /// True for an API-key login (no usage windows exist).
-    #[serde(default)]
     pub api_key: bool,
     /// When a fetch last tried this account (success or not), in Unix
     /// milliseconds: what single flight compares with (seconds are too
     /// coarse for it).
-    #[serde(default)]
     pub attempted_ms: i64,
     /// Why that attempt failed (a one-line cause, never a body or a token),
     /// so that a launch that waited for it can say why too.
-    #[serde(default)]
     pub last_error: Option<String>,
     /// Where `usage` came from.
-    #[serde(default)]
     pub source: Option<Source>,
     /// Failed fetches in a row (reset by a good one).
-    #[serde(default)]
     pub failures: u32,
     /// No usage request before this (Unix s): the server's `Retry-After`.
-    #[serde(default)]
     pub throttled_until: Option<i64>,
     /// No usage request before this (Unix s) unless forced: our own backoff.
-    #[serde(default)]
     pub backoff_until: Option<i64>,
 }
 

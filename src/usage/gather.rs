@@ -71,6 +71,41 @@ impl AccountState {
     }
 }
 
+/// Test fixtures shared by the units that judge account states.
+#[cfg(test)]
+impl AccountState {
+    /// Fresh Plus numbers: `weekly`% used with its window resetting at
+    /// `weekly_reset`, `five`% of the 5-hour window resetting at
+    /// `five_reset`; allowed unless `limited`.
+    pub fn plus_for_tests(
+        name: &str,
+        (weekly, weekly_reset): (f64, i64),
+        (five, five_reset): (f64, i64),
+        limited: bool,
+    ) -> AccountState {
+        let window = |used_percent, seconds, reset| {
+            Some(crate::usage::Window {
+                used_percent,
+                window_seconds: Some(seconds),
+                reset_at: Some(reset),
+            })
+        };
+        let usage = Usage {
+            plan: Some("plus".into()),
+            allowed: Some(!limited),
+            limit_reached: Some(limited),
+            five_hour: window(five, 18000, five_reset),
+            weekly: window(weekly, 604800, weekly_reset),
+            ..Usage::default()
+        };
+        AccountState {
+            name: name.into(),
+            usage: Some((usage, Freshness::Fresh)),
+            ..AccountState::default()
+        }
+    }
+}
+
 /// How much waiting a caller accepts.
 #[derive(Clone, Copy)]
 pub enum Mode<'a> {

@@ -137,10 +137,9 @@ pub fn clear(paths: &Paths, name: &str) {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct WarningMark {
-    #[serde(default)]
     warned_at: i64,
-    #[serde(default)]
     checked_at: i64,
 }
 

@@ -49,19 +49,15 @@ pub struct Found {
 }
 
 #[derive(Serialize, Deserialize, Default)]
+#[serde(default)]
 struct Index {
-    #[serde(default)]
     v: u32,
-    #[serde(default)]
     root: String,
     /// Day folders by `YYYY/MM/DD` ("" for files in the root itself).
-    #[serde(default)]
     days: BTreeMap<String, DayState>,
     /// Newest session per directory; "" for any directory.
-    #[serde(default)]
     best: BTreeMap<String, Best>,
     /// Threads swop resumed, per directory ("" for any), newest last.
-    #[serde(default)]
     touched: BTreeMap<String, Vec<Slot>>,
 }
 
