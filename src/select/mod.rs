@@ -668,6 +668,23 @@ mod tests {
         );
     }
 
+    /// a, b and c with their weekly windows resetting last, first and in
+    /// between (b at 50% weekly and `b_five`% 5-hour).
+    fn staggered(b_five: f64) -> [AccountState; 3] {
+        [
+            state("a", Some(10.0), 0.0, 9000),
+            state("b", Some(50.0), b_five, 3000),
+            state("c", Some(30.0), 0.0, 6000),
+        ]
+    }
+
+    fn with_strategy(strategy: Strategy) -> SelectionConfig {
+        SelectionConfig {
+            strategy,
+            ..Default::default()
+        }
+    }
+
     /// [`select`] with `live[i]` sessions running on `states[i]`.
     fn select_live(
         states: &[AccountState],
@@ -772,21 +789,14 @@ mod tests {
 
     #[test]
     fn ordered_and_drain() {
-        let s = [
-            state("a", Some(10.0), 0.0, 9000),
-            state("b", Some(50.0), 0.0, 3000),
-            state("c", Some(30.0), 0.0, 6000),
-        ];
+        let s = staggered(0.0);
         let cfg = SelectionConfig {
             strategy: Strategy::Ordered,
             order: vec!["c".into(), "a".into()],
             ..Default::default()
         };
         assert_eq!(pick_with(&s, &cfg, None, "/").unwrap().name, "c");
-        let cfg = SelectionConfig {
-            strategy: Strategy::Drain,
-            ..Default::default()
-        };
+        let cfg = with_strategy(Strategy::Drain);
         let c = pick_with(&s, &cfg, None, "/").unwrap();
         assert_eq!(c.name, "b");
         assert!(
@@ -798,15 +808,8 @@ mod tests {
 
     #[test]
     fn reset_aware_spends_the_soonest_reset_unless_its_5h_is_nearly_full() {
-        let s = [
-            state("a", Some(10.0), 0.0, 9000),
-            state("b", Some(50.0), 95.0, 3000),
-            state("c", Some(30.0), 0.0, 6000),
-        ];
-        let cfg = SelectionConfig {
-            strategy: Strategy::ResetAware,
-            ..Default::default()
-        };
+        let s = staggered(95.0);
+        let cfg = with_strategy(Strategy::ResetAware);
         let c = pick_with(&s, &cfg, None, "/").unwrap();
         assert_eq!(c.name, "c", "b's 5-hour window is at 95%");
         assert!(matches!(
@@ -824,24 +827,10 @@ mod tests {
             c.why
         );
         let mut all_full = s.clone();
-        all_full[0]
-            .usage
-            .as_mut()
-            .unwrap()
-            .0
-            .five_hour
-            .as_mut()
-            .unwrap()
-            .used_percent = 99.0;
-        all_full[2]
-            .usage
-            .as_mut()
-            .unwrap()
-            .0
-            .five_hour
-            .as_mut()
-            .unwrap()
-            .used_percent = 99.0;
+        for k in [0, 2] {
+            let five = all_full[k].usage.as_mut().unwrap().0.five_hour.as_mut();
+            five.unwrap().used_percent = 99.0;
+        }
         assert_eq!(pick_with(&all_full, &cfg, None, "/").unwrap().name, "b");
     }
 
