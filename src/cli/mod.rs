@@ -12,18 +12,14 @@
 
 pub mod commands;
 pub mod completions;
-pub mod doctor;
 pub mod flags;
 pub mod help;
-pub mod ide;
 pub mod man;
 mod parse;
-pub mod redeem;
 pub mod render;
-pub mod simulate;
-pub mod status;
 pub mod views;
-pub mod wait;
+
+use commands::{ide, redeem, simulate, status, wait};
 
 use crate::base::error::Result;
 use parse::{Matches, Parsed};

@@ -3,19 +3,25 @@
 //! request, whole, to the command's `run`, with only what that command
 //! needs loaded (help, version, completions and simulate read no config;
 //! doctor and uninstall no config either, so that they work when it is
-//! broken). Commands that grew their own modules live beside this folder
-//! (`cli::status` for status, pick and ps; `cli::doctor`, `cli::redeem`,
-//! `cli::wait`, `cli::ide`, `cli::simulate`). Never parses argv (that is
-//! `cli::parse`) and never decides anything a command's file should.
+//! broken). `status.rs` holds status, pick and ps (one view of the pool,
+//! three ways); help, version, completions and codex are one line each
+//! here. Never parses argv (that is `cli::parse`) and never decides
+//! anything a command's file should.
 
 pub mod add;
 pub mod disable;
+pub mod doctor;
 pub mod enable;
+pub mod ide;
 pub mod import;
 pub mod list;
 pub mod logout;
+pub mod redeem;
 pub mod relogin;
+pub mod simulate;
+pub mod status;
 pub mod uninstall;
+pub mod wait;
 
 use crate::base::context::Context;
 use crate::base::error::{Error, Result};
@@ -49,22 +55,22 @@ pub fn run(cmd: Command, ctx: &Context) -> Result<i32> {
             ..ctx.clone()
         }),
         Command::Completions { shell } => out::print(&cli::completions::script(&shell)).map(|_| 0),
-        Command::Simulate(req) => cli::simulate::run(req),
-        Command::Doctor { json } => cli::doctor::run(&Paths::from_env()?, json),
+        Command::Simulate(req) => simulate::run(req),
+        Command::Doctor { json } => doctor::run(&Paths::from_env()?, json),
         Command::Uninstall(req) => uninstall::run(req, &Paths::from_env()?, ctx),
         Command::Add(req) => with_config(|p, c| add::run(req, p, c)),
         Command::Import(req) => with_config(|p, _| import::run(req, p)),
         Command::List { json } => with_config(|p, _| list::run(json, p)),
         Command::Relogin(req) => with_config(|p, c| relogin::run(req, p, c)),
         Command::Logout(req) => with_config(|p, c| logout::run(req, p, c)),
-        Command::Status(req) => with_config(|p, c| cli::status::status(req, p, c, ctx)),
-        Command::Pick { json } => with_config(|p, c| cli::status::pick(json, p, c, ctx)),
-        Command::Ps { json } => with_config(|p, c| cli::status::ps(json, p, c)),
-        Command::Redeem(req) => with_config(|p, c| cli::redeem::run(req, p, c, ctx)),
-        Command::Wait(req) => with_config(|p, c| cli::wait::run(req, p, c, ctx)),
+        Command::Status(req) => with_config(|p, c| status::status(req, p, c, ctx)),
+        Command::Pick { json } => with_config(|p, c| status::pick(json, p, c, ctx)),
+        Command::Ps { json } => with_config(|p, c| status::ps(json, p, c)),
+        Command::Redeem(req) => with_config(|p, c| redeem::run(req, p, c, ctx)),
+        Command::Wait(req) => with_config(|p, c| wait::run(req, p, c, ctx)),
         Command::Disable(req) => with_config(|p, _| disable::run(req, p)),
         Command::Enable { name } => with_config(|p, _| enable::run(&name, p)),
-        Command::Ide(req) => with_config(|p, c| cli::ide::run(p, c, ctx, req)),
+        Command::Ide(req) => with_config(|p, c| ide::run(p, c, ctx, req)),
     }
 }
 

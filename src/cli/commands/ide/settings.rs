@@ -278,7 +278,7 @@ mod tests {
     use super::*;
 
     // The real Zed key and its steps, as `swop ide zed` writes them.
-    use crate::cli::ide::{ZED_KEY, ZED_STEPS};
+    use crate::cli::commands::ide::{ZED_KEY, ZED_STEPS};
 
     fn doc(text: &str) -> Doc {
         Doc {
