@@ -5,8 +5,8 @@
 //! planted FIFOs and links where swop keeps its own files; and `swop
 //! logout` killed at any point. Each of these failed on the code before.
 
-use crate::helpers::{add, announced, config_for, world};
 use crate::in_turn::{relay_base, rig, session_ids};
+use crate::support::world::{add, announced, config_for, world};
 use crate::support::{access_token_of, http_request, usage_json, Identity, TestEnv};
 use std::fs;
 use std::io::{Read, Write};

@@ -4,7 +4,7 @@
 //! loopback rig shows it; the fake codex shows the relay's edges (the path
 //! secret, nothing without `in_turn`).
 
-use crate::helpers::{add, write_config};
+use crate::support::world::{add, write_config};
 use crate::support::{
     access_token_of, http_request, real_codex, usage_json, Backend, Identity, RefreshBehavior,
     Responses, TestCommand, TestEnv,
@@ -374,7 +374,7 @@ pub(crate) fn relay_base(env: &TestEnv) -> Option<String> {
 fn relay_refuses_requests_without_its_path_secret() {
     let env = TestEnv::new();
     let backend = Backend::start();
-    crate::helpers::config_for(&env, &backend, "[failover]\nin_turn = true\n");
+    crate::support::world::config_for(&env, &backend, "[failover]\nin_turn = true\n");
     add(&env, "work", &Identity::named("work"));
     backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
     let run = env
@@ -449,7 +449,7 @@ fn relay_refuses_requests_without_its_path_secret() {
 fn without_in_turn_codex_gets_no_relay() {
     let env = TestEnv::new();
     let backend = Backend::start();
-    crate::helpers::config_for(&env, &backend, "");
+    crate::support::world::config_for(&env, &backend, "");
     add(&env, "work", &Identity::named("work"));
     backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
     env.codex().args(["exec", "hi"]).ok();
@@ -471,7 +471,7 @@ fn median_ms(mut v: Vec<f64>) -> f64 {
 fn bench_in_turn() {
     let env = TestEnv::new();
     let backend = Backend::start();
-    crate::helpers::config_for(&env, &backend, "[failover]\nin_turn = true\n");
+    crate::support::world::config_for(&env, &backend, "[failover]\nin_turn = true\n");
     add(&env, "work", &Identity::named("work"));
     backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
     let token =
@@ -515,7 +515,7 @@ fn bench_in_turn() {
         median_ms(relayed)
     );
     let launch = |in_turn: bool| {
-        crate::helpers::config_for(
+        crate::support::world::config_for(
             &env,
             &backend,
             &format!("cache_ttl = \"1h\"\n[failover]\nin_turn = {in_turn}\n"),

@@ -10,6 +10,8 @@
 //! - `pty`: run a command on a pseudo-terminal.
 //! - `tui`: drive a full-screen program (the real codex TUI) in tmux.
 //! - `tls`: the backend's throwaway certificate and rustls server side.
+//! - `world`: the shortcuts area tests share (adding accounts, writing
+//!   swop.toml) and `World`, the one builder of a test world.
 //!
 //! Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code, unused_imports)]
@@ -21,6 +23,7 @@ pub mod fixtures;
 pub mod pty;
 pub mod tls;
 pub mod tui;
+pub mod world;
 
 pub use backend::{
     flip_exhausted, get_usage_with, http_get, http_request, reset_usage, sse_body, Backend,
