@@ -4,8 +4,8 @@
 //! answers the consume call here; tests/real_codex/redeem.rs shows the same
 //! with the real codex against the loopback backend.
 
-use crate::support::world::{add, config_for, on_a_terminal, world};
-use crate::support::{api_key, flip_exhausted, now_unix, usage_json, Backend, Identity, TestEnv};
+use crate::support::world::{config_for, on_a_terminal, world};
+use crate::support::{api_key, flip_exhausted, now_unix, usage_json, Backend, TestEnv};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -379,11 +379,9 @@ fn wait_for_named_accounts_only() {
 /// A ChatGPT account `a` (weekly 50%), and in reserve a ChatGPT account
 /// `pro` (weekly 1%: it would win on numbers) and an API-key login `key`.
 fn with_reserve() -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    add(&env, "a", &Identity::named("a"));
-    add(&env, "pro", &Identity::named("pro"));
-    backend.set_usage("acct-a", usage_json("plus", 5.0, 50.0));
+    let (env, backend) = crate::support::world::World::new(&[("a", 50.0), ("pro", 1.0)])
+        .without_config()
+        .build();
     backend.set_usage("acct-pro", usage_json("pro", 1.0, 1.0));
     env.swop()
         .args(["add", "key", "--", "--with-api-key"])

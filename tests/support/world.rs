@@ -129,6 +129,7 @@ pub struct World<'a> {
     toml: SwopToml,
     env: Option<TestEnv>,
     codex_config: Option<fn(&Backend) -> String>,
+    expiring: Vec<(&'a str, i64)>,
 }
 
 impl<'a> World<'a> {
@@ -140,6 +141,7 @@ impl<'a> World<'a> {
             toml: SwopToml::After,
             env: None,
             codex_config: None,
+            expiring: Vec::new(),
         }
     }
 
@@ -176,14 +178,34 @@ impl<'a> World<'a> {
         self
     }
 
+    /// The access token of `name`'s login expires at `exp` (Unix s)
+    /// instead of in a day.
+    pub fn expiring(mut self, name: &'a str, exp: i64) -> Self {
+        self.expiring.push((name, exp));
+        self
+    }
+
     pub fn build(self) -> (TestEnv, Backend) {
         let env = self.env.unwrap_or_default();
         let backend = Backend::start();
         if self.toml == SwopToml::Before {
             config_for(&env, &backend, &self.extra);
         }
-        let names: Vec<&str> = self.accounts.iter().map(|(n, _)| *n).collect();
-        add_named(&env, &names);
+        for (n, _) in self.accounts {
+            match self.expiring.iter().find(|(e, _)| e == n) {
+                Some((_, exp)) => {
+                    let auth =
+                        env.write_auth_fixture_exp(&format!("auth-{n}"), &Identity::named(n), *exp);
+                    env.swop()
+                        .args(["add", n])
+                        .env("FAKE_CODEX_AUTH", &auth)
+                        .ok();
+                }
+                None => {
+                    add(&env, n, &Identity::named(n));
+                }
+            }
+        }
         for (n, w) in self.accounts {
             backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
         }
