@@ -192,19 +192,15 @@ impl<'a> World<'a> {
             config_for(&env, &backend, &self.extra);
         }
         for (n, _) in self.accounts {
-            match self.expiring.iter().find(|(e, _)| e == n) {
-                Some((_, exp)) => {
-                    let auth =
-                        env.write_auth_fixture_exp(&format!("auth-{n}"), &Identity::named(n), *exp);
-                    env.swop()
-                        .args(["add", n])
-                        .env("FAKE_CODEX_AUTH", &auth)
-                        .ok();
-                }
-                None => {
-                    add(&env, n, &Identity::named(n));
-                }
-            }
+            let fixture = format!("auth-{n}");
+            let auth = match self.expiring.iter().find(|(e, _)| e == n) {
+                Some((_, exp)) => env.write_auth_fixture_exp(&fixture, &Identity::named(n), *exp),
+                None => env.write_auth_fixture(&fixture, &Identity::named(n)),
+            };
+            env.swop()
+                .args(["add", n])
+                .env("FAKE_CODEX_AUTH", &auth)
+                .ok();
         }
         for (n, w) in self.accounts {
             backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
