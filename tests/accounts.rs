@@ -1,7 +1,7 @@
 //! Accounts in isolated sandboxes (add, import, list, relogin,
 //! logout), names, permissions and argv[0] dispatch, through the fake codex.
 
-use crate::helpers::{add, add_named, assert_private_tree, mode, write_config};
+use crate::support::world::{add, add_named, assert_private_tree, mode, write_config};
 use crate::support::{Identity, TestEnv};
 use std::fs;
 

@@ -5,9 +5,9 @@
 //! planted FIFOs and links where swop keeps its own files; and `swop
 //! logout` killed at any point. Each of these failed on the code before.
 
-use crate::helpers::{add, announced, config_for, world};
 use crate::in_turn::{relay_base, rig, session_ids};
-use crate::support::{access_token_of, http_request, usage_json, Identity, TestEnv};
+use crate::support::world::{add, announced, world};
+use crate::support::{access_token_of, http_request, Identity, TestEnv};
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -271,11 +271,10 @@ fn a_real_turn_completes_through_a_relay_that_was_attacked() {
 /// and serves codex again once descriptors are there.
 #[test]
 fn accept_failures_back_off_and_the_relay_recovers() {
-    let env = TestEnv::new();
-    let backend = crate::support::Backend::start();
-    config_for(&env, &backend, "[failover]\nin_turn = true\n");
-    add(&env, "work", &Identity::named("work"));
-    backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
+    let (env, _backend) = crate::support::world::World::new(&[("work", 10.0)])
+        .extra("[failover]\nin_turn = true\n")
+        .config_first()
+        .build();
     let run = env
         .codex()
         .args(["exec", "hi"])

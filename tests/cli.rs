@@ -1,7 +1,7 @@
 //! The command line itself: a closed stdout (broken pipe) ends every
 //! command quietly, help that teaches, "did you mean".
 
-use crate::helpers::world;
+use crate::support::world::world;
 use crate::support::{Identity, TestCommand, TestEnv};
 use std::io::Read;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -248,7 +248,7 @@ fn help_config_prints_a_config_that_swop_accepts() {
         text.contains("[usage]") && text.contains("timeout"),
         "{text}"
     );
-    crate::helpers::write_config(&env, &text);
+    crate::support::world::write_config(&env, &text);
     env.swop().arg("list").ok();
     let doctor = env.swop().args(["doctor", "--json"]).run();
     assert!(
@@ -257,7 +257,7 @@ fn help_config_prints_a_config_that_swop_accepts() {
         doctor.stdout
     );
     // A broken config points to it, never to a file the user may not have.
-    crate::helpers::write_config(&env, "[usage]\nbogus = 1\n");
+    crate::support::world::write_config(&env, "[usage]\nbogus = 1\n");
     let out = env.swop().arg("list").code(3);
     assert!(out.stderr.contains("swop help config"), "{}", out.stderr);
     assert!(

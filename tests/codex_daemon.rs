@@ -126,7 +126,9 @@ fn shim(env: &TestEnv, real: &Path, backend: &crate::support::Backend) -> TestCo
 fn real_background_server_on_an_account_is_shown_guarded_and_stopped_by_logout() {
     let Some(real) = real_codex() else { return };
     let (env, backend) =
-        crate::helpers::real_codex_world(&[("a", 10.0), ("b", 20.0)], "", |b| b.rig_config_toml());
+        crate::support::world::real_codex_world(&[("a", 10.0), ("b", 20.0)], "", |b| {
+            b.rig_config_toml()
+        });
     let home = env.account_home("a");
     let _reaper = Reaper(vec![home.clone(), env.account_home("b")]);
     // Not on whichever account a pick finds.

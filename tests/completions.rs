@@ -9,7 +9,7 @@
 //! `CI` set it is a failure (test.sh installs zsh, fish and bash-completion
 //! there, as it does tmux).
 
-use crate::helpers::add_named;
+use crate::support::world::add_named;
 use crate::support::{swop_bin, TestEnv};
 use std::fs;
 use std::path::{Path, PathBuf};

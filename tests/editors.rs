@@ -4,9 +4,9 @@
 //! and `swop ide` on settings files with comments, trailing commas and
 //! other keys.
 
-use crate::helpers::{add, config_for, real_codex_world};
+use crate::support::world::real_codex_world;
 use crate::support::{
-    access_token_of, real_codex, usage_json, Backend, Identity, Responses, TestCommand, TestEnv,
+    access_token_of, real_codex, usage_json, Backend, Responses, TestCommand, TestEnv,
 };
 use serde_json::{json, Value};
 use std::fs;
@@ -418,12 +418,10 @@ fn relayed(env: &TestEnv) -> Option<String> {
 }
 
 fn app_server_world(extra: &str) -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    config_for(&env, &backend, extra);
-    add(&env, "work", &Identity::named("work"));
-    backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
-    (env, backend)
+    crate::support::world::World::new(&[("work", 10.0)])
+        .extra(extra)
+        .config_first()
+        .build()
 }
 
 #[test]

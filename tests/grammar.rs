@@ -11,7 +11,7 @@ const FILE_STORE: &str = "cli_auth_credentials_store=\"file\"";
 
 /// `a` (weekly 10%) and `b` (40%), failover automatic.
 fn world() -> (TestEnv, Backend) {
-    crate::helpers::world(&[("a", 10.0), ("b", 40.0)], "[failover]\nmode = \"auto\"\n")
+    crate::support::world::world(&[("a", 10.0), ("b", 40.0)], "[failover]\nmode = \"auto\"\n")
 }
 
 fn home(env: &TestEnv, name: &str) -> String {
@@ -203,7 +203,7 @@ fn a_subcommand_a_newer_codex_adds_is_learned_once_and_is_not_a_prompt() {
     assert_eq!(help_calls(&env), 1, "learned from codex --help");
     let cache = env.swop_home.join("cache/codex-grammar");
     assert!(cache.is_file());
-    assert_eq!(crate::helpers::mode(&cache), 0o600);
+    assert_eq!(crate::support::world::mode(&cache), 0o600);
     // Warm: the same binary is not asked again.
     let mut c = env.codex();
     c.args(["frobnicate"]);

@@ -2,7 +2,7 @@
 //! (or a few) per promise in SECURITY.md ("Hardening"). Each of these failed
 //! before its fix.
 
-use crate::helpers::{announced, world, write_config};
+use crate::support::world::{announced, world, write_config};
 use crate::support::{usage_json, Identity, Output, TestEnv};
 use serde_json::Value;
 use std::net::TcpListener;

@@ -4,10 +4,10 @@
 //! loopback rig shows it; the fake codex shows the relay's edges (the path
 //! secret, nothing without `in_turn`).
 
-use crate::helpers::{add, write_config};
+use crate::support::world::World;
 use crate::support::{
-    access_token_of, http_request, real_codex, usage_json, Backend, Identity, RefreshBehavior,
-    Responses, TestCommand, TestEnv,
+    access_token_of, http_request, real_codex, Backend, Identity, RefreshBehavior, Responses,
+    TestCommand, TestEnv,
 };
 use std::fs;
 use std::path::PathBuf;
@@ -24,39 +24,18 @@ pub(crate) struct Rig {
 /// well can only have been saved inside the run.
 pub(crate) fn rig(in_turn: bool, personal_exp: Option<i64>) -> Option<Rig> {
     let real = real_codex()?;
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    let shared = env.home.join(".codex");
-    write_config(
-        &env,
-        &format!(
-            "[usage]\nbase_url = \"{}\"\ntimeout = \"10s\"\ncache_ttl = \"1h\"\n\
-             [sandbox]\nshared_home = \"{}\"\n[failover]\nmode = \"off\"\nin_turn = {in_turn}\n",
-            backend.backend_api(),
-            shared.display()
-        ),
-    );
-    add(&env, "work", &Identity::named("work"));
-    match personal_exp {
-        None => {
-            add(&env, "personal", &Identity::named("personal"));
-        }
-        Some(exp) => {
-            let auth =
-                env.write_auth_fixture_exp("auth-personal", &Identity::named("personal"), exp);
-            env.swop()
-                .args(["add", "personal"])
-                .env("FAKE_CODEX_AUTH", &auth)
-                .ok();
-        }
+    let mut world = World::new(&[("work", 10.0), ("personal", 40.0)])
+        .extra(&format!(
+            "timeout = \"10s\"\ncache_ttl = \"1h\"\n[failover]\nmode = \"off\"\nin_turn = {in_turn}\n"
+        ))
+        .config_first()
+        .codex_config(|b| b.rig_config_toml());
+    if let Some(exp) = personal_exp {
+        world = world.expiring("personal", exp);
     }
-    for (n, w) in [("work", 10.0), ("personal", 40.0)] {
-        backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, w));
-    }
+    let (env, backend) = world.build();
     let resets_at = crate::support::now_unix() + 3 * 86400;
     backend.set_responses("acct-work", Responses::UsageLimit { resets_at });
-    fs::create_dir_all(&shared).unwrap();
-    fs::write(shared.join("config.toml"), backend.rig_config_toml()).unwrap();
     Some(Rig { env, backend, real })
 }
 
@@ -372,11 +351,10 @@ pub(crate) fn relay_base(env: &TestEnv) -> Option<String> {
 
 #[test]
 fn relay_refuses_requests_without_its_path_secret() {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    crate::helpers::config_for(&env, &backend, "[failover]\nin_turn = true\n");
-    add(&env, "work", &Identity::named("work"));
-    backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
+    let (env, backend) = World::new(&[("work", 10.0)])
+        .extra("[failover]\nin_turn = true\n")
+        .config_first()
+        .build();
     let run = env
         .codex()
         .args(["exec", "hi"])
@@ -447,11 +425,7 @@ fn relay_refuses_requests_without_its_path_secret() {
 
 #[test]
 fn without_in_turn_codex_gets_no_relay() {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    crate::helpers::config_for(&env, &backend, "");
-    add(&env, "work", &Identity::named("work"));
-    backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
+    let (env, _backend) = World::new(&[("work", 10.0)]).config_first().build();
     env.codex().args(["exec", "hi"]).ok();
     assert!(relay_base(&env).is_none(), "{:?}", env.fake_log());
 }
@@ -469,11 +443,10 @@ fn median_ms(mut v: Vec<f64>) -> f64 {
 #[test]
 #[ignore]
 fn bench_in_turn() {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    crate::helpers::config_for(&env, &backend, "[failover]\nin_turn = true\n");
-    add(&env, "work", &Identity::named("work"));
-    backend.set_usage("acct-work", usage_json("plus", 5.0, 10.0));
+    let (env, backend) = World::new(&[("work", 10.0)])
+        .extra("[failover]\nin_turn = true\n")
+        .config_first()
+        .build();
     let token =
         access_token_of(&fs::read_to_string(env.account_home("work").join("auth.json")).unwrap());
     let bearer = format!("Bearer {token}");
@@ -515,7 +488,7 @@ fn bench_in_turn() {
         median_ms(relayed)
     );
     let launch = |in_turn: bool| {
-        crate::helpers::config_for(
+        crate::support::world::config_for(
             &env,
             &backend,
             &format!("cache_ttl = \"1h\"\n[failover]\nin_turn = {in_turn}\n"),

@@ -1,9 +1,9 @@
 //! Install.sh into a temporary HOME, the PATH blocks, uninstall,
 //! and `swop doctor`.
 
-use crate::helpers::{add, config_for};
+use crate::support::world::add;
 use crate::support::{
-    real_codex, swop_bin, system_path, usage_json, Backend, Identity, Output, TestCommand, TestEnv,
+    real_codex, swop_bin, system_path, Backend, Identity, Output, TestCommand, TestEnv,
 };
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -113,7 +113,7 @@ fn install_puts_binary_shim_and_one_path_block_in_place() {
     // A new login shell finds the shim first.
     let out = login_shell(&env, "command -v codex").ok();
     assert_eq!(out.stdout.trim(), shim.display().to_string());
-    crate::helpers::assert_private_tree(&env.swop_home);
+    crate::support::world::assert_private_tree(&env.swop_home);
 }
 
 #[test]
@@ -216,11 +216,9 @@ fn real_codex_version_through_the_installed_shim_in_a_login_shell() {
 fn doctor_env() -> (TestEnv, Backend) {
     let env = TestEnv::new();
     install(&env, "/bin/bash", &[]);
-    let backend = Backend::start();
-    add(&env, "work", &Identity::named("work"));
-    backend.set_usage("acct-work", usage_json("plus", 5.0, 12.0));
-    config_for(&env, &backend, "");
-    (env, backend)
+    crate::support::world::World::new(&[("work", 12.0)])
+        .in_env(env)
+        .build()
 }
 
 /// `swop doctor` with a tested codex (the fake one, naming the pinned

@@ -2,14 +2,14 @@
 //! announcement, environment hygiene, fast paths, nesting, recursion safety,
 //! exit codes and signals, concurrency, and dead sessions.
 
-use crate::helpers::{add, config_for};
+use crate::support::world::{add, config_for};
 use crate::support::{usage_json, Backend, Fault, Identity, TestEnv};
 use std::fs;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "/backend-api/wham/usage";
 
-use crate::helpers::world as setup;
+use crate::support::world::world as setup;
 
 fn home_of(env: &TestEnv, name: &str) -> String {
     env.account_home(name).display().to_string()
@@ -373,7 +373,7 @@ fn dead_session_on_a_tty_prompts_relogs_in_and_launches() {
     let (env, _backend) = setup(&[("solo", 5.0)], "");
     fs::remove_file(env.account_home("solo").join("auth.json")).unwrap();
     let fresh = env.write_auth_fixture("solo-new", &Identity::named("solo"));
-    let (code, screen) = crate::helpers::on_a_terminal(
+    let (code, screen) = crate::support::world::on_a_terminal(
         env.codex()
             .args(["exec", "task"])
             .env("FAKE_CODEX_AUTH", &fresh),
@@ -398,7 +398,7 @@ fn dead_session_on_a_tty_prompts_relogs_in_and_launches() {
 fn session_dying_during_the_run_is_relogged_and_retried_once() {
     let (env, _backend) = setup(&[("solo", 5.0)], "");
     let fresh = env.write_auth_fixture("solo-new", &Identity::named("solo"));
-    let (code, screen) = crate::helpers::on_a_terminal(
+    let (code, screen) = crate::support::world::on_a_terminal(
         env.codex()
             .args(["exec", "task"])
             .env("FAKE_CODEX_AUTH", &fresh)

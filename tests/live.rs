@@ -1,19 +1,13 @@
 //! Live sessions per account, spreading, and the
 //! logout guard. Failover itself runs against the real codex in real_codex.rs.
 
-use crate::helpers::{add_named, config_for};
-use crate::support::{usage_json, Backend, Running, TestEnv};
+use crate::support::{Backend, Running, TestEnv};
 use serde_json::Value;
 use std::time::Duration;
 
+/// `a` (weekly 10%) and `b` (15%).
 fn setup(extra: &str) -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    add_named(&env, &["a", "b"]);
-    backend.set_usage("acct-a", usage_json("plus", 5.0, 10.0));
-    backend.set_usage("acct-b", usage_json("plus", 5.0, 15.0));
-    config_for(&env, &backend, extra);
-    (env, backend)
+    crate::support::world::world(&[("a", 10.0), ("b", 15.0)], extra)
 }
 
 /// A launch that keeps codex running until killed.

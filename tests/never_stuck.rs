@@ -4,8 +4,8 @@
 //! answers the consume call here; tests/real_codex/redeem.rs shows the same
 //! with the real codex against the loopback backend.
 
-use crate::helpers::{add, config_for, on_a_terminal, world};
-use crate::support::{api_key, flip_exhausted, now_unix, usage_json, Backend, Identity, TestEnv};
+use crate::support::world::{config_for, on_a_terminal, world};
+use crate::support::{api_key, flip_exhausted, now_unix, usage_json, Backend, TestEnv};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -379,11 +379,9 @@ fn wait_for_named_accounts_only() {
 /// A ChatGPT account `a` (weekly 50%), and in reserve a ChatGPT account
 /// `pro` (weekly 1%: it would win on numbers) and an API-key login `key`.
 fn with_reserve() -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    add(&env, "a", &Identity::named("a"));
-    add(&env, "pro", &Identity::named("pro"));
-    backend.set_usage("acct-a", usage_json("plus", 5.0, 50.0));
+    let (env, backend) = crate::support::world::World::new(&[("a", 50.0), ("pro", 1.0)])
+        .without_config()
+        .build();
     backend.set_usage("acct-pro", usage_json("pro", 1.0, 1.0));
     env.swop()
         .args(["add", "key", "--", "--with-api-key"])
@@ -408,7 +406,10 @@ fn ran_on(env: &TestEnv) -> Option<String> {
 fn a_reserve_is_never_picked_while_another_account_is_eligible() {
     let (env, _backend) = with_reserve();
     let out = env.codex().args(["exec", "x"]).ok();
-    assert_eq!(crate::helpers::announced(&out.stderr).as_deref(), Some("a"));
+    assert_eq!(
+        crate::support::world::announced(&out.stderr).as_deref(),
+        Some("a")
+    );
     assert_eq!(
         ran_on(&env),
         Some(env.account_home("a").display().to_string())
@@ -457,7 +458,7 @@ fn a_reserve_is_picked_when_every_other_account_is_blocked() {
     // The reserve with numbers first, as among regular accounts.
     let out = env.codex().args(["exec", "x"]).ok();
     assert_eq!(
-        crate::helpers::announced(&out.stderr).as_deref(),
+        crate::support::world::announced(&out.stderr).as_deref(),
         Some("pro")
     );
     assert_eq!(
@@ -466,10 +467,10 @@ fn a_reserve_is_picked_when_every_other_account_is_blocked() {
     );
     // Then the API-key login (the cached numbers of 'pro' aged out).
     backend.set_usage("acct-pro", limited(now_unix() + 86400, 0));
-    crate::helpers::age_cache(&env, "pro", 86400);
+    crate::support::world::age_cache(&env, "pro", 86400);
     let out = env.codex().args(["exec", "x"]).ok();
     assert_eq!(
-        crate::helpers::announced(&out.stderr).as_deref(),
+        crate::support::world::announced(&out.stderr).as_deref(),
         Some("key")
     );
     assert_eq!(

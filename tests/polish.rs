@@ -6,8 +6,8 @@
 //! man page, the help's order and its config example, and install.sh when
 //! cargo does not work.
 
-use crate::helpers::{add, add_named, on_a_terminal, write_config};
 use crate::install::{install, install_sh};
+use crate::support::world::{add, add_named, on_a_terminal, write_config};
 use crate::support::{real_codex, run_in_pty_after, Identity, TestEnv};
 use std::fs;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! binary. Logins are hand-made (the fake codex's `login`); everything else
 //! is the real codex, pointed at the fake backend by the shared config.toml.
 
-use crate::helpers::write_config;
+use crate::support::world::write_config;
 use crate::support::{
     access_token_of, real_codex, usage_json, Backend, Identity, RefreshBehavior, Responses,
     TestCommand, TestEnv,
@@ -28,7 +28,7 @@ impl Rig {
     fn new(accounts: &[(&str, f64)], extra: &str) -> Option<Rig> {
         let real = real_codex()?;
         let (env, backend) =
-            crate::helpers::real_codex_world(accounts, extra, |b| b.rig_config_toml());
+            crate::support::world::real_codex_world(accounts, extra, |b| b.rig_config_toml());
         Some(Rig { env, backend, real })
     }
 
@@ -213,7 +213,7 @@ fn real_app_server_refreshes_an_expired_token_and_swop_never_does() {
         "codex wrote the refreshed login"
     );
     assert_eq!(
-        crate::helpers::mode(&env.account_home("old").join("auth.json")),
+        crate::support::world::mode(&env.account_home("old").join("auth.json")),
         0o600
     );
 
@@ -432,7 +432,7 @@ fn real_failover_ask_on_a_terminal() {
         let Some(rig) = failover_rig("ask") else {
             return;
         };
-        let (code, screen) = crate::helpers::on_a_terminal(
+        let (code, screen) = crate::support::world::on_a_terminal(
             rig.codex().args(["exec", "--skip-git-repo-check", "task"]),
             answer,
             Duration::from_secs(90),
@@ -599,7 +599,7 @@ fn real_summary_auto_on_a_terminal_is_shown() {
         return;
     };
     rig.backend.set_rate_headers("acct-a", 13.0, 64.0);
-    let (code, screen) = crate::helpers::on_a_terminal(
+    let (code, screen) = crate::support::world::on_a_terminal(
         rig.codex().args(["exec", "--skip-git-repo-check", "hi"]),
         b"",
         Duration::from_secs(90),
@@ -659,8 +659,8 @@ fn real_optimistic_pick_of_an_exhausted_account_is_caught_by_failover() {
         return;
     };
     rig.swop().args(["pick"]).ok();
-    crate::helpers::age_cache(&rig.env, "work", 300);
-    crate::helpers::age_cache(&rig.env, "personal", 300);
+    crate::support::world::age_cache(&rig.env, "work", 300);
+    crate::support::world::age_cache(&rig.env, "personal", 300);
     let out = rig
         .codex()
         .args(["exec", "--skip-git-repo-check", "task"])

@@ -5,7 +5,7 @@
 //! finds the newest session of the directory across accounts, and
 //! `swop ps` names each live session's rollout.
 
-use crate::helpers::world;
+use crate::support::world::world;
 use crate::support::TestEnv;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,8 @@
 //! dangle. The real codex side (resume across accounts, one SQLite home) is
 //! in real_codex.rs.
 
-use crate::helpers::{add_named, config_for};
-use crate::support::{usage_json, Backend, TestEnv};
+use crate::support::world::config_for;
+use crate::support::{Backend, TestEnv};
 use std::fs;
 use std::path::Path;
 
@@ -19,21 +19,18 @@ const SHARED: &[&str] = &[
     "history.jsonl",
 ];
 
+/// Account `a`, added after swop.toml (with the share list off or not) is
+/// written, so its sandbox is made under that list.
 fn setup(share_off: bool) -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    config_for(
-        &env,
-        &backend,
-        if share_off {
-            "[sandbox]\nshare = []\n"
-        } else {
-            ""
-        },
-    );
-    add_named(&env, &["a"]);
-    backend.set_usage("acct-a", usage_json("plus", 5.0, 10.0));
-    (env, backend)
+    let extra = if share_off {
+        "[sandbox]\nshare = []\n"
+    } else {
+        ""
+    };
+    crate::support::world::World::new(&[("a", 10.0)])
+        .extra(extra)
+        .config_first()
+        .build()
 }
 
 /// Rewrites swop.toml with the default share list.
@@ -182,7 +179,7 @@ fn links_never_dangle_even_without_a_shared_home() {
     env.codex().args(["exec", "x"]).ok();
     assert_linked(&env.account_home("a"), &shared);
     assert!(shared.join("sessions").is_dir() && shared.join("config.toml").is_file());
-    crate::helpers::assert_private_tree(&shared);
+    crate::support::world::assert_private_tree(&shared);
 }
 
 #[test]

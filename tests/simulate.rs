@@ -2,7 +2,7 @@
 //! `swop status`, and the launch's once-a-day pool warning. The clock is
 //! fixed with the hidden `SWOP_TEST_NOW`.
 
-use crate::helpers::{config_for, world};
+use crate::support::world::{config_for, world};
 use crate::support::{usage_json, Backend, Identity, TestEnv};
 use serde_json::Value;
 

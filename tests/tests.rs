@@ -5,7 +5,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod hardening;
-mod helpers;
 mod support;
 
 mod accounts;

@@ -30,7 +30,7 @@ impl TuiRig {
         let real = real_codex()?;
         tmux_bin()?;
         let (env, backend) =
-            crate::helpers::real_codex_world(accounts, extra, |b| b.rig_config_toml_tls());
+            crate::support::world::real_codex_world(accounts, extra, |b| b.rig_config_toml_tls());
         let project = env.root.join("project");
         fs::create_dir_all(&project).unwrap();
         Some(TuiRig {

@@ -1,14 +1,14 @@
 //! Usage fetch, cache, selection, `swop pick` and `swop status`,
 //! against the loopback backend.
 
-use crate::helpers::add_named;
+use crate::support::world::add_named;
 use crate::support::{usage_json, Fault, TestEnv};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "/backend-api/wham/usage";
 
-use crate::helpers::world as setup;
+use crate::support::world::world as setup;
 
 fn pick_json(env: &TestEnv) -> Value {
     serde_json::from_str(&env.swop().args(["pick", "--json"]).ok().stdout).unwrap()
@@ -278,7 +278,7 @@ fn refused_connection_and_no_data_anywhere_still_picks_and_says_so() {
         .local_addr()
         .unwrap()
         .port();
-    crate::helpers::write_config(
+    crate::support::world::write_config(
         &env,
         &format!("[usage]\nbase_url = \"http://127.0.0.1:{port}/backend-api\"\ntimeout = \"1s\"\n"),
     );

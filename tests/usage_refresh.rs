@@ -3,7 +3,7 @@
 //! (Retry-After, backoff), and a refresh that failed never shows as fresh.
 //! Learning from codex's own session needs the real codex: real_codex.rs.
 
-use crate::helpers::{age_cache, announced, world};
+use crate::support::world::{age_cache, announced, world};
 use crate::support::{usage_json, Fault, TestEnv};
 use serde_json::Value;
 use std::time::{Duration, Instant};

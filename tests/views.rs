@@ -2,8 +2,8 @@
 //! whole when piped), `status --watch` on a pty, `ps`, `disable`/`enable`,
 //! and doctor's checks.
 
-use crate::helpers::{add, config_for, on_a_terminal, world};
-use crate::support::{usage_json, Backend, Fault, Identity, TestEnv};
+use crate::support::world::{config_for, on_a_terminal, world};
+use crate::support::{usage_json, Backend, Fault, TestEnv};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -173,7 +173,7 @@ fn disable_keeps_an_account_out_of_picks_until_enabled() {
     let out = env.swop().args(["disable", "a"]).ok();
     assert!(out.stdout.contains("disabled 'a'"), "{}", out.stdout);
     let file = env.swop_home.join("disabled.json");
-    assert_eq!(crate::helpers::mode(&file), 0o600);
+    assert_eq!(crate::support::world::mode(&file), 0o600);
     let pick: Value =
         serde_json::from_str(&env.swop().args(["pick", "--json"]).ok().stdout).unwrap();
     assert_eq!(pick["account"], "b");
@@ -262,12 +262,11 @@ fn ps_lists_live_sessions() {
     let _ = run.wait_output(Duration::from_secs(10));
 }
 
+/// Account `work` and no swop.toml.
 fn doctor_world() -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    add(&env, "work", &Identity::named("work"));
-    backend.set_usage("acct-work", usage_json("plus", 5.0, 12.0));
-    (env, backend)
+    crate::support::world::World::new(&[("work", 12.0)])
+        .without_config()
+        .build()
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! from the terminal itself), piped output stays whole, and the wording
 //! fixes (items 4, 5, 7, 13, 14) that show in the output of commands.
 
-use crate::helpers::{add, config_for, world};
+use crate::support::world::{add, config_for, world};
 use crate::support::{run_in_pty_cols, Backend, Fault, Identity, TestCommand, TestEnv};
 use serde_json::Value;
 use std::time::Duration;

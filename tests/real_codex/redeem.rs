@@ -66,7 +66,10 @@ fn real_redeem_sends_one_consume_with_the_accounts_token_and_the_launch_runs_the
         .codex()
         .args(["exec", "--skip-git-repo-check", "hi"])
         .ok();
-    assert_eq!(crate::helpers::announced(&out.stderr).as_deref(), Some("a"));
+    assert_eq!(
+        crate::support::world::announced(&out.stderr).as_deref(),
+        Some("a")
+    );
     assert_eq!(rig.turn_tokens().last(), Some(&rig.token("a")));
 }
 
@@ -115,7 +118,7 @@ fn real_launch_offer_spends_only_after_y_and_then_runs_on_that_account() {
                 code: "reset",
             },
         );
-        let (code, screen) = crate::helpers::on_a_terminal(
+        let (code, screen) = crate::support::world::on_a_terminal(
             rig.codex().args(["exec", "--skip-git-repo-check", "task"]),
             answer,
             Duration::from_secs(90),
@@ -155,7 +158,7 @@ fn real_api_key_login_is_added_and_status_shows_it_without_numbers() {
     let v: Value = serde_json::from_str(&auth).unwrap();
     assert_eq!(v["auth_mode"], "apikey");
     assert_eq!(
-        crate::helpers::mode(&env.account_home("key").join("auth.json")),
+        crate::support::world::mode(&env.account_home("key").join("auth.json")),
         0o600
     );
     let out = env.swop().args(["status"]).env("SWOP_CODEX", &real).ok();

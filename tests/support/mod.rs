@@ -3,13 +3,15 @@
 //! - `fixtures`: JWTs, auth.json files, usage bodies, and the secret
 //!   registry with `assert_no_secrets`.
 //! - `backend`: a fake ChatGPT/OpenAI backend on 127.0.0.1 (usage, model
-//!   turns, refresh, revoke) with injectable faults and a request log.
+//!   turns, refresh, revoke) with injectable faults and a request log, over
+//!   plain HTTP and TLS (its throwaway certificate in `backend::tls`).
 //! - `fake_codex`: a sh stand-in for the real codex that logs its calls.
 //! - `env`: a temp home per test and `TestCommand`, which runs the built
 //!   swop with a clean environment and scans every output for secrets.
 //! - `pty`: run a command on a pseudo-terminal.
 //! - `tui`: drive a full-screen program (the real codex TUI) in tmux.
-//! - `tls`: the backend's throwaway certificate and rustls server side.
+//! - `world`: the shortcuts area tests share (adding accounts, writing
+//!   swop.toml) and `World`, the one builder of a test world.
 //!
 //! Nothing here talks to anything but 127.0.0.1.
 #![allow(dead_code, unused_imports)]
@@ -19,8 +21,8 @@ pub mod env;
 pub mod fake_codex;
 pub mod fixtures;
 pub mod pty;
-pub mod tls;
 pub mod tui;
+pub mod world;
 
 pub use backend::{
     flip_exhausted, get_usage_with, http_get, http_request, reset_usage, sse_body, Backend,

@@ -1,5 +1,6 @@
 //! Shortcuts the area tests share: adding accounts through the fake codex,
-//! writing swop.toml, pointing swop at a loopback backend.
+//! writing swop.toml, pointing swop at a loopback backend, and `World`, the
+//! one way a test builds a temp home, a backend and accounts.
 
 use crate::support::{run_in_pty, usage_json, Backend, Identity, Output, TestCommand, TestEnv};
 use std::os::unix::fs::PermissionsExt;
@@ -104,15 +105,116 @@ pub fn assert_private_tree(root: &Path) {
 /// A world with these accounts (weekly used% served by a fresh loopback
 /// backend, 5-hour at 5%) and swop.toml pointing at it plus `extra`.
 pub fn world(names_weekly: &[(&str, f64)], extra: &str) -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    let names: Vec<&str> = names_weekly.iter().map(|(n, _)| *n).collect();
-    add_named(&env, &names);
-    for (n, w) in names_weekly {
-        backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
+    World::new(names_weekly).extra(extra).build()
+}
+
+/// When `World` writes swop.toml (`config_for`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SwopToml {
+    /// After the accounts are added (the default).
+    After,
+    /// Before: `swop add` already sees it (the share list, the shared home).
+    Before,
+    /// Never: swop runs on its defaults.
+    Absent,
+}
+
+/// How a test world is built: a temp home (`TestEnv`), a loopback
+/// `Backend`, accounts named after their identities whose weekly used% the
+/// backend serves (5-hour at 5%, plan plus), and swop.toml pointing at the
+/// backend plus `extra` (see `config_for`). `world` is the common case.
+pub struct World<'a> {
+    accounts: &'a [(&'a str, f64)],
+    extra: String,
+    toml: SwopToml,
+    env: Option<TestEnv>,
+    codex_config: Option<fn(&Backend) -> String>,
+    expiring: Vec<(&'a str, i64)>,
+}
+
+impl<'a> World<'a> {
+    /// `accounts`: (name, weekly used%).
+    pub fn new(accounts: &'a [(&'a str, f64)]) -> World<'a> {
+        World {
+            accounts,
+            extra: String::new(),
+            toml: SwopToml::After,
+            env: None,
+            codex_config: None,
+            expiring: Vec::new(),
+        }
     }
-    config_for(&env, &backend, extra);
-    (env, backend)
+
+    /// TOML added to swop.toml: lines before its first `[table]` go into
+    /// `[usage]`.
+    pub fn extra(mut self, extra: &str) -> Self {
+        self.extra = extra.to_string();
+        self
+    }
+
+    /// Writes swop.toml before adding the accounts.
+    pub fn config_first(mut self) -> Self {
+        self.toml = SwopToml::Before;
+        self
+    }
+
+    /// Writes no swop.toml at all.
+    pub fn without_config(mut self) -> Self {
+        self.toml = SwopToml::Absent;
+        self
+    }
+
+    /// Builds in `env` (already set up, e.g. with swop installed) instead
+    /// of a fresh one.
+    pub fn in_env(mut self, env: TestEnv) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// Sets the shared codex home's config.toml (the rig's plain or TLS
+    /// one, for the real codex).
+    pub fn codex_config(mut self, f: fn(&Backend) -> String) -> Self {
+        self.codex_config = Some(f);
+        self
+    }
+
+    /// The access token of `name`'s login expires at `exp` (Unix s)
+    /// instead of in a day.
+    pub fn expiring(mut self, name: &'a str, exp: i64) -> Self {
+        self.expiring.push((name, exp));
+        self
+    }
+
+    pub fn build(self) -> (TestEnv, Backend) {
+        let env = self.env.unwrap_or_default();
+        let backend = Backend::start();
+        if self.toml == SwopToml::Before {
+            config_for(&env, &backend, &self.extra);
+        }
+        for (n, _) in self.accounts {
+            let fixture = format!("auth-{n}");
+            let auth = match self.expiring.iter().find(|(e, _)| e == n) {
+                Some((_, exp)) => env.write_auth_fixture_exp(&fixture, &Identity::named(n), *exp),
+                None => env.write_auth_fixture(&fixture, &Identity::named(n)),
+            };
+            env.swop()
+                .args(["add", n])
+                .env("FAKE_CODEX_AUTH", &auth)
+                .ok();
+        }
+        for (n, w) in self.accounts {
+            backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
+        }
+        if self.toml == SwopToml::After {
+            config_for(&env, &backend, &self.extra);
+        }
+        if let Some(f) = self.codex_config {
+            let shared = env.home.join(".codex");
+            std::fs::create_dir_all(&shared).unwrap();
+            std::fs::write(shared.join("config.toml"), f(&backend)).unwrap();
+        }
+        (env, backend)
+    }
 }
 
 /// Runs `cmd` on a terminal (TERM=dumb), typing `input` at its prompt:
@@ -144,31 +246,18 @@ pub fn announced(stderr: &str) -> Option<String> {
 }
 
 /// The world the real-codex tests share: `accounts` (name, weekly used%)
-/// whose usage the backend serves, swop pointed at the backend (plus
-/// `extra` TOML after `[sandbox]`), and the shared codex home's config.toml
-/// set to `codex_config` (the rig's plain or TLS one). Returns the shared
-/// home too.
+/// whose usage the backend serves, swop pointed at the backend with a 10s
+/// usage timeout (plus `extra` TOML after `[sandbox]`), written before the
+/// accounts are added, and the shared codex home's config.toml set to
+/// `codex_config` (the rig's plain or TLS one).
 pub fn real_codex_world(
     accounts: &[(&str, f64)],
     extra: &str,
-    codex_config: impl Fn(&Backend) -> String,
+    codex_config: fn(&Backend) -> String,
 ) -> (TestEnv, Backend) {
-    let env = TestEnv::new();
-    let backend = Backend::start();
-    let shared = env.home.join(".codex");
-    write_config(
-        &env,
-        &format!(
-            "[usage]\nbase_url = \"{}\"\ntimeout = \"10s\"\n[sandbox]\nshared_home = \"{}\"\n{extra}\n",
-            backend.backend_api(),
-            shared.display()
-        ),
-    );
-    for (n, w) in accounts {
-        add(&env, n, &Identity::named(n));
-        backend.set_usage(&format!("acct-{n}"), usage_json("plus", 5.0, *w));
-    }
-    std::fs::create_dir_all(&shared).unwrap();
-    std::fs::write(shared.join("config.toml"), codex_config(&backend)).unwrap();
-    (env, backend)
+    World::new(accounts)
+        .extra(&format!("timeout = \"10s\"\n[sandbox]\n{extra}"))
+        .config_first()
+        .codex_config(codex_config)
+        .build()
 }
