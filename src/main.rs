@@ -33,15 +33,12 @@ fn invoked_as_codex(argv0: Option<&OsString>) -> bool {
 }
 
 fn main() -> ExitCode {
-    let mut args = std::env::args_os();
-    let argv0 = args.next();
-    let rest: Vec<OsString> = args.collect();
-    let as_codex = invoked_as_codex(argv0.as_ref());
-    // From the flags table, so it holds whether or not argv parses.
-    let json = !as_codex && cli::asks_json(&rest);
     // Read once: arguments, environment, cwd, terminals.
-    let ctx = base::context::Context::from_process(rest);
+    let ctx = base::context::Context::from_process();
     ctx.install();
+    let as_codex = invoked_as_codex(ctx.argv0.as_ref());
+    // From the flags table, so it holds whether or not argv parses.
+    let json = !as_codex && cli::asks_json(&ctx.args);
     base::time::set_test_now(ctx.var_str(base::time::TEST_NOW_VAR));
     let result = if as_codex {
         launch::run(ctx)

@@ -268,8 +268,9 @@ fn import_of_a_linked_auth_json_is_refused_and_moves_nothing() {
 fn doctor_finishes_within_its_bound_when_codex_version_hangs() {
     let (env, _backend) = world(&[("a", 10.0)], "");
     let hang = env.root.join("hanging-codex");
-    // A grandchild keeps stdout open too: reading to EOF would hang.
-    std::fs::write(&hang, "#!/bin/sh\nsleep 1000 &\nexec sleep 1000\n").unwrap();
+    // A grandchild keeps stdout open too: reading to EOF would hang (60 s,
+    // three times the bound below, and gone soon after the test).
+    std::fs::write(&hang, "#!/bin/sh\nsleep 60 &\nexec sleep 60\n").unwrap();
     std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = env
         .swop()

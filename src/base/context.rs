@@ -15,27 +15,36 @@
 /// made.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
+    /// How the process was started (argv[0]): `codex` through the shim.
+    pub argv0: Option<std::ffi::OsString>,
+    /// The arguments after argv[0].
     pub args: Vec<std::ffi::OsString>,
     pub env: std::collections::HashMap<String, std::ffi::OsString>,
     pub cwd: std::path::PathBuf,
     pub stdin_tty: bool,
     pub stderr_tty: bool,
+    /// This binary's own path (to tell swop from the real codex).
+    pub exe: Option<std::path::PathBuf>,
 }
 
 impl Context {
     /// The real process's context.
-    pub fn from_process(args: Vec<std::ffi::OsString>) -> Context {
+    pub fn from_process() -> Context {
         use std::io::IsTerminal;
+        let mut args = std::env::args_os();
+        let argv0 = args.next();
         let env = std::env::vars_os()
             .filter(|(_, v)| !v.is_empty())
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v)))
             .collect();
         Context {
-            args,
+            argv0,
+            args: args.collect(),
             env,
             cwd: std::env::current_dir().unwrap_or_default(),
             stdin_tty: std::io::stdin().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
+            exe: std::env::current_exe().ok(),
         }
     }
 
@@ -76,4 +85,9 @@ pub fn cwd() -> Option<std::path::PathBuf> {
         .get()
         .map(|c| c.cwd.clone())
         .filter(|c| !c.as_os_str().is_empty())
+}
+
+/// This binary's own path as `main` read it (None in unit tests).
+pub fn exe() -> Option<std::path::PathBuf> {
+    PROCESS.get()?.exe.clone()
 }

@@ -117,7 +117,7 @@ struct SelfId {
 }
 
 fn self_id() -> SelfId {
-    let exe = std::env::current_exe().ok();
+    let exe = crate::base::context::exe();
     let canonical = exe.as_ref().and_then(|e| e.canonicalize().ok());
     let inode = exe
         .as_ref()

@@ -273,7 +273,7 @@ fn path_order(paths: &Paths) -> Vec<Check> {
     let canon = |p: &std::path::Path| p.canonicalize().ok();
     let shim_canon = canon(&shim);
     let is_shim = |d: &PathBuf| *d == shim || (shim_canon.is_some() && canon(d) == shim_canon);
-    let swop: Vec<PathBuf> = [std::env::current_exe().ok(), Some(shim.join("codex"))]
+    let swop: Vec<PathBuf> = [crate::base::context::exe(), Some(shim.join("codex"))]
         .into_iter()
         .flatten()
         .filter_map(|p| canon(&p))

@@ -112,7 +112,7 @@ impl Here {
         let target = canon(p);
         let swop = [
             canon(&self.shim),
-            std::env::current_exe().ok().and_then(|e| canon(&e)),
+            crate::base::context::exe().and_then(|e| canon(&e)),
         ];
         named_codex && target.is_some() && swop.contains(&target)
     }
