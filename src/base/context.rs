@@ -15,9 +15,9 @@
 /// made.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
-    /// How the process was started (argv[0]): `codex` through the shim.
+    /// How the process was started (`argv[0]`): `codex` through the shim.
     pub argv0: Option<std::ffi::OsString>,
-    /// The arguments after argv[0].
+    /// The arguments after `argv[0]`.
     pub args: Vec<std::ffi::OsString>,
     pub env: std::collections::HashMap<String, std::ffi::OsString>,
     pub cwd: std::path::PathBuf,
