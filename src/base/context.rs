@@ -1,5 +1,6 @@
-//! The inputs of this process, read once in `main`: arguments, environment,
-//! working directory, and whether the standard streams are terminals.
+//! The inputs of this process, read once in `main`: `argv[0]` and the
+//! arguments, environment, working directory, whether the standard streams
+//! are terminals, and the binary's own path.
 //! Everything below `main` takes them from here (or from a value built
 //! from them, like `Paths`), never from `std::env`, so that every decision
 //! can be tested with a made-up context. Code that is not handed the
