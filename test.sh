@@ -4,7 +4,8 @@
 # this script installs into .cache/ on first use. The real-codex suite runs
 # twice: on the pinned version and on the oldest version swop supports, both
 # named in codex-versions.txt (the range the README's "Compatibility" and
-# `swop doctor` name).
+# `swop doctor` name). Today: the real-codex suite on 0.171.0 and 0.162.1
+# (a unit test keeps this line in step with codex-versions.txt).
 #
 #   ./test.sh                     everything, as CI runs it
 #   ./test.sh --codex VERSION     the whole test suite against that codex

@@ -3,30 +3,9 @@
 //! and doctor's checks.
 
 use crate::support::world::{config_for, on_a_terminal, world};
-use crate::support::{usage_json, Backend, Fault, TestEnv};
+use crate::support::{strip_ansi, usage_json, widest, Backend, Fault, TestEnv};
 use serde_json::Value;
 use std::time::Duration;
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else if c != '\r' {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn widest(s: &str) -> usize {
-    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
-}
 
 /// Five accounts with long names: one at its limit, one with stale numbers.
 fn five_accounts() -> (TestEnv, Backend) {

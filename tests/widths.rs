@@ -4,7 +4,9 @@
 //! fixes (items 4, 5, 7, 13, 14) that show in the output of commands.
 
 use crate::support::world::{add, config_for, world};
-use crate::support::{run_in_pty_cols, Backend, Fault, Identity, TestCommand, TestEnv};
+use crate::support::{
+    run_in_pty_cols, strip_ansi, widest, Backend, Fault, Identity, TestCommand, TestEnv,
+};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -22,28 +24,6 @@ fn shown(cmd: &mut TestCommand, cols: u16) -> String {
     let (code, out) = on_terminal(cmd, cols, Duration::from_secs(30));
     assert_eq!(code, Some(0), "at {cols} columns:\n{out}");
     out
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else if c != '\r' {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Terminal columns of the widest line (every character here is one wide).
-fn widest(s: &str) -> usize {
-    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
 }
 
 fn assert_fits(out: &str, cols: u16, what: &str) {

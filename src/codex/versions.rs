@@ -63,6 +63,12 @@ mod tests {
             "README's Compatibility must say: swop is tested with codex **{lo} to {hi}**"
         );
         assert!(readme.contains(&format!("`@openai/codex@{hi}`")));
+        // test.sh's header names the versions it runs, for a reader.
+        let test_sh = include_str!("../../test.sh");
+        assert!(
+            test_sh.contains(&format!("Today: the real-codex suite on {hi} and {lo}")),
+            "test.sh's header must say: Today: the real-codex suite on {hi} and {lo}"
+        );
     }
 
     #[test]

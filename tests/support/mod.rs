@@ -35,5 +35,5 @@ pub use fixtures::{
     chatgpt_tokens, decode_jwt, find_secret, jwt, now_unix, refresh_token, refresh_token_of,
     register_secret, usage_json, Identity, SecretKind,
 };
-pub use pty::{run_in_pty, run_in_pty_after, run_in_pty_cols, run_in_pty_full};
+pub use pty::{run_in_pty, run_in_pty_after, run_in_pty_cols, run_in_pty_full, strip_ansi, widest};
 pub use tui::{tmux_bin, Tui};

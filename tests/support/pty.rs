@@ -221,3 +221,27 @@ fn run_in_pty_when(
     let code = if timed_out { None } else { status.code() };
     (code, text, timed_out)
 }
+
+/// What a terminal shows of `s`: escape sequences and carriage returns
+/// removed.
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else if c != '\r' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Terminal columns of the widest line (every character counted one wide).
+pub fn widest(s: &str) -> usize {
+    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
