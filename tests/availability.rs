@@ -265,10 +265,52 @@ fn a_real_turn_completes_through_a_relay_that_was_attacked() {
     );
 }
 
-/// Under a descriptor limit too small for even the waiting room, a flood
-/// of connections makes `accept` fail with EMFILE: swop pushes the oldest
-/// waiting connection out and backs off instead of spinning, still answers,
-/// and serves codex again once descriptors are there.
+/// The lowest descriptor number `pid` does not use, once its descriptors
+/// have stayed the same for three looks in a row (a limit one above it
+/// leaves swop exactly one to spare: the limit bounds numbers, not counts).
+fn lowest_free_fd(pid: u32) -> u64 {
+    let numbers = || -> Vec<u64> {
+        let mut v: Vec<u64> = fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let end = Instant::now() + Duration::from_secs(10);
+    let (mut last, mut same) = (numbers(), 0);
+    while same < 2 {
+        assert!(Instant::now() < end, "swop's descriptors never settled");
+        std::thread::sleep(Duration::from_millis(100));
+        let now = numbers();
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+    }
+    (0..).find(|n| !last.contains(n)).unwrap()
+}
+
+/// True when the relay let `c` go within `within` (EOF or a reset); false
+/// when it is still open.
+fn pushed_out(c: &mut TcpStream, within: Duration) -> bool {
+    c.set_read_timeout(Some(within)).unwrap();
+    match c.read(&mut [0u8; 64]) {
+        Ok(0) => true,
+        Ok(n) => panic!("the relay sent {n} bytes to a connection that was not answered"),
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+/// With exactly one descriptor to spare, `accept` fails with EMFILE as soon
+/// as one connection holds it. When that connection's request is arriving,
+/// swop backs off (no spinning, and never by closing it), answers it, then
+/// pushes the silent connections queued behind it out one by one; every
+/// request that comes after takes the spare descriptor and is answered (on
+/// the code before, the failing `accept` shut each one down as soon as it
+/// was accepted); with descriptors back, codex is served again.
 #[test]
 fn accept_failures_back_off_and_the_relay_recovers() {
     let (env, _backend) = crate::support::world::World::new(&[("work", 10.0)])
@@ -290,11 +332,20 @@ fn accept_failures_back_off_and_the_relay_recovers() {
         std::thread::sleep(Duration::from_millis(20));
     };
     let (port, secret) = split_relay(&base);
-    // One descriptor to spare: the second waiting connection already fails.
-    set_nofile(swop, open_fds(swop) as u64 + 1);
-    let held: Vec<TcpStream> = (0..300)
-        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
-        .collect();
+    set_nofile(swop, lowest_free_fd(swop) + 1);
+    // The relay's pending `accept` may have taken its descriptor number
+    // before the limit was lowered; one request makes it take the next one
+    // under the limit.
+    let got = exchange(port, b"GET /nosecret HTTP/1.1\r\n\r\n");
+    assert!(got.starts_with("HTTP/1.1 404"), "{got:?}");
+
+    // A request under way takes the spare descriptor; 20 silent
+    // connections queue behind it (within the listen backlog, so none
+    // waits for its SYN to be sent again; each takes swop a few hundred ms
+    // to let go of, as it must first have had time to speak).
+    let mut begun = connect(port);
+    begun.write_all(b"GET /nosecret").unwrap();
+    let mut silent: Vec<TcpStream> = (0..20).map(|_| connect(port)).collect();
     std::thread::sleep(Duration::from_millis(300));
     let t0 = cpu_ticks(swop);
     std::thread::sleep(Duration::from_secs(1));
@@ -303,8 +354,35 @@ fn accept_failures_back_off_and_the_relay_recovers() {
         spent * 4 < ticks_per_second(),
         "swop used {spent} ticks of CPU in a second"
     );
-    let got = exchange(port, b"GET /nosecret HTTP/1.1\r\n\r\n");
-    assert!(got.starts_with("HTTP/1.1 404"), "still answers: {got:?}");
+    assert!(
+        !pushed_out(&mut begun, Duration::from_millis(200)),
+        "the connection whose request was arriving was closed to make room"
+    );
+    begun.write_all(b" HTTP/1.1\r\n\r\n").unwrap();
+    begun
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut got = String::new();
+    let _ = begun.read_to_string(&mut got);
+    assert!(got.starts_with("HTTP/1.1 404"), "answered: {got:?}");
+    drop(begun);
+
+    // The silent ones are pushed out, each once the spare is free.
+    let drained = Instant::now() + Duration::from_secs(60);
+    for (i, c) in silent.iter_mut().enumerate() {
+        let left = drained.saturating_duration_since(Instant::now());
+        assert!(
+            pushed_out(c, left.max(Duration::from_millis(1))),
+            "silent connection {i} of 20 still held after 60 s"
+        );
+    }
+    drop(silent);
+    // Every request now takes the one spare descriptor, and is answered.
+    for n in 0..10 {
+        let got = exchange(port, b"GET /nosecret HTTP/1.1\r\n\r\n");
+        assert!(got.starts_with("HTTP/1.1 404"), "request {n}: {got:?}");
+    }
+
     set_nofile(swop, 1024);
     let token =
         access_token_of(&fs::read_to_string(env.account_home("work").join("auth.json")).unwrap());
@@ -321,7 +399,6 @@ fn accept_failures_back_off_and_the_relay_recovers() {
     )
     .unwrap();
     assert_eq!(ok.status, 200, "{}", ok.body);
-    drop(held);
     run.signal(libc::SIGTERM);
     run.finish();
 }

@@ -157,12 +157,25 @@ pub fn is_auth_failure(reply: &Value) -> bool {
 
 /// Whether an app-server error message means "log in again" (only matched,
 /// never shown: it echoes URLs and bodies).
+///
+/// codex's failed HTTP calls read `<METHOD> <url> failed: <status> <reason>;
+/// content-type=…; body=…`. There the status alone decides: the URL (a port
+/// such as `:40123`) and the body (a request id, a server's prose) can hold
+/// any word or number. Other messages (a refresh that failed, no login) are
+/// matched by their words, URLs left out, and a 401 or 403 only as a number
+/// of its own.
 pub fn is_auth_message(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    [
+    if let Some(status) = http_status(&m) {
+        return matches!(status, 401 | 403);
+    }
+    let prose: Vec<&str> = m
+        .split_whitespace()
+        .filter(|word| !word.contains("://"))
+        .collect();
+    let prose = prose.join(" ");
+    let said = [
         "authentication required",
-        "401",
-        "403",
         "unauthorized",
         "forbidden",
         "refresh token",
@@ -170,7 +183,22 @@ pub fn is_auth_message(message: &str) -> bool {
         "sign in",
     ]
     .iter()
-    .any(|k| m.contains(k))
+    .any(|k| prose.contains(k));
+    said || prose
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|n| n == "401" || n == "403")
+}
+
+/// The HTTP status in codex's "… failed: 500 Internal Server Error; …".
+fn http_status(message: &str) -> Option<u16> {
+    message.match_indices(" failed: ").find_map(|(at, sep)| {
+        let rest = &message[at + sep.len()..];
+        let digits = rest.get(..3)?;
+        let next = rest[3..].chars().next();
+        (digits.bytes().all(|b| b.is_ascii_digit()) && !next.is_some_and(|c| c.is_ascii_digit()))
+            .then(|| digits.parse().ok())
+            .flatten()
+    })
 }
 
 #[cfg(test)]
@@ -198,5 +226,45 @@ mod tests {
             "POST x failed: 500 Internal Server Error"
         )));
         assert!(!is_auth_failure(&json!({"result": {}})));
+    }
+
+    /// A lost answer on a loopback port that holds "401" was taken for a
+    /// dead login (and `swop redeem` stopped with "log in again").
+    #[test]
+    fn the_status_decides_never_the_url_or_the_body() {
+        let failed = |port: &str, status: &str, body: &str| {
+            format!(
+                "failed to consume rate limit reset: POST http://127.0.0.1:{port}/backend-api/wham/rate-limit-reset-credits/consume failed: {status}; content-type=application/json; body={body}"
+            )
+        };
+        for port in ["40123", "34031", "14030"] {
+            let m = failed(
+                port,
+                "500 Internal Server Error",
+                r#"{"error":"upstream connection reset"}"#,
+            );
+            assert!(!is_auth_message(&m), "{m}");
+        }
+        let m = failed(
+            "9",
+            "502 Bad Gateway",
+            r#"{"detail":"please log in; 401 forbidden"}"#,
+        );
+        assert!(!is_auth_message(&m), "the body never decides");
+        for status in ["401 Unauthorized", "403 Forbidden"] {
+            assert!(is_auth_message(&failed("40123", status, "{}")), "{status}");
+        }
+    }
+
+    #[test]
+    fn without_a_status_words_decide_and_numbers_only_on_their_own() {
+        assert!(is_auth_message(
+            "Your access token could not be refreshed because your refresh token was already used. Please log out and sign in again."
+        ));
+        assert!(is_auth_message("unexpected status 401 Unauthorized"));
+        assert!(!is_auth_message(
+            "stream disconnected: error sending request for url (http://127.0.0.1:40123/v1/responses)"
+        ));
+        assert!(!is_auth_message("request 7f4014030 timed out"));
     }
 }

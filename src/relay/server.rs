@@ -23,7 +23,7 @@ use std::net::{TcpListener, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub struct Shared {
     pub secret: String,
@@ -32,6 +32,11 @@ pub struct Shared {
     pub stop: AtomicBool,
     pub gate: Gate,
 }
+
+/// The pause after pushing a silent connection out to free a descriptor:
+/// time for its thread to close it. (At most once per waiting connection
+/// in a row, so this never spins.)
+const FREED_PAUSE: Duration = Duration::from_millis(5);
 
 pub fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     accept_loop_with(listener, shared, handle);
@@ -69,13 +74,13 @@ fn accept_one(
         }
         Err(e) => match e.raw_os_error() {
             Some(libc::EINTR) | Some(libc::ECONNABORTED) => {}
-            // Out of descriptors or memory: free what idles longest, and
-            // wait instead of spinning.
+            // Out of descriptors or memory: free what idles longest (never
+            // a connection whose request is arriving) and try again once
+            // it is closed, or wait longer each time instead of spinning.
             errno => {
-                if matches!(errno, Some(libc::EMFILE) | Some(libc::ENFILE)) {
-                    shared.gate.evict_oldest();
-                }
-                std::thread::sleep(backoff.next());
+                let freed = matches!(errno, Some(libc::EMFILE) | Some(libc::ENFILE))
+                    && shared.gate.evict_silent();
+                std::thread::sleep(if freed { FREED_PAUSE } else { backoff.next() });
             }
         },
     }
@@ -161,10 +166,13 @@ fn is_model_request(method: &str, path: &str) -> bool {
 }
 
 /// Reads from the connection, each read bounded by what is left until
-/// `deadline` and by [`gate::IDLE`].
+/// `deadline` and by [`gate::IDLE`]. Holds the connection's place in the
+/// waiting room until the secret is checked, and tells the gate once bytes
+/// come in.
 struct Timed<'a> {
     stream: &'a TcpStream,
     deadline: Instant,
+    waiting: Option<gate::Waiting<'a>>,
 }
 
 impl Read for Timed<'_> {
@@ -175,7 +183,13 @@ impl Read for Timed<'_> {
         }
         self.stream.set_read_timeout(Some(left.min(gate::IDLE)))?;
         let mut s = self.stream;
-        s.read(buf)
+        let n = s.read(buf)?;
+        if n > 0 {
+            if let Some(w) = self.waiting.as_mut() {
+                w.heard();
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -187,6 +201,7 @@ fn handle(shared: &Shared, stream: &TcpStream, waiting: gate::Waiting<'_>) -> io
     let mut wire = Wire::new(Timed {
         stream,
         deadline: accepted + gate::LINE_WITHIN,
+        waiting: Some(waiting),
     });
     let mut serving = None;
     let read = http::read_request(
@@ -196,7 +211,7 @@ fn handle(shared: &Shared, stream: &TcpStream, waiting: gate::Waiting<'_>) -> io
         |timed, line| {
             strip_secret(&line.target, &shared.secret)
                 .ok_or(http::Refusal::Status(404, "not found"))?;
-            drop(waiting);
+            timed.waiting = None; // past the gate: out of the waiting room
             serving = Some(
                 shared
                     .gate
