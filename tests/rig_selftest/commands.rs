@@ -147,11 +147,11 @@ fn rig_fake_codex_sleep_is_killable() {
     }
     std::thread::sleep(Duration::from_millis(100));
     assert!(!run.wait_for_output("fake codex ran", Duration::from_millis(50)));
+    // Ended by the signal, long before its 30 s sleep would end.
     run.signal(libc::SIGTERM);
-    let out = run.wait_output(Duration::from_secs(5));
+    let out = run.wait_output(Duration::from_secs(10));
     assert!(!out.timed_out);
     assert_eq!(out.signal, Some(libc::SIGTERM));
-    assert!(t.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
