@@ -5,9 +5,9 @@
 //! with the real codex against the loopback backend.
 
 use crate::support::world::{config_for, on_a_terminal, world};
-use crate::support::{api_key, flip_exhausted, now_unix, usage_json, Backend, TestEnv};
+use crate::support::{api_key, flip_exhausted, now_unix, usage_json, Backend, Fault, TestEnv};
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const USAGE: &str = "/backend-api/wham/usage";
 
@@ -317,6 +317,47 @@ fn wait_returns_once_the_backend_says_an_account_is_usable_at_its_reset() {
     let before = backend.count(USAGE);
     env.codex().args(["exec", "x"]).ok();
     assert_eq!(backend.count(USAGE), before);
+}
+
+/// The usage server answers the ask at the reset with 429 and a
+/// Retry-After longer than swop's own schedule for a reset that passed
+/// without bringing the account back (30 s): swop asks nothing until the
+/// Retry-After has run out, then returns as soon as the answer is usable.
+#[test]
+fn wait_asks_nothing_while_the_servers_retry_after_runs() {
+    const RETRY_AFTER: u64 = 35;
+    let (env, backend) = world(&[("a", 10.0)], "");
+    backend.set_usage("acct-a", limited(now_unix() + 2, 0));
+    let waiting = env
+        .swop()
+        .args(["wait", "--timeout", "120s"])
+        .timeout(Duration::from_secs(180))
+        .spawn();
+    assert!(backend.wait_for(USAGE, 1, Duration::from_secs(30)));
+    backend.set_usage_fault("acct-a", Fault::RetryAfter429(RETRY_AFTER));
+    assert!(
+        backend.wait_for(USAGE, 2, Duration::from_secs(60)),
+        "asked at the reset"
+    );
+    let refused = Instant::now();
+    backend.clear_usage_fault("acct-a");
+    backend.set_usage("acct-a", usage_json("plus", 0.0, 0.0));
+    assert!(
+        backend.wait_for(USAGE, 3, Duration::from_secs(120)),
+        "asked again once the Retry-After ran out"
+    );
+    let gap = refused.elapsed();
+    // Retry-After counts whole seconds: 34 s at least after the refusal
+    // (33 s allowing for this test's polling). swop's own schedule alone
+    // would ask after 30 s.
+    assert!(
+        gap >= Duration::from_secs(RETRY_AFTER - 2),
+        "asked again {gap:?} after a 429 with Retry-After: {RETRY_AFTER}"
+    );
+    let out = waiting.finish();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("'a' is usable now"), "{}", out.stderr);
+    assert_eq!(backend.count(USAGE), 3, "nothing asked in between");
 }
 
 #[test]
