@@ -341,8 +341,8 @@ fn accept_failures_back_off_and_the_relay_recovers() {
 
     // A request under way takes the spare descriptor; 20 silent
     // connections queue behind it (within the listen backlog, so none
-    // waits for its SYN to be sent again; each takes swop a few hundred ms
-    // to let go of, as it must first have had time to speak).
+    // waits for its SYN to be sent again; each takes swop about 150 ms to
+    // let go of, as it must first have had time to speak).
     let mut begun = connect(port);
     begun.write_all(b"GET /nosecret").unwrap();
     let mut silent: Vec<TcpStream> = (0..20).map(|_| connect(port)).collect();

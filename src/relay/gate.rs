@@ -303,8 +303,8 @@ mod tests {
         assert!(!gate.evict_silent());
     }
 
-    /// Reads one byte: 0 when the other end was shut down (EOF), None
-    /// when it is still open (the read timed out).
+    /// True when the gate shut the other end down (the read sees EOF);
+    /// false when it is still open (the read times out).
     fn eof(c: &mut TcpStream) -> bool {
         c.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
