@@ -5,7 +5,7 @@
 //! planted FIFOs and links where swop keeps its own files; and `swop
 //! logout` killed at any point. Each of these failed on the code before.
 
-use crate::in_turn::{relay_base, rig, session_ids};
+use crate::in_turn::{await_relay_base, rig, session_ids};
 use crate::support::world::{add, announced, world};
 use crate::support::{access_token_of, http_request, Identity, TestEnv};
 use std::fs;
@@ -323,14 +323,7 @@ fn accept_failures_back_off_and_the_relay_recovers() {
         .env("FAKE_SLEEP", "60")
         .spawn();
     let swop = run.pid();
-    let end = Instant::now() + Duration::from_secs(20);
-    let base = loop {
-        if let Some(b) = relay_base(&env) {
-            break b;
-        }
-        assert!(Instant::now() < end, "codex never started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let base = await_relay_base(&env);
     let (port, secret) = split_relay(&base);
     set_nofile(swop, lowest_free_fd(swop) + 1);
     // The relay's pending `accept` may have taken its descriptor number

@@ -349,6 +349,18 @@ pub(crate) fn relay_base(env: &TestEnv) -> Option<String> {
     })
 }
 
+/// [`relay_base`] once the launched codex has it (within 20 s).
+pub(crate) fn await_relay_base(env: &TestEnv) -> String {
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(b) = relay_base(env) {
+            return b;
+        }
+        assert!(std::time::Instant::now() < end, "codex never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn relay_refuses_requests_without_its_path_secret() {
     let (env, backend) = World::new(&[("work", 10.0)])
@@ -360,14 +372,7 @@ fn relay_refuses_requests_without_its_path_secret() {
         .args(["exec", "hi"])
         .env("FAKE_SLEEP", "30")
         .spawn();
-    let end = std::time::Instant::now() + Duration::from_secs(20);
-    let base = loop {
-        if let Some(b) = relay_base(&env) {
-            break b;
-        }
-        assert!(std::time::Instant::now() < end, "codex never started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let base = await_relay_base(&env);
     // http://127.0.0.1:PORT/SECRET
     let rest = base.strip_prefix("http://127.0.0.1:").unwrap();
     let (port, secret) = rest.split_once('/').unwrap();
@@ -459,14 +464,7 @@ fn bench_in_turn() {
         .args(["exec", "hi"])
         .env("FAKE_SLEEP", "60")
         .spawn();
-    let end = std::time::Instant::now() + Duration::from_secs(20);
-    let relay = loop {
-        if let Some(b) = relay_base(&env) {
-            break b;
-        }
-        assert!(std::time::Instant::now() < end, "codex never started");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let relay = await_relay_base(&env);
     let turn = |url: &str| {
         let t = std::time::Instant::now();
         let r = http_request("POST", url, &auth, b"{}", Duration::from_secs(5)).unwrap();
